@@ -1,0 +1,163 @@
+"""The `meshfed` command line: a thin adapter over `meshfed.api`.
+
+Exit codes scripts can trust: 0 success, 1 invalid input, 2 usage error. Diagnostics go to
+stderr; on an error nothing is written to stdout.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .diagnostics import Diagnostic
+
+app = typer.Typer(
+    name="meshfed",
+    help="Federate Istio meshes through GitOps: render MeshFederation specs (or the mesh-admin / "
+         "namespace-admin charts' values files) into Istio resources.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Scope(str, Enum):
+    mesh = "mesh"
+    namespace = "namespace"
+    all = "all"
+
+
+class LayoutChoice(str, Enum):
+    v1 = "v1"
+    v2 = "v2"
+
+
+class Format(str, Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+def _namespace(value: Optional[str]) -> Optional[str]:
+    from .formats import is_dns_label
+    if value is not None and not is_dns_label(value):
+        raise typer.BadParameter(f"{value!r} is not a valid namespace name (a DNS label)")
+    return value
+
+
+FILES = typer.Argument(None, metavar="[FILE|DIR]...", show_default=False,
+                       help="MeshFederation documents, or directories holding them (the *.yaml files directly "
+                            "inside; other documents such as kustomization.yaml are skipped).")
+VALUES = typer.Option(None, "-f", "--values", metavar="VALUES", show_default=False,
+                      help="Plain Helm values file, merged in order after the documents' own values (like "
+                           "`helm template -f`). Repeatable. Without FILEs, the values files are the whole input.")
+SCOPE = typer.Option(None, "--scope", show_default=False,
+                     help="Tier to render: mesh (mesh-admin), namespace (namespace-admin) or all. Default: the "
+                          "document's spec.scope, else namespace when import/export is non-empty, else mesh.")
+NAMESPACE = typer.Option(None, "--namespace", "-n", callback=_namespace, show_default=False,
+                         help="Target namespace (Helm's --namespace). Default: the document's metadata.namespace. "
+                              "The mesh tier falls back to global.configNamespace; namespace-tier objects with no "
+                              "namespace carry none (Argo CD and kustomize set it).")
+LAYOUT = typer.Option(None, "--layout", show_default=False,
+                      help="Chart generation of the values: v1 (seed README) or v2 (current). Default: the "
+                           "document's spec.layout, else inferred from the keys used.")
+ROOT = typer.Option(None, "--root", show_default=False,
+                    help="Directory that `base` paths may not leave. Default: the enclosing git work tree.")
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    for d in diagnostics:
+        print(d, file=sys.stderr)
+
+
+def _render(files: Optional[List[Path]], values: Optional[List[Path]], scope: Optional[Scope],
+            namespace: Optional[str], layout: Optional[LayoutChoice], root: Optional[Path]):
+    from .api import render_paths
+    if not files and not values:
+        raise typer.BadParameter("give MeshFederation files or directories, or -f values files",
+                                 param_hint="FILE|DIR")
+    return render_paths(files or [], values or [], scope=scope.value if scope else None, namespace=namespace,
+                        layout=layout.value if layout else None, root=root)
+
+
+@app.command()
+def render(
+    files: Optional[List[Path]] = FILES,
+    values: Optional[List[Path]] = VALUES,
+    scope: Optional[Scope] = SCOPE,
+    namespace: Optional[str] = NAMESPACE,
+    layout: Optional[LayoutChoice] = LAYOUT,
+    output: Format = typer.Option(Format.yaml, "-o", "--output", help="Output format: a YAML stream, or a JSON List."),
+    root: Optional[Path] = ROOT,
+) -> None:
+    """Render the resources to stdout (byte-identical for the same input). Warnings and errors go
+    to stderr; on any error stdout stays empty and the exit code is 1."""
+    from .output import dump_json, dump_yaml
+    result = _render(files, values, scope, namespace, layout, root)
+    _print_diagnostics(result.diagnostics)
+    if not result.ok:
+        raise typer.Exit(1)
+    text = dump_json(result.objects) if output is Format.json else dump_yaml(result.objects)
+    sys.stdout.write(text)
+
+
+@app.command()
+def validate(
+    files: Optional[List[Path]] = FILES,
+    values: Optional[List[Path]] = VALUES,
+    scope: Optional[Scope] = SCOPE,
+    namespace: Optional[str] = NAMESPACE,
+    layout: Optional[LayoutChoice] = LAYOUT,
+    root: Optional[Path] = ROOT,
+) -> None:
+    """Report every problem (errors and warnings) with its file and field path; exit 1 on any error."""
+    result = _render(files, values, scope, namespace, layout, root)
+    _print_diagnostics(result.diagnostics)
+    if not result.ok:
+        raise typer.Exit(1)
+    errors = sum(d.severity == "warning" for d in result.diagnostics)
+    print(f"valid: {len(result.objects)} resources, {errors} warnings", file=sys.stderr)
+
+
+@app.command()
+def schema(
+    values_only: bool = typer.Option(False, "--values", help="Print the schema of plain values files instead."),
+) -> None:
+    """Print the JSON Schema of the MeshFederation document (self-contained), or of the values,
+    for editor completion and validation."""
+    from .schema import bundled_schema, load_schema
+    doc = load_schema("values") if values_only else bundled_schema()
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+
+
+@app.command()
+def krm() -> None:
+    """Run as a KRM function: read a ResourceList on stdin, write one on stdout (kustomize
+    generators, transformers, container functions)."""
+    from . import krm as krm_adapter
+    raise typer.Exit(krm_adapter.run(sys.stdin, sys.stdout, sys.stderr))
+
+
+@app.command("kustomize-plugin")
+def kustomize_plugin(config: str = typer.Argument(..., help="The config file kustomize passes (argv[1]).")) -> None:
+    """Run as kustomize's legacy exec plugin (what kustomize/plugin/.../MeshFederation calls)."""
+    from . import execplugin
+    raise typer.Exit(execplugin.run(config, sys.stdout, sys.stderr))
+
+
+class ArgoAction(str, Enum):
+    generate = "generate"
+    discover = "discover"
+    parameters = "parameters"
+
+
+@app.command()
+def argocd(action: ArgoAction = typer.Argument(..., help="generate, discover or parameters")) -> None:
+    """Run as the Argo CD config-management plugin (commands of plugin.yaml)."""
+    from . import argocd as argocd_adapter
+    raise typer.Exit(argocd_adapter.run(action.value, sys.stdout, sys.stderr))

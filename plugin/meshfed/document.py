@@ -1,0 +1,187 @@
+"""MeshFederation documents: reading them, resolving their bases, collecting their patches.
+
+A document's values are the layers of its bases (recursively, in order, relative to the file
+that names them), then its own `spec.values`. Bases may not leave the repository root, also not
+through symlinks, and a cycle is an error that prints the chain.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, InputError, error
+from .merge import Layer, format_path
+from .schema import validate
+from .yamlio import parse_all, read_text, type_name
+
+API_VERSION = "meshfed.io/v1alpha1"
+KIND = "MeshFederation"
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    source: str  # the document that holds it
+    index: int
+    op: dict[str, Any]
+
+
+@dataclass
+class Federation:
+    """One MeshFederation document with its bases resolved."""
+
+    source: str
+    name: str | None
+    namespace: str | None
+    scope: str | None
+    layout: str | None
+    mesh: dict[str, str] | None
+    layers: list[Layer] = field(default_factory=list)
+    patches: list[Patch] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    index: int = 0  # position of the document in its file
+
+
+def is_federation(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("kind") == KIND
+
+
+def display(path: Path) -> str:
+    """How a file is named in messages: relative to the working directory when below it."""
+    rel = os.path.relpath(path)
+    return str(path) if rel.split(os.sep)[:4] == [os.pardir] * 4 else rel
+
+
+def find_root(start: Path) -> Path:
+    """The enclosing git work tree of `start`; else the working directory when `start` is below
+    it; else `start` itself."""
+    here = start.resolve()
+    for d in (here, *here.parents):
+        if (d / ".git").exists():
+            return d
+    cwd = Path.cwd().resolve()
+    return cwd if here == cwd or cwd in here.parents else here
+
+
+def _envelope_problems(doc: dict[str, Any], source: str) -> list[Diagnostic]:
+    """Schema problems of the document itself; `spec.values` is checked later, once merged."""
+    spec = doc.get("spec")
+    envelope = doc
+    if isinstance(spec, dict) and isinstance(spec.get("values"), dict):
+        envelope = {**doc, "spec": {**spec, "values": {}}}
+    _, problems = validate(envelope, "meshfederation")
+    return [error(p.message, source, format_path(p.path)) for p in problems]
+
+
+class Resolver:
+    """Resolves documents and their bases below one root."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+
+    def federation(self, doc: dict[str, Any], source: str, base_dir: Path, index: int = 0,
+                   file: Path | None = None) -> Federation:
+        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        fed = Federation(
+            source=source,
+            name=meta.get("name") if isinstance(meta.get("name"), str) else None,
+            namespace=meta.get("namespace") if isinstance(meta.get("namespace"), str) else None,
+            scope=spec.get("scope") if spec.get("scope") in ("mesh", "namespace", "all") else None,
+            layout=spec.get("layout") if spec.get("layout") in ("v1", "v2") else None,
+            mesh=spec.get("mesh") if isinstance(spec.get("mesh"), dict) else None,
+            index=index,
+        )
+        fed.diagnostics.extend(_envelope_problems(doc, source))
+        chain = [file.resolve()] if file is not None else []
+        self._collect(doc, source, base_dir, chain, fed)
+        return fed
+
+    def _collect(self, doc: dict[str, Any], source: str, base_dir: Path, chain: list[Path], fed: Federation) -> None:
+        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        bases = spec.get("base") if isinstance(spec.get("base"), list) else []
+        for i, entry in enumerate(bases):
+            if isinstance(entry, str) and entry:
+                self._base(entry, source, f"spec.base[{i}]", base_dir, chain, fed)
+        values = spec.get("values")
+        if isinstance(values, dict):
+            fed.layers.append(Layer(source, values, "spec.values"))
+        patches = spec.get("patches") if isinstance(spec.get("patches"), list) else []
+        fed.patches.extend(Patch(source, i, op) for i, op in enumerate(patches) if isinstance(op, dict))
+
+    def _base(self, entry: str, source: str, where: str, base_dir: Path, chain: list[Path], fed: Federation) -> None:
+        target = base_dir / entry
+        real = target.resolve()
+        if real != self.root and self.root not in real.parents:
+            raise InputError([error(f"base {entry} resolves to {real}, outside the repository root {self.root}",
+                                    source, where)])
+        if real in chain:
+            names = " -> ".join(display(p) for p in [*chain[chain.index(real):], real])
+            raise InputError([error(f"base cycle: {names}", source, where)])
+        name = display(target)
+        text = read_text(real, name)
+        docs = [d for d in parse_all(text, name) if d is not None]
+        if len(docs) == 1 and is_federation(docs[0]):
+            base = docs[0]
+            fed.diagnostics.extend(_envelope_problems(base, name))
+            self._collect(base, name, real.parent, [*chain, real], fed)
+        elif len(docs) <= 1:
+            data = docs[0] if docs else {}
+            if not isinstance(data, dict):
+                raise InputError([error(f"a base must be a MeshFederation document or a values map, "
+                                        f"found {type_name(data)}", name)])
+            fed.layers.append(Layer(name, data))
+        else:
+            raise InputError([error("a base must hold one YAML document", name)])
+
+
+def load_paths(paths: list[Path], root: Path | None) -> list[Federation]:
+    """The MeshFederation documents in files and directories (a directory: the documents directly
+    in it, files sorted by name; other YAML such as kustomization.yaml is skipped)."""
+    feds: list[Federation] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            found = 0
+            for f in files:
+                try:
+                    docs = parse_all(read_text(f, display(f)), display(f))
+                except InputError as exc:
+                    problems.extend(exc.diagnostics)
+                    continue
+                for i, doc in enumerate(docs):
+                    if is_federation(doc):
+                        found += 1
+                        feds.append(_resolve(doc, f, i, root))
+            if not found and not problems:
+                problems.append(error("no MeshFederation documents in this directory", display(path)))
+            continue
+        name = display(path)
+        try:
+            docs = parse_all(read_text(path, name), name)
+        except InputError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        docs_found = 0
+        for i, doc in enumerate(docs):
+            if doc is None:
+                continue
+            if not is_federation(doc):
+                kind = doc.get("kind") if isinstance(doc, dict) else type_name(doc)
+                problems.append(error(f"document {i} is not a {KIND} (kind: {kind}); "
+                                      "pass plain values files with -f", name))
+                continue
+            docs_found += 1
+            feds.append(_resolve(doc, path, i, root))
+        if not docs_found and not problems:
+            problems.append(error(f"no {KIND} document in this file", name))
+    if problems:
+        raise InputError(problems)
+    return feds
+
+
+def _resolve(doc: dict[str, Any], path: Path, index: int, root: Path | None) -> Federation:
+    resolver = Resolver(root if root is not None else find_root(path.parent))
+    return resolver.federation(doc, display(path), path.parent, index, path)

@@ -1,0 +1,62 @@
+"""Syntax of the names and values Kubernetes and Istio accept, shared by validation and naming."""
+from __future__ import annotations
+
+import ipaddress
+import re
+
+DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
+DNS_SUBDOMAIN_PART = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$")
+LABEL_VALUE = re.compile(r"^(?:(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_NAME = re.compile(r"^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+
+
+def is_dns_label(s: str) -> bool:
+    return len(s) <= 63 and DNS_LABEL.match(s) is not None
+
+
+def is_dns_subdomain(s: str) -> bool:
+    """DNS-1123 subdomain: what Kubernetes accepts as an object name."""
+    return 0 < len(s) <= 253 and all(DNS_SUBDOMAIN_PART.match(p) for p in s.split("."))
+
+
+def is_label_value(s: str) -> bool:
+    return len(s) <= 63 and LABEL_VALUE.match(s) is not None
+
+
+def is_label_key(s: str) -> bool:
+    prefix, _, name = s.rpartition("/")
+    if "/" in s and not is_dns_subdomain(prefix):
+        return False
+    return 0 < len(name) <= 63 and LABEL_NAME.match(name) is not None
+
+
+def is_hostname(s: str) -> bool:
+    """A lowercase DNS name with at least one dot, as the charts' hostnames must be."""
+    parts = s.split(".")
+    return len(s) <= 253 and len(parts) >= 2 and all(is_dns_label(p) for p in parts)
+
+
+def is_ip(s: str) -> bool:
+    try:
+        ipaddress.ip_address(s)
+    except ValueError:
+        return False
+    return True
+
+
+def is_dns_name(s: str) -> bool:
+    """A lowercase RFC 1123 host name that is not all-numeric (so not a mangled IP)."""
+    return is_dns_subdomain(s) and not s.replace(".", "").isdigit()
+
+
+def is_address(s: str) -> bool:
+    return is_ip(s) or is_dns_name(s)
+
+
+CHECKS = {
+    "dns-label": (is_dns_label, "must be a DNS label (lowercase letters, digits and '-', at most 63 characters)"),
+    "label-value": (is_label_value, "must be a valid label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)"),
+    "label-key": (is_label_key, "must be a valid label key ([prefix/]name, name at most 63 characters)"),
+    "meshfed-hostname": (is_hostname, "must be a lowercase DNS name with at least one dot"),
+    "address": (is_address, "must be an IPv4 or IPv6 literal or a lowercase DNS name"),
+}

@@ -1,0 +1,145 @@
+"""Layout v2 (the current chart generation): rows M1-M7 (mesh tier) and N1-N3 (namespace tier)."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from .formats import is_ip
+from .naming import dash
+from .rows import (Context, Planned, egress_gateway_hosts, egress_virtual_service, import_destination_rules,
+                   resolution, router_envoy_filter_spec, router_route_spec, tls_gateway_spec)
+
+GW = "networking.istio.io/v1beta1"
+
+
+def mesh_tier(c: Context) -> Iterator[Planned]:
+    v, ns = c.values, c.mesh_namespace
+    egress = v.egress.enabled
+    svc_meshes = v.svc_meshes()
+    hosts = sorted(svc_meshes)
+    if v.local_exports:  # M1
+        spec = tls_gateway_spec(v.ingress_selector or {}, v.ingress_port or 0, "tls-passthrough",
+                                [e.hostname for e in v.local_exports], "AUTO_PASSTHROUGH", hosts_first=False)
+        yield Planned(GW, "Gateway", ns, "cross-network-gateway", "cross-network-gateway", lambda: (spec, None))
+    if egress and v.remotes and hosts:  # M2 (F12: not without hosts)
+        spec2 = tls_gateway_spec(v.egress.selector or {}, v.egress.port or 0, "tls",
+                                 egress_gateway_hosts(v, hosts), "PASSTHROUGH", hosts_first=True)
+        yield Planned(GW, "Gateway", ns, "cross-network-egress-gateway", "cross-network-egress-gateway",
+                      lambda: (spec2, None))
+    if egress:  # M3
+        for r in v.remotes:
+            yield Planned(GW, "ServiceEntry", ns, f"ingress-{r.mesh}", r.mesh or "",
+                          lambda r=r: (_remote_ingress_entry(c, r), None))
+    if egress:  # M4
+        for h in hosts:
+            yield Planned("networking.istio.io/v1alpha3", "VirtualService", ns, f"cross-network-egress-{dash(h)}", h,
+                          lambda h=h: (egress_virtual_service(v, h, svc_meshes[h], "cross-network-egress-gateway"), None))
+    if v.gateway_api:  # M5
+        for r in v.remotes:
+            if r.addresses or egress:
+                yield Planned("gateway.networking.k8s.io/v1beta1", "Gateway", ns, f"remote-gateway-{r.network}",
+                              r.network or "", lambda r=r: _remote_gateway(c, r))
+    if v.router:  # M6, M7
+        exported = [(e, p) for e in v.local_exports for p in v.ports_of(e)]
+        for e, p in exported:
+            yield Planned("route.openshift.io/v1", "Route", ns, f"export-{dash(e.hostname)}-{p.number}",
+                          f"{e.hostname}/{p.number}",
+                          lambda e=e, p=p: (router_route_spec(e.hostname, p.number, v.ingress_service_name or "",
+                                                              v.ingress_port_name or ""), None))
+        for e, p in exported:
+            yield Planned("networking.istio.io/v1alpha3", "EnvoyFilter", ns, f"export-{dash(e.hostname)}-{p.number}",
+                          f"{e.hostname}/{p.number}",
+                          lambda e=e, p=p: (router_envoy_filter_spec(e.hostname, p.number, v.ingress_selector or {},
+                                                                     v.ingress_port or 0), None))
+
+
+def _remote_ingress_entry(c: Context, r: Any) -> dict[str, Any]:
+    """M3: the remote mesh's east-west gateway, as the egress gateway reaches it."""
+    v = c.values
+    endpoints = []
+    for a in r.addresses:
+        ep: dict[str, Any] = {"address": a}
+        if not v.gateway_api:
+            ep["network"] = r.network
+        if r.locality is not None:
+            ep["locality"] = r.locality
+        endpoints.append(ep)
+    return {
+        "exportTo": ["."],
+        "hosts": [f"ingress.{r.mesh}.global"],
+        "ports": [{"number": v.remote_port(r), "name": "auto-passthrough-tls", "protocol": "TLS"}],
+        "resolution": resolution(r.addresses),
+        "location": "MESH_INTERNAL",
+        "endpoints": endpoints,
+    }
+
+
+def _remote_gateway(c: Context, r: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """M5: a Gateway API network gateway for the remote network (F9: DNS names are Hostnames)."""
+    v = c.values
+    if v.egress.enabled:
+        addresses = [{"type": "Hostname",
+                      "value": f"{v.egress.service_name}.{v.egress.service_namespace}.svc.cluster.local"}]
+        port = v.egress.port
+    else:
+        addresses = [{"value": a} if is_ip(a) else {"type": "Hostname", "value": a} for a in r.addresses]
+        port = v.remote_port(r)
+    spec = {
+        "gatewayClassName": "istio-remote",
+        "addresses": addresses,
+        "listeners": [{
+            "name": "cross-network",
+            "port": port,
+            "protocol": "TLS",
+            "tls": {"mode": "Passthrough", "options": {"gateway.istio.io/listener-protocol": "auto-passthrough"}},
+        }],
+    }
+    return spec, {"topology.istio.io/network": r.network}
+
+
+def namespace_tier(c: Context) -> Iterator[Planned]:
+    v, ns = c.values, c.namespace
+    exports = {e.hostname: e for e in v.exports}
+    imports = {e.hostname: e for e in v.imports}
+    hosts = sorted(exports.keys() | imports.keys())
+
+    def ports(h: str) -> tuple:
+        return v.ports_of(exports[h] if h in exports else imports[h])
+
+    def selector(h: str) -> dict[str, str]:
+        e = exports.get(h)
+        return dict(e.label_selector or {}) if e is not None else {"hostname": c.host_labels[h]}
+
+    for h in hosts:  # N1
+        yield Planned("networking.istio.io/v1", "ServiceEntry", ns, dash(h), h, lambda h=h: ({
+            "hosts": [h],
+            "location": "MESH_INTERNAL",
+            "ports": [p.as_dict() for p in ports(h)],
+            "resolution": "STATIC",
+            "workloadSelector": {"labels": selector(h)},
+        }, None))
+    by_host = v.svc_meshes()
+    for h in hosts:  # N2
+        if h not in imports:
+            continue
+        for r in by_host.get(h, ()):
+            indices = [0] if v.gateway_api else range(len(r.addresses))  # F13
+            for i in indices:
+                yield Planned("networking.istio.io/v1", "WorkloadEntry", ns,
+                              f"{dash(h)}-{dash(r.network or '')[:10]}-{i}", f"{h}/{r.network}/{i}",
+                              lambda h=h, r=r, i=i: _workload_entry(c, h, r, i, ports(h), selector(h)))
+    if v.router:  # N3 (F11)
+        for e in v.imports:
+            yield from import_destination_rules(e.hostname, v.ports_of(e), ns)
+
+
+def _workload_entry(c: Context, h: str, r: Any, i: int, ports: tuple, selector: dict[str, str]) -> tuple:
+    v = c.values
+    labels = {**selector, "security.istio.io/tlsMode": "istio", "topology.istio.io/cluster": r.mesh}
+    spec: dict[str, Any] = {"network": r.network}
+    if not v.gateway_api:
+        spec["address"] = r.addresses[i]
+    if r.locality is not None:
+        spec["locality"] = r.locality
+    if not v.gateway_api:  # F10
+        spec["ports"] = {p.name: v.remote_port(r) for p in ports}
+    return spec, labels

@@ -1,0 +1,183 @@
+"""A typed view of validated values: what the checks and the row builders read.
+
+Built from the schema-cleaned values, so every field present has the right type; a field that
+was wrong is absent (None), and the checks that need it skip it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import defaults
+from .merge import Path_
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    number: int
+    name: str
+    protocol: str
+    target_port: int | None = None
+
+    def as_dict(self, with_target: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"number": self.number, "name": self.name, "protocol": self.protocol}
+        if with_target and self.target_port is not None:
+            out["targetPort"] = self.target_port
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An `import`, `export` or `global.local.export` entry."""
+
+    path: Path_
+    hostname: str
+    own_ports: tuple[Port, ...]
+    label_selector: dict[str, str] | None = None
+    has_ports_key: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    path: Path_
+    index: int
+    mesh: str | None
+    network: str | None
+    addresses: tuple[str, ...]
+    port: int | None
+    locality: str | None
+    imported: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    enabled: bool
+    selector: dict[str, str] | None
+    service_name: str | None
+    service_namespace: str | None
+    port: int | None
+    path: Path_
+
+
+@dataclass
+class Values:
+    """Everything the rows read, with template-only defaults applied."""
+
+    layout: str
+    config_namespace: str | None
+    default_ports: tuple[Port, ...]
+    local_exports: tuple[Entry, ...]
+    remotes: tuple[Remote, ...]
+    imports: tuple[Entry, ...]
+    exports: tuple[Entry, ...]
+    gateway_api: bool
+    router: bool
+    ingress_selector: dict[str, str] | None
+    ingress_selector_path: Path_
+    ingress_port: int | None
+    ingress_port_path: Path_
+    ingress_port_name: str | None
+    ingress_service_name: str | None
+    egress: GatewaySettings
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def ports_of(self, entry: Entry) -> tuple[Port, ...]:
+        """An entry's own ports if non-empty, else `global.defaultServicePorts`."""
+        return entry.own_ports or self.default_ports
+
+    def svc_meshes(self) -> dict[str, list[Remote]]:
+        """Each hostname any remote imports, with the remotes listing it in `global.remote` order."""
+        out: dict[str, list[Remote]] = {}
+        for remote in self.remotes:
+            if remote.mesh is None:
+                continue
+            for host in dict.fromkeys(remote.imported):
+                out.setdefault(host, []).append(remote)
+        return out
+
+    def remote_port(self, remote: Remote) -> int | None:
+        if remote.port is not None or self.layout == "v1":
+            return remote.port
+        return defaults.V2_REMOTE_PORT
+
+
+def _ports(items: Any) -> tuple[Port, ...]:
+    out = []
+    for p in items or ():
+        if isinstance(p, dict) and all(k in p for k in ("number", "name", "protocol")):
+            out.append(Port(p["number"], p["name"], p["protocol"], p.get("targetPort")))
+    return tuple(out)
+
+
+def _entries(items: Any, path: Path_) -> tuple[Entry, ...]:
+    out = []
+    for i, item in enumerate(items or ()):
+        if isinstance(item, dict) and "hostname" in item:
+            out.append(Entry((*path, i), item["hostname"], _ports(item.get("ports")),
+                             item.get("labelSelector"), "ports" in item))
+    return tuple(out)
+
+
+def _remotes(items: Any) -> tuple[Remote, ...]:
+    out = []
+    for i, r in enumerate(items or ()):
+        if not isinstance(r, dict):
+            continue
+        out.append(Remote(
+            ("global", "remote", i), i, r.get("mesh"), r.get("network"),
+            tuple(a for a in r.get("addresses") or () if a is not None),
+            r.get("port"), r.get("locality"),
+            tuple(h for h in r.get("importedServices") or () if h is not None),
+        ))
+    return tuple(out)
+
+
+def build(values: dict[str, Any], layout: str) -> Values:
+    """The typed view of schema-cleaned values."""
+    g = values.get("global") or {}
+    if layout == "v2":
+        gws = g.get("gateways") or {}
+        ingress = gws.get("ingress") or {}
+        egress = gws.get("egress") or {}
+        egress_path: Path_ = ("global", "gateways", "egress")
+        ingress_selector = ingress.get("selector")
+        ingress_selector_path: Path_ = ("global", "gateways", "ingress", "selector")
+        ingress_port = ingress.get("port")
+        ingress_port_path: Path_ = ("global", "gateways", "ingress", "port")
+        egress_selector = egress.get("selector", defaults.V2_EGRESS_SELECTOR)
+        gateway_api = bool(g.get("enableGatewayAPI", False))
+        router = bool(g.get("enableOpenshiftRouter", False))
+        port_name, service_name = ingress.get("portName"), ingress.get("serviceName")
+    else:
+        egress = g.get("egressGateway") or {}
+        egress_path = ("global", "egressGateway")
+        ingress_selector = g.get("gatewaySelector", defaults.V1_INGRESS_SELECTOR)
+        ingress_selector_path = ("global", "gatewaySelector")
+        ingress_port = g.get("port", defaults.V1_INGRESS_PORT)
+        ingress_port_path = ("global", "port")
+        egress_selector = egress.get("selector")
+        gateway_api = False
+        router = bool(g.get("useOpenshiftRouter", False))
+        port_name, service_name = "tls-passthrough", "federation-ingress-gateway"
+    service = egress.get("service") or {}
+    return Values(
+        layout=layout,
+        config_namespace=g.get("configNamespace"),
+        default_ports=_ports(g.get("defaultServicePorts")),
+        local_exports=_entries((g.get("local") or {}).get("export"), ("global", "local", "export")),
+        remotes=_remotes(g.get("remote")),
+        imports=_entries(values.get("import"), ("import",)),
+        exports=_entries(values.get("export"), ("export",)),
+        gateway_api=gateway_api,
+        router=router,
+        ingress_selector=ingress_selector,
+        ingress_selector_path=ingress_selector_path,
+        ingress_port=ingress_port,
+        ingress_port_path=ingress_port_path,
+        ingress_port_name=port_name,
+        ingress_service_name=service_name,
+        egress=GatewaySettings(bool(egress.get("enabled", False)), egress_selector,
+                               service.get("name"), service.get("namespace"), egress.get("port"),
+                               egress_path),
+        raw=values,
+    )

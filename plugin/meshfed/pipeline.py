@@ -1,0 +1,202 @@
+"""Values layers in, planned objects and diagnostics out: layout and tier choice, defaults,
+merging, patches, validation, the rows of both layouts, and F2 naming."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import jsonpatch
+
+from . import checks, layout_v1, layout_v2, model, naming
+from .checks import MESH, NAMESPACE, Finding
+from .defaults import DEFAULTS_NAME, V2_DEFAULT_INGRESS_APP, defaults_layer
+from .diagnostics import Diagnostic, error, has_errors, warning
+from .document import Patch
+from .merge import Layer, Merged, Path_, format_path, merge_layers
+from .rows import Context, Planned
+from .schema import validate
+
+V1_ONLY = ("egressGateway", "useOpenshiftRouter", "gatewaySelector", "port")
+V2_ONLY = ("gateways", "enableOpenshiftRouter", "enableGatewayAPI")
+
+
+@dataclass
+class Options:
+    scope: str | None = None
+    namespace: str | None = None
+    layout: str | None = None
+
+
+@dataclass
+class Rendering:
+    """The outcome of one values set: diagnostics, and (when there is no error) the planned
+    objects with their final names, built one at a time by `objects()`."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    planned: list[Planned] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+    def objects(self) -> Iterator[dict[str, Any]]:
+        for plan, name in zip(self.planned, self.names):
+            yield plan.build(name)
+
+
+def decide_layout(layers: list[Layer], explicit: str | None) -> tuple[str, list[Diagnostic]]:
+    """2.4: explicit, else by the layout-only keys the user's files hold (null values count)."""
+    if explicit:
+        return explicit, []
+    found: dict[str, list[tuple[Layer, str]]] = {"v1": [], "v2": []}
+    for layer in layers:
+        g = layer.data.get("global")
+        if isinstance(g, dict):
+            found["v1"] += [(layer, k) for k in V1_ONLY if k in g]
+            found["v2"] += [(layer, k) for k in V2_ONLY if k in g]
+    if found["v1"] and found["v2"]:
+        def names(layout: str) -> str:
+            return ", ".join(f"global.{k} ({layer.name})" for layer, k in found[layout])
+        layer, key = found["v1"][0]
+        return "v2", [error(f"cannot decide the layout: layout v1 keys {names('v1')} and layout v2 keys "
+                            f"{names('v2')} are both present; remove one set or set the layout explicitly",
+                            layer.name, layer.locate(("global", key)))]
+    return ("v1" if found["v1"] else "v2"), []
+
+
+def _infer_scope(layers: list[Layer]) -> str:
+    merged = merge_layers(layers).values
+    return NAMESPACE if merged.get("import") or merged.get("export") else MESH
+
+
+def _apply_patches(merged: Merged, patches: list[Patch]) -> list[Diagnostic]:
+    problems = []
+    for patch in patches:
+        where = f"spec.patches[{patch.index}]"
+        try:
+            merged.values = jsonpatch.apply_patch(merged.values, [patch.op], in_place=False)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError,
+                IndexError, ValueError) as exc:
+            problems.append(error(f"patch failed: {exc}", patch.source, where))
+            continue
+        layer = Layer(patch.source, {}, "", where)
+        for key in ("path", "from") if patch.op.get("op") in ("move",) else ("path",):
+            pointer = patch.op.get(key)
+            if isinstance(pointer, str):
+                parts = jsonpatch.JsonPointer(pointer).parts
+                path: Path_ = tuple(int(p) if p.isdigit() else p for p in parts if p != "-")
+                merged.origins[path] = layer
+    return problems
+
+
+class _Reporter:
+    """Turns findings located by values path into diagnostics naming the file and its field."""
+
+    def __init__(self, merged: Merged):
+        self.merged = merged
+
+    def __call__(self, finding: Finding) -> Diagnostic:
+        removed = self.merged.removed.get(finding.path)
+        message = finding.message
+        layer = self.merged.origin(finding.path)
+        if removed is not None and message.startswith("required"):
+            layer = removed
+            message += " (a null removed it)"
+        if layer is None:
+            return Diagnostic(finding.severity, message, None, format_path(finding.path))  # type: ignore[arg-type]
+        return Diagnostic(finding.severity, message, layer.name, layer.locate(finding.path))  # type: ignore[arg-type]
+
+
+def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options) -> Rendering:
+    """Render one values set (a document with its bases, or plain values files)."""
+    out = Rendering()
+    layout, problems = decide_layout(user_layers, opts.layout)
+    if problems:  # report the values' own problems with both layouts' keys known, and stop there
+        merged = merge_layers(user_layers)
+        _, schema_problems = validate(merged.values, "values", None)
+        report = _Reporter(merged)
+        out.diagnostics += problems + [report(Finding("error", p.path, p.message)) for p in schema_problems]
+        return out
+    scope = opts.scope or _infer_scope(user_layers)
+    tiers = {MESH, NAMESPACE} if scope == "all" else {scope}
+    defaults = Layer(DEFAULTS_NAME, defaults_layer(layout, MESH in tiers))
+    merged = merge_layers([defaults, *user_layers])
+    out.diagnostics += _apply_patches(merged, patches)
+    report = _Reporter(merged)
+    cleaned, schema_problems = validate(merged.values, "values", layout)
+    out.diagnostics += [report(Finding("error", p.path, p.message)) for p in schema_problems]
+    values = model.build(cleaned or {}, layout)
+    findings = checks.check(values, tiers)
+
+    ns = opts.namespace
+    mesh_ns = values.config_namespace if (scope == "all" or not ns) else ns
+    ctx = Context(values, mesh_ns, ns if NAMESPACE in tiers else None, _host_labels(values))
+    layout_rows = layout_v2 if layout == "v2" else layout_v1
+    mesh_plan = list(layout_rows.mesh_tier(ctx)) if MESH in tiers else []
+    ns_plan = list(layout_rows.namespace_tier(ctx)) if NAMESPACE in tiers else []
+    findings += checks.required_values(values, tiers, _row_tags(mesh_plan))
+    if any(p.namespace is None for p in mesh_plan):
+        findings.append(Finding("error", ("global", "configNamespace"),
+                                "required: with no target namespace given, the mesh tier goes to global.configNamespace"))
+    findings += _namespace_warnings(values, tiers, mesh_plan, merged)
+    out.diagnostics += [report(f) for f in findings if f.severity == "error"]
+    warnings = [report(f) for f in findings if f.severity == "warning"]
+    if not has_errors(out.diagnostics):
+        out.planned = mesh_plan + ns_plan
+        out.names = _final_names(out.planned)
+        if not out.planned:
+            warnings.append(warning("nothing to render: these values yield no resources for the "
+                                    f"{' and '.join(sorted(tiers))} tier"))
+    out.diagnostics += warnings
+    return out
+
+
+def _row_tags(plan: list[Planned]) -> set[str]:
+    tags = set()
+    for p in plan:
+        if p.kind == "EnvoyFilter":
+            tags.add("envoy-filter")
+        elif p.kind == "Route":
+            tags.add("route")
+        elif p.name in ("cross-network-gateway", "federation-ingress-gateway"):
+            tags.add("ingress-gateway")
+        elif p.name in ("cross-network-egress-gateway", "federation-egress-gateway"):
+            tags.add("egress-gateway")
+    return tags
+
+
+def _namespace_warnings(v: model.Values, tiers: set[str], mesh_plan: list[Planned], merged: Merged) -> list[Finding]:
+    out = []
+    if MESH in tiers:
+        entries = [p for p in mesh_plan if p.kind == "ServiceEntry"]
+        egress_ns = v.egress.service_namespace
+        if v.egress.enabled and entries and egress_ns and entries[0].namespace not in (None, egress_ns):
+            out.append(Finding("warning", (*v.egress.path, "service", "namespace"),
+                               f"the mesh tier is rendered into namespace {entries[0].namespace} but the egress "
+                               f"gateway's Service is in {egress_ns}: the exportTo [\".\"] ServiceEntries are "
+                               "invisible to the egress gateway"))
+        key, _ = V2_DEFAULT_INGRESS_APP
+        app_path = (*v.ingress_selector_path, key)
+        origin = merged.origin(app_path)
+        found = checks.ingress_default_app_warning(v, origin is not None and origin.name == DEFAULTS_NAME, tiers)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def _host_labels(v: model.Values) -> dict[str, str]:
+    """F2 for the `hostname` selector label of imported hosts that are not exported."""
+    exported = {e.hostname for e in v.exports}
+    hosts = sorted({e.hostname for e in v.imports} - exported)
+    resolved = naming.resolve(((h, naming.dash(h), h) for h in hosts), naming.LABEL_LIMIT)
+    return {h: resolved[h] for h in hosts}
+
+
+def _final_names(plan: list[Planned]) -> list[str]:
+    """F2 for object names: unique per API group, kind and namespace."""
+    scopes: dict[tuple, list[int]] = {}
+    for i, p in enumerate(plan):
+        scopes.setdefault(p.scope, []).append(i)
+    names = [p.name for p in plan]
+    for indices in scopes.values():
+        resolved = naming.resolve(((i, plan[i].name, plan[i].identity) for i in indices), naming.NAME_LIMIT)
+        for i in indices:
+            names[i] = resolved[i]
+    return names

@@ -1,0 +1,133 @@
+"""What both layouts' rows share: the planned-object record, weights, egress hosts, selectors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .formats import is_ip
+from .model import Port, Remote, Values
+from .naming import dash, with_port
+
+Spec = Callable[[], tuple[dict[str, Any], dict[str, str] | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One object to emit. Its final name is known only once every name of the run is (F2), so
+    the content is built later by `spec`, which returns (spec, labels)."""
+
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+    identity: str
+    spec: Spec
+
+    @property
+    def scope(self) -> tuple[str, str, str | None]:
+        """Names must be unique per API group, kind and namespace."""
+        return (self.api_version.rpartition("/")[0], self.kind, self.namespace)
+
+    def build(self, name: str) -> dict[str, Any]:
+        spec, labels = self.spec()
+        metadata: dict[str, Any] = {"name": name}
+        if self.namespace is not None:
+            metadata["namespace"] = self.namespace
+        if labels:
+            metadata["labels"] = labels
+        return {"apiVersion": self.api_version, "kind": self.kind, "metadata": metadata, "spec": spec}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Values plus the namespaces the tiers go to and the resolved `hostname` label values."""
+
+    values: Values
+    mesh_namespace: str | None
+    namespace: str | None
+    host_labels: dict[str, str]
+
+
+def weights(n: int) -> list[int]:
+    """F1: 100 split over n destinations, the first `100 % n` getting one more."""
+    base, extra = divmod(100, n)
+    return [base + 1 if i < extra else base for i in range(n)]
+
+
+def egress_gateway_hosts(v: Values, hosts: list[str]) -> list[str]:
+    """M2/A2 server hosts; with the router, one SNI per host and default port (F7)."""
+    if v.router:
+        return [with_port(h, p.number) for h in hosts for p in v.default_ports]
+    return [f"*.{h}" for h in hosts]
+
+
+def egress_sni_hosts(v: Values, host: str) -> list[str]:
+    if v.router:
+        return [with_port(host, p.number) for p in v.default_ports]
+    return [f"*.{host}"]
+
+
+def egress_virtual_service(v: Values, host: str, meshes: list[Remote], gateway: str) -> dict[str, Any]:
+    """M4/A4: TLS routes from the egress gateway to the remote ingresses, weights per F1."""
+    sni = egress_sni_hosts(v, host)
+    route = [
+        {"destination": {"host": f"ingress.{r.mesh}.global", "port": {"number": v.remote_port(r)}},
+         "weight": w}
+        for r, w in zip(meshes, weights(len(meshes)))
+    ]
+    return {"hosts": list(sni), "gateways": [gateway], "tls": [{"match": [{"sniHosts": sni}], "route": route}]}
+
+
+def tls_gateway_spec(selector: dict[str, str], number: int, port_name: str, hosts: list[str],
+                     mode: str, hosts_first: bool) -> dict[str, Any]:
+    port = {"number": number, "name": port_name, "protocol": "TLS"}
+    tls = {"mode": mode}
+    server = {"port": port, "hosts": hosts, "tls": tls} if hosts_first else {"port": port, "tls": tls, "hosts": hosts}
+    return {"selector": dict(selector), "servers": [server]}
+
+
+def router_route_spec(host: str, port: int, service: str, target_port: str) -> dict[str, Any]:
+    """M6/A5: an OpenShift passthrough Route for one exported host and port."""
+    return {
+        "host": with_port(host, port),
+        "to": {"kind": "Service", "name": service, "weight": 100},
+        "port": {"targetPort": target_port},
+        "tls": {"termination": "passthrough"},
+        "wildcardPolicy": "None",
+    }
+
+
+def router_envoy_filter_spec(host: str, port: int, selector: dict[str, str], ingress_port: int) -> dict[str, Any]:
+    """M7/A6: make the ingress's AUTO_PASSTHROUGH filter chain also match the router's SNI."""
+    return {
+        "workloadSelector": {"labels": dict(selector)},
+        "configPatches": [{
+            "applyTo": "FILTER_CHAIN",
+            "match": {"listener": {"name": f"0.0.0.0_{ingress_port}",
+                                   "filterChain": {"sni": f"outbound_.{port}_._.{host}"}}},
+            "patch": {"operation": "MERGE",
+                      "value": {"filter_chain_match": {"server_names": [with_port(host, port)]}}},
+        }],
+    }
+
+
+def import_destination_rules(host: str, ports: tuple[Port, ...], namespace: str | None) -> list[Planned]:
+    """N3/B3 with F11: one DestinationRule per imported host; per-port TLS settings when it has
+    several ports (Istio keeps only one DestinationRule per host)."""
+    api = "networking.istio.io/v1"
+    if len(ports) == 1:
+        p = ports[0]
+        spec = {"exportTo": ["."], "host": host,
+                "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL", "sni": with_port(host, p.number)}}}
+        return [Planned(api, "DestinationRule", namespace, f"import-{dash(host)}-{p.number}",
+                        f"{host}/{p.number}", lambda s=spec: (s, None))]
+    settings = [{"port": {"number": p.number},
+                 "tls": {"mode": "ISTIO_MUTUAL", "sni": with_port(host, p.number)}} for p in ports]
+    spec = {"exportTo": ["."], "host": host, "trafficPolicy": {"portLevelSettings": settings}}
+    return [Planned(api, "DestinationRule", namespace, f"import-{dash(host)}", host,
+                    lambda s=spec: (s, None))]
+
+
+def resolution(addresses: tuple[str, ...]) -> str:
+    """F6: STATIC when the addresses are IP literals (v4 or v6), else DNS."""
+    return "STATIC" if addresses and all(is_ip(a) for a in addresses) else "DNS"

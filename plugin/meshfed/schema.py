@@ -1,0 +1,228 @@
+"""Checks values and MeshFederation documents against the JSON Schemas shipped in the package.
+
+The schemas (`schema/*.json`) are the single source of truth: `meshfed schema` prints them for
+editors, and this module interprets the subset of JSON Schema they use, with messages written for
+people (did-you-mean hints, YAML 1.1 quoting advice, the other layout's equivalent key). It also
+returns a cleaned copy of the input holding only well-typed values, so that the semantic checks
+that follow never trip over a value already reported as wrong.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from .formats import CHECKS
+from .merge import Path_
+from .yamlio import type_name
+
+_DROP = object()  # marks a value removed from the cleaned copy
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaProblem:
+    path: Path_
+    message: str
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """`values` or `meshfederation`, parsed from the package data."""
+    text = resources.files("meshfed").joinpath(f"schema/{name}.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return type_name(value)
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def _type_message(expected: str, value: Any) -> str:
+    text = f"must be {expected}, got {type_name(value)}"
+    if expected == "a string" and isinstance(value, (bool, int, float)):
+        return (f"{text} ({_literal(value)}): YAML 1.1 reads unquoted on/off/yes/no/y/n/true/false as "
+                "booleans and 1e3 or 010 as numbers; quote the value")
+    if expected == "an integer" and isinstance(value, str) and value.strip().isdigit():
+        return f"{text} ({_literal(value)}): remove the quotes"
+    if not isinstance(value, (dict, list)):
+        text += f" ({_literal(value)})"
+    return text
+
+
+_TYPES = {
+    "object": ("a map", lambda v: isinstance(v, dict)),
+    "array": ("a list", lambda v: isinstance(v, list)),
+    "string": ("a string", lambda v: isinstance(v, str)),
+    "integer": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "boolean": ("a boolean", lambda v: isinstance(v, bool)),
+}
+
+
+class Validator:
+    """Walks a value against a schema; `layout` decides which layout-specific keys are known."""
+
+    def __init__(self, root: dict[str, Any], layout: str | None = None):
+        self.root = root
+        self.layout = layout
+        self.problems: list[SchemaProblem] = []
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in schema:
+            ref = schema["$ref"]
+            extra = {k: v for k, v in schema.items() if k != "$ref"}
+            if ref.startswith("#/$defs/"):
+                target = self.root["$defs"][ref[len("#/$defs/"):]]
+            else:
+                sub = load_schema(ref.removesuffix(".schema.json"))
+                self.root = sub
+                target = sub
+            schema = {**target, **extra}
+        return schema
+
+    def report(self, path: Path_, message: str) -> None:
+        self.problems.append(SchemaProblem(path, message))
+
+    def check(self, value: Any, schema: dict[str, Any], path: Path_ = ()) -> Any:
+        """The cleaned value (or _DROP when it is wrong), reporting every problem found."""
+        saved = self.root
+        try:
+            return self._check(value, self._resolve(schema), path)
+        finally:
+            self.root = saved
+
+    def _check(self, value: Any, schema: dict[str, Any], path: Path_) -> Any:
+        kind = schema.get("type")
+        if value is None and kind is not None:
+            self.report(path, "must not be null" if path and isinstance(path[-1], int) else
+                        f"must be {_TYPES[kind][0]}, got null")
+            return _DROP
+        if kind is not None:
+            expected, ok = _TYPES[kind]
+            if not ok(value):
+                self.report(path, _type_message(expected, value))
+                return _DROP
+        if "enum" in schema and value not in schema["enum"]:
+            options = ", ".join(str(o) for o in schema["enum"])
+            self.report(path, f"must be one of {options}, got {_literal(value)}")
+            return _DROP
+        if isinstance(value, str):
+            return self._check_string(value, schema, path)
+        if isinstance(value, int) and not isinstance(value, bool):
+            low, high = schema.get("minimum"), schema.get("maximum")
+            if (low is not None and value < low) or (high is not None and value > high):
+                self.report(path, f"must be between {low} and {high}, got {value}")
+                return _DROP
+            return value
+        if isinstance(value, list):
+            items = schema.get("items")
+            if items is None:
+                return value
+            # Wrong items become None, so that later checks keep the user's indices.
+            cleaned = [self.check(item, items, (*path, i)) for i, item in enumerate(value)]
+            return [None if c is _DROP else c for c in cleaned]
+        if isinstance(value, dict):
+            return self._check_map(value, schema, path)
+        return value
+
+    def _check_string(self, value: str, schema: dict[str, Any], path: Path_) -> Any:
+        if len(value) < schema.get("minLength", 0):
+            self.report(path, "must not be empty")
+            return _DROP
+        allowed = schema.get("x-meshfed-enum")
+        if allowed is not None:
+            if value.lower() not in {a.lower() for a in allowed}:
+                self.report(path, f"must be one of {', '.join(allowed)} (any case), got {_literal(value)}")
+                return _DROP
+            return value
+        fmt = schema.get("format")
+        if fmt in CHECKS:
+            test, message = CHECKS[fmt]
+            if not test(value):
+                self.report(path, f"{message}, got {_literal(value)}")
+                return _DROP
+        return value
+
+    def _check_map(self, value: dict[str, Any], schema: dict[str, Any], path: Path_) -> Any:
+        props: dict[str, Any] = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        names = schema.get("propertyNames")
+        cleaned: dict[str, Any] = {}
+        known = [k for k, s in props.items() if self._in_layout(s)]
+        other = {k: s for k, s in props.items() if not self._in_layout(s)}
+        for key, item in value.items():
+            here = (*path, key)
+            if not isinstance(key, str):
+                self.report(here, f"key must be a string, got {type_name(key)} ({_literal(key)}): "
+                            "YAML 1.1 reads unquoted on/off/yes/no/y/n as booleans; quote the key")
+                continue
+            if names is not None and self.check(key, names, here) is _DROP:
+                continue
+            sub = props.get(key)
+            if sub is not None and self._in_layout(sub):
+                result = self.check(item, sub, here)
+            elif sub is not None:
+                self.report(here, self._other_layout_message(key, sub))
+                continue
+            elif extra is False:
+                self.report(here, self._unknown_message(key, known, other))
+                continue
+            elif isinstance(extra, dict):
+                result = self.check(item, extra, here)
+            else:
+                result = item
+            if result is not _DROP:
+                cleaned[key] = result
+        for key in schema.get("required", []):
+            if key not in value:
+                self.report((*path, key), "required")
+        return cleaned
+
+    def _in_layout(self, schema: dict[str, Any]) -> bool:
+        layout = schema.get("x-meshfed-layout")
+        return layout is None or self.layout is None or layout == self.layout
+
+    def _other_layout_message(self, key: str, schema: dict[str, Any]) -> str:
+        layout = schema["x-meshfed-layout"]
+        other = schema.get("x-meshfed-other-layout")
+        hint = f"; in {self.layout} use `{other}`" if other else f"; layout {self.layout} has no equivalent"
+        if layout == "v2" and other and "," in other:
+            hint = f"; in {self.layout} use `{other.replace(', ', '`, `').replace(' and ', '` and `')}`"
+        return f"`{key}` is a layout {layout} key{hint}"
+
+    def _unknown_message(self, key: str, known: list[str], other: dict[str, Any]) -> str:
+        candidates = [*known, *other]
+        close = [k for k in candidates if k.lower() == key.lower()]
+        close = close or difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+        if not close:
+            return f"unknown key `{key}` (known keys: {', '.join(known)})"
+        if close[0] in other:
+            return f"unknown key `{key}` (did you mean `{close[0]}`? {self._other_layout_message(close[0], other[close[0]])})"
+        return f"unknown key `{key}` (did you mean `{close[0]}`?)"
+
+
+def validate(value: Any, schema_name: str, layout: str | None = None) -> tuple[Any, list[SchemaProblem]]:
+    """Validate `value`; return its well-typed part and the problems found."""
+    v = Validator(load_schema(schema_name), layout)
+    cleaned = v.check(value, v.root)
+    return (None if cleaned is _DROP else cleaned), v.problems
+
+
+def bundled_schema() -> dict[str, Any]:
+    """The MeshFederation schema with the values schema inlined, so one file serves editors."""
+    doc = json.loads(json.dumps(load_schema("meshfederation")))
+    values = json.loads(json.dumps(load_schema("values")))
+    text = json.dumps(values).replace('"#/$defs/', '"#/$defs/values/$defs/')
+    inlined = json.loads(text)
+    inlined.pop("$schema", None)
+    inlined.pop("$id", None)
+    doc.setdefault("$defs", {})["values"] = inlined
+    doc["properties"]["spec"]["properties"]["values"] = {"$ref": "#/$defs/values"}
+    return doc

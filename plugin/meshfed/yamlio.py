@@ -1,0 +1,184 @@
+"""Reading YAML the way Helm (go-yaml v2, YAML 1.1) reads values files.
+
+PyYAML's YAML 1.1 resolver differs from go-yaml v2 in ways users feel: go-yaml reads `y`/`n` as
+booleans and `1e3` as a number, but keeps timestamps and `1:20` as strings. The loader below
+resolves scalars like go-yaml, refuses duplicate keys, and guards against alias bombs and
+recursive aliases so a hostile file gives an error, not a hang.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import InputError, error
+
+try:  # libyaml's parser when the wheel has it; same results, much faster
+    from yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - pure-Python fallback
+    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
+    from yaml.reader import Reader as _Reader
+    from yaml.scanner import Scanner as _Scanner
+    from yaml.composer import Composer as _Composer
+
+    class _Parser(_Reader, _Scanner, _Parser, _Composer):  # type: ignore[no-redef]
+        def __init__(self, stream: Any) -> None:
+            _Reader.__init__(self, stream)
+            _Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            _Composer.__init__(self)
+
+# The most nodes one document may expand to (aliases counted at every use).
+MAX_NODES = 1_000_000
+
+GO_BOOL = re.compile(
+    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$"
+)
+GO_INT = re.compile(
+    r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"
+)
+GO_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+GO_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+
+
+class GoResolver(yaml.resolver.BaseResolver):
+    """Implicit scalar types exactly as go-yaml v2 resolves them (no timestamps, no base 60)."""
+
+
+for _tag, _regexp, _first in (
+    ("tag:yaml.org,2002:bool", GO_BOOL, "yYnNtTfFoO"),
+    ("tag:yaml.org,2002:int", GO_INT, "-+0123456789"),
+    ("tag:yaml.org,2002:float", GO_FLOAT, "-+0123456789."),
+    ("tag:yaml.org,2002:null", GO_NULL, ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), "<"),
+):
+    GoResolver.add_implicit_resolver(_tag, _regexp, list(_first))
+
+
+class GoConstructor(yaml.constructor.SafeConstructor):
+    """SafeConstructor with go-yaml's booleans and a refusal of duplicate keys."""
+
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+        return self.construct_scalar(node).lower() in ("y", "yes", "true", "on")
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a scalar", key_node.start_mark
+                ) from None
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found duplicate key {key!r}", key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+GoConstructor.add_constructor("tag:yaml.org,2002:bool", GoConstructor.construct_yaml_bool)
+GoConstructor.add_constructor("tag:yaml.org,2002:map", GoConstructor.construct_yaml_map)
+
+
+class GoLoader(_Parser, GoConstructor, GoResolver):  # type: ignore[misc, valid-type]
+    def __init__(self, stream: Any) -> None:
+        _Parser.__init__(self, stream)
+        GoConstructor.__init__(self)
+        GoResolver.__init__(self)
+
+
+def _check_size(doc: Any, name: str) -> None:
+    """Refuse documents whose aliases expand beyond MAX_NODES or refer to themselves."""
+    count = 0
+    stack: list[tuple[Any, frozenset[int]]] = [(doc, frozenset())]
+    while stack:
+        node, ancestors = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise InputError([error(f"document expands to more than {MAX_NODES} nodes "
+                                    "(excessive YAML aliasing)", name)])
+        if isinstance(node, dict):
+            children = [*node.keys(), *node.values()]
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if id(node) in ancestors:
+            raise InputError([error("a YAML alias refers to itself (recursive structure)", name)])
+        inner = ancestors | {id(node)}
+        stack.extend((c, inner) for c in children if isinstance(c, (dict, list)))
+
+
+def parse_all(text: str, name: str) -> list[Any]:
+    """Every document of a YAML stream, read as go-yaml v2 reads it."""
+    try:
+        docs = list(yaml.load_all(text, Loader=GoLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        detail = f"{context}: {problem}" if context and "duplicate" in problem else problem
+        raise InputError([error(f"invalid YAML: {where}{detail}", name)]) from None
+    for doc in docs:
+        _check_size(doc, name)
+    return docs
+
+
+def read_text(path: Path, display: str | None = None) -> str:
+    """A file's text, or an InputError that says why it cannot be read."""
+    name = display or str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError([error("no such file", name)]) from None
+    except IsADirectoryError:
+        raise InputError([error("is a directory, expected a file", name)]) from None
+    except OSError as exc:
+        raise InputError([error(f"cannot read: {exc.strerror}", name)]) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([error(f"not UTF-8 text (byte {exc.start})", name)]) from None
+
+
+def load_values_file(path: Path, display: str | None = None) -> dict[str, Any]:
+    """A plain Helm values file: exactly one map (an empty file is an empty map)."""
+    name = display or str(path)
+    docs = [d for d in parse_all(read_text(path, name), name) if d is not None]
+    if not docs:
+        return {}
+    if len(docs) > 1:
+        raise InputError([error("a values file must hold one YAML document", name)])
+    if not isinstance(docs[0], dict):
+        raise InputError([error(f"a values file must hold a map, found {type_name(docs[0])}", name)])
+    return docs[0]
+
+
+def type_name(value: Any) -> str:
+    """How a value's type is named in messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a map"
+    return type(value).__name__
