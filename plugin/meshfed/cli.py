@@ -161,3 +161,66 @@ def argocd(action: ArgoAction = typer.Argument(..., help="generate, discover or 
     """Run as the Argo CD config-management plugin (commands of plugin.yaml)."""
     from . import argocd as argocd_adapter
     raise typer.Exit(argocd_adapter.run(action.value, sys.stdout, sys.stderr))
+
+
+class GraphFormat(str, Enum):
+    mermaid = "mermaid"
+    dot = "dot"
+    svg = "svg"
+
+
+@app.command()
+def check(
+    directory: List[Path] = typer.Argument(..., metavar="DIR...", help="Repository directories holding every "
+                                           "cluster's MeshFederation documents (searched recursively)."),
+    root: Optional[Path] = ROOT,
+) -> None:
+    """Check a whole federation across clusters: imports that no cluster exports, port mismatches,
+    unknown or conflicting meshes and networks, exports nobody imports. Exit 1 on any error."""
+    from .federation import check as check_federation
+    diagnostics = check_federation(directory, root)
+    _print_diagnostics(diagnostics)
+    if any(d.severity == "error" for d in diagnostics):
+        raise typer.Exit(1)
+
+
+@app.command("krm-check")
+def krm_check() -> None:
+    """Run the federation check as a KRM validator: the ResourceList passes through unchanged,
+    problems become results, and any error exits non-zero."""
+    from .federation import krm_validate
+    raise typer.Exit(krm_validate(sys.stdin, sys.stdout, sys.stderr))
+
+
+@app.command()
+def graph(
+    directory: List[Path] = typer.Argument(..., metavar="DIR...", help="Repository directories to draw."),
+    output: GraphFormat = typer.Option(GraphFormat.mermaid, "-o", "--output", help="mermaid, dot, or svg (Graphviz)."),
+    root: Optional[Path] = ROOT,
+) -> None:
+    """Draw the federation: clusters, services, and the paths requests take between them."""
+    from .federation import graph as draw
+    from .diagnostics import InputError
+    try:
+        sys.stdout.write(draw(directory, root, output.value))
+    except InputError as exc:
+        _print_diagnostics(exc.diagnostics)
+        raise typer.Exit(1)
+
+
+@app.command()
+def explain(
+    host: str = typer.Argument(..., help="The hostname a client calls, e.g. ratings.mesh.global."),
+    cluster: str = typer.Option(..., "--cluster", help="The calling cluster (its mesh name, or its overlay directory name)."),
+    directory: List[Path] = typer.Argument(..., metavar="DIR...", help="Repository directories."),
+    root: Optional[Path] = ROOT,
+) -> None:
+    """Explain the path a request to HOST from a cluster takes, resource by resource, naming the
+    file each resource comes from."""
+    from .federation import explain as explain_path
+    from .diagnostics import InputError
+    try:
+        sys.stdout.write(explain_path(host, cluster, directory, root))
+    except InputError as exc:
+        _print_diagnostics(exc.diagnostics)
+        raise typer.Exit(1)
