@@ -11,8 +11,10 @@ export HELM    := $(CURDIR)/$(TOOLS)/bin/helm
 
 .PHONY: run test bench lint clean venv tools
 
+# Render every Argo CD app directory of the example repo (overlays/<cluster>/<app>/).
 run: $(STAMP)
-	$(BIN)/meshfed render overlays/
+	@set -e; for app in $(sort $(dir $(wildcard overlays/*/*/kustomization.yaml))); do \
+	  echo "# ==> $$app"; $(BIN)/meshfed render $$app; done
 
 test: $(STAMP) $(TOOLS)/bin/kubectl
 	$(BIN)/python -m pytest -q -p no:cacheprovider

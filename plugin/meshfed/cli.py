@@ -50,7 +50,7 @@ def _namespace(value: Optional[str]) -> Optional[str]:
     return value
 
 
-FILES = typer.Argument(None, metavar="[FILE|DIR]...", show_default=False,
+FILES = typer.Argument(None, metavar="FILE|DIR", show_default=False,
                        help="MeshFederation documents, or directories holding them (the *.yaml files directly "
                             "inside; other documents such as kustomization.yaml are skipped).")
 VALUES = typer.Option(None, "-f", "--values", metavar="VALUES", show_default=False,
@@ -68,6 +68,21 @@ LAYOUT = typer.Option(None, "--layout", show_default=False,
                            "document's spec.layout, else inferred from the keys used.")
 ROOT = typer.Option(None, "--root", show_default=False,
                     help="Directory that `base` paths may not leave. Default: the enclosing git work tree.")
+CRDS = typer.Option(None, "--crds", metavar="PATH", show_default=False,
+                    help="CustomResourceDefinitions (files or directories, e.g. `kubectl get crd -o yaml` output) "
+                         "to validate the emitted objects against, as the cluster would: served versions, OpenAPI "
+                         "schema, CEL rules, and Istio's webhook checks. Needs `pip install 'meshfed[validate]'`.")
+
+
+def _cluster_problems(objects: list, crds: Optional[List[Path]]) -> list[str]:
+    """The messages the cluster would reject the objects with ([] when no CRDs are given)."""
+    if not crds:
+        return []
+    from .clustercheck import validate_objects
+    try:
+        return [str(p) for p in validate_objects(objects, list(crds))]
+    except RuntimeError as exc:  # the validate extra is not installed
+        raise typer.BadParameter(str(exc), param_hint="--crds")
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
@@ -94,13 +109,22 @@ def render(
     layout: Optional[LayoutChoice] = LAYOUT,
     output: Format = typer.Option(Format.yaml, "-o", "--output", help="Output format: a YAML stream, or a JSON List."),
     root: Optional[Path] = ROOT,
+    check: bool = typer.Option(False, "--check", help="Validate the output against --crds before writing it."),
+    crds: Optional[List[Path]] = CRDS,
 ) -> None:
     """Render the resources to stdout (byte-identical for the same input). Warnings and errors go
     to stderr; on any error stdout stays empty and the exit code is 1."""
     from .output import dump_json, dump_yaml
+    if check and not crds:
+        raise typer.BadParameter("--check needs --crds PATH (the cluster's CRDs)", param_hint="--check")
     result = _render(files, values, scope, namespace, layout, root)
     _print_diagnostics(result.diagnostics)
     if not result.ok:
+        raise typer.Exit(1)
+    rejected = _cluster_problems(result.objects, crds if check else None)
+    for message in rejected:
+        print(message, file=sys.stderr)
+    if rejected:
         raise typer.Exit(1)
     text = dump_json(result.objects) if output is Format.json else dump_yaml(result.objects)
     sys.stdout.write(text)
@@ -114,14 +138,19 @@ def validate(
     namespace: Optional[str] = NAMESPACE,
     layout: Optional[LayoutChoice] = LAYOUT,
     root: Optional[Path] = ROOT,
+    crds: Optional[List[Path]] = CRDS,
 ) -> None:
-    """Report every problem (errors and warnings) with its file and field path; exit 1 on any error."""
+    """Report every problem (errors and warnings) with its file and field path; with --crds, also
+    what the cluster would reject in the output. Exit 1 on any error."""
     result = _render(files, values, scope, namespace, layout, root)
     _print_diagnostics(result.diagnostics)
-    if not result.ok:
+    rejected = _cluster_problems(result.objects, crds) if result.ok else []
+    for message in rejected:
+        print(message, file=sys.stderr)
+    if not result.ok or rejected:
         raise typer.Exit(1)
-    errors = sum(d.severity == "warning" for d in result.diagnostics)
-    print(f"valid: {len(result.objects)} resources, {errors} warnings", file=sys.stderr)
+    warnings = sum(d.severity == "warning" for d in result.diagnostics)
+    print(f"valid: {len(result.objects)} resources, {warnings} warnings", file=sys.stderr)
 
 
 @app.command()

@@ -1,0 +1,42 @@
+"""Shared test fixtures: where the repository, ../shared and the pinned tools are."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+MESHFED = Path(sys.executable).with_name("meshfed")
+
+
+def _kubectl() -> Path | None:
+    env = os.environ.get("KUBECTL")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO / ".tools" / "bin" / "kubectl")
+    return next((c for c in candidates if c.is_file() and os.access(c, os.X_OK)), None)
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def meshfed_bin() -> Path:
+    return MESHFED
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> Path:
+    path = _kubectl()
+    if path is None:
+        pytest.skip("pinned kubectl not found: run `make tools` or set KUBECTL")
+    return path
