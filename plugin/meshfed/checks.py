@@ -243,11 +243,7 @@ def required_values(v: Values, tiers: set[str], mesh_rows: set[str]) -> list[Fin
     if MESH in tiers:
         uses_ingress = bool(mesh_rows & {"ingress-gateway", "envoy-filter"})
         if uses_ingress:
-            sel = v.ingress_selector
-            need(sel is not None, v.ingress_selector_path, "the ingress Gateway selects its pods with it")
-            if sel is not None and not sel:
-                f.error(v.ingress_selector_path, "the ingress selector is empty: the Gateway would select no "
-                        "east-west gateway pods")
+            need(v.ingress_selector is not None, v.ingress_selector_path, "the ingress Gateway selects its pods with it")
             need(v.ingress_port is not None, v.ingress_port_path, "the ingress Gateway listens on it")
         if "egress-gateway" in mesh_rows:
             need(v.egress.port is not None, (*v.egress.path, "port"), "the egress Gateway listens on it")
@@ -267,6 +263,9 @@ def required_values(v: Values, tiers: set[str], mesh_rows: set[str]) -> list[Fin
         need(v.egress.service_namespace is not None, (*v.egress.path, "service", "namespace"),
              "traffic to remote meshes is sent to the egress gateway's Service")
         need(v.egress.port is not None, (*v.egress.path, "port"), "traffic is sent to the egress gateway's port")
+    if v.ingress_selector is not None and not v.ingress_selector:
+        f.error(v.ingress_selector_path, "the ingress selector is empty: the Gateway would select no east-west "
+                "gateway pods")
     if v.layout == "v1" and v.egress.enabled and not v.egress.selector:
         f.error((*v.egress.path, "selector"), "egress is enabled but the egress gateway has no selector "
                 "(layout v1 has no default one)")
