@@ -16,7 +16,7 @@ import yaml
 from .diagnostics import InputError, error
 
 try:  # libyaml's parser when the wheel has it; same results, much faster
-    from yaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - pure-Python fallback
     from yaml.parser import Parser as _Parser  # type: ignore[assignment]
     from yaml.reader import Reader as _Reader
