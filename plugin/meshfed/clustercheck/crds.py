@@ -6,10 +6,11 @@ objects, or calling validate_objects repeatedly, pays the YAML and compile cost 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import yaml
 
@@ -96,10 +97,11 @@ def _crds(doc: Any) -> Iterator[Crd]:
     """The CRDs in one document: a CRD itself, or a `List` of them (`kubectl get crd -o yaml`)."""
     if not isinstance(doc, dict):
         return
-    if doc.get("kind") == "List" or (doc.get("kind", "").endswith("List") and "items" in doc):
+    kind = str(doc.get("kind") or "")
+    if kind.endswith("List") and "items" in doc:
         for item in doc.get("items") or ():
             yield from _crds(item)
-    elif doc.get("kind") == "CustomResourceDefinition":
+    elif kind == "CustomResourceDefinition":
         spec = doc.get("spec") or {}
         legacy = (spec.get("validation") or {}).get("openAPIV3Schema")
         versions = {

@@ -16,12 +16,13 @@ _ANNOTATIONS_LIMIT = 256 * 1024
 
 
 def validate_metadata(meta: dict[str, Any], namespaced: bool) -> list[FieldError]:
-    """Name (DNS-1123 subdomain), namespace, labels and annotations, in that order."""
+    """Name (DNS-1123 subdomain), namespace, labels and annotations, in that order.
+
+    generateName's own syntax is not checked: the generator never sets it.
+    """
     errs: list[FieldError] = []
-    name, generate = meta.get("name") or "", meta.get("generateName") or ""
-    if generate:
-        errs += [invalid("metadata.generateName", generate, m) for m in names.dns1123_subdomain(_mask_dash(generate))]
-    if not name and not generate:
+    name = meta.get("name") or ""
+    if not name and not meta.get("generateName"):
         errs.append(required("metadata.name", "name or generateName is required"))
     elif name:
         errs += [invalid("metadata.name", name, m) for m in names.dns1123_subdomain(name)]
@@ -39,8 +40,3 @@ def validate_metadata(meta: dict[str, Any], namespaced: bool) -> list[FieldError
     if sum(len(str(k)) + len(str(v)) for k, v in annotations.items()) > _ANNOTATIONS_LIMIT:
         errs.append(too_long("metadata.annotations", _ANNOTATIONS_LIMIT))
     return errs
-
-
-def _mask_dash(prefix: str) -> str:
-    """generateName may end in '-'; Kubernetes masks it before validating."""
-    return prefix[:-1] + "a" if len(prefix) > 1 and prefix.endswith("-") else prefix

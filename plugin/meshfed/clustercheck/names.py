@@ -20,7 +20,8 @@ _LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeri
               "and must start and end with an alphanumeric character")
 _SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                   "and must start and end with an alphanumeric character")
-_QNAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+_QNAME_MSG = ("must consist of alphanumeric characters, '-', '_' or '.', "
+              "and must start and end with an alphanumeric character")
 _LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
                     "and must start and end with an alphanumeric character")
 

@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from .gofmt import marshal, quote, value_v
@@ -25,7 +26,6 @@ class Layer(enum.Enum):
 class ErrorType(enum.Enum):
     """Kubernetes field.ErrorType: the machine name as value, the rendered text as `label`."""
 
-    NOT_FOUND = "FieldValueNotFound"
     REQUIRED = "FieldValueRequired"
     DUPLICATE = "FieldValueDuplicate"
     INVALID = "FieldValueInvalid"
@@ -34,7 +34,6 @@ class ErrorType(enum.Enum):
     FORBIDDEN = "FieldValueForbidden"
     TOO_LONG = "FieldValueTooLong"
     TOO_MANY = "FieldValueTooMany"
-    INTERNAL = "InternalError"
 
     @property
     def label(self) -> str:
@@ -42,11 +41,10 @@ class ErrorType(enum.Enum):
 
 
 _LABELS = {
-    ErrorType.NOT_FOUND: "Not found", ErrorType.REQUIRED: "Required value",
+    ErrorType.REQUIRED: "Required value",
     ErrorType.DUPLICATE: "Duplicate value", ErrorType.INVALID: "Invalid value",
     ErrorType.TYPE_INVALID: "Invalid value", ErrorType.NOT_SUPPORTED: "Unsupported value",
     ErrorType.FORBIDDEN: "Forbidden", ErrorType.TOO_LONG: "Too long", ErrorType.TOO_MANY: "Too many",
-    ErrorType.INTERNAL: "Internal error",
 }
 
 
@@ -69,7 +67,7 @@ class FieldError:
     def body(self) -> str:
         """field.Error.ErrorBody()."""
         label = self.type.label
-        if self.type in (ErrorType.REQUIRED, ErrorType.FORBIDDEN, ErrorType.TOO_LONG, ErrorType.INTERNAL) \
+        if self.type in (ErrorType.REQUIRED, ErrorType.FORBIDDEN, ErrorType.TOO_LONG) \
                 or self.bad_value is OMIT:
             text = label
         elif isinstance(self.bad_value, str):
@@ -138,7 +136,8 @@ class Problem:
             return (f"{self.kind} in version {quote(version)} cannot be handled as a {self.kind}: "
                     f"strict decoding error: {self.message}")
         if self.layer is Layer.WEBHOOK:
-            return f'admission webhook "validation.istio.io" denied the request: configuration is invalid: {self.message}'
+            return ('admission webhook "validation.istio.io" denied the request: '
+                    f"configuration is invalid: {self.message}")
         qualified = f"{self.kind}.{group}" if group else self.kind
         if self.layer is Layer.UNCHECKED:
             return f"{qualified} {quote(self.name)} was not fully checked: {self.message}"

@@ -11,7 +11,7 @@ from typing import Any
 
 # Formats the API server checks on string schemas (apiextensions supportedVersionedFormats, with
 # go-openapi's dash-less normalisation); any other string format is ignored.
-_STRING_FORMATS = frozenset({
+STRING_FORMATS = frozenset({
     "bsonobjectid", "uri", "email", "hostname", "ipv4", "ipv6", "cidr", "mac", "uuid", "uuid3", "uuid4",
     "uuid5", "isbn", "isbn10", "isbn13", "creditcard", "ssn", "hexcolor", "rgbcolor", "byte", "password",
     "date", "duration", "datetime", "quantity", "k8sshortname", "k8slongname",
@@ -50,18 +50,17 @@ class Schema:
     pattern_text: str = ""
     max_items: int | None = None
     min_items: int | None = None
-    unique_items: bool = False
     max_properties: int | None = None
     min_properties: int | None = None
     multiple_of: float | None = None
     required: tuple[str, ...] = ()
-    properties: dict[str, "Schema"] | None = None
-    additional_properties: "Schema | None" = None
-    items: "Schema | None" = None
-    all_of: tuple["Schema", ...] = ()
-    any_of: tuple["Schema", ...] = ()
-    one_of: tuple["Schema", ...] = ()
-    not_: "Schema | None" = None
+    properties: dict[str, Schema] | None = None
+    additional_properties: Schema | None = None
+    items: Schema | None = None
+    all_of: tuple[Schema, ...] = ()
+    any_of: tuple[Schema, ...] = ()
+    one_of: tuple[Schema, ...] = ()
+    not_: Schema | None = None
     preserve_unknown_fields: bool = False
     int_or_string: bool = False
     list_type: str = ""
@@ -76,7 +75,7 @@ class Schema:
         """The structural type, as CEL errors name it ("" for int-or-string and untyped nodes)."""
         return self.types[0] if len(self.types) == 1 and not self.int_or_string else ""
 
-    def children(self) -> list["Schema"]:
+    def children(self) -> list[Schema]:
         kids = list((self.properties or {}).values())
         kids += [s for s in (self.additional_properties, self.items) if s is not None]
         return kids
@@ -102,7 +101,6 @@ def compile_schema(raw: dict[str, Any]) -> Schema:
         node.pattern_text = raw["pattern"]
         node.pattern = re.compile(node.pattern_text)
     node.max_items, node.min_items = raw.get("maxItems"), raw.get("minItems")
-    node.unique_items = bool(raw.get("uniqueItems"))
     node.max_properties, node.min_properties = raw.get("maxProperties"), raw.get("minProperties")
     node.multiple_of = raw.get("multipleOf")
     node.required = tuple(raw.get("required") or ())
@@ -136,7 +134,7 @@ def _supported_format(declared_type: str, fmt: str) -> str:
     if not fmt:
         return ""
     if declared_type in ("", "string"):
-        return fmt if fmt.replace("-", "") in _STRING_FORMATS else ""
+        return fmt if fmt.replace("-", "") in STRING_FORMATS else ""
     if declared_type == "integer":
         return fmt if fmt in ("int32", "int64") else ""
     if declared_type == "number":
