@@ -7,7 +7,7 @@ from typing import Iterable
 
 from . import defaults
 from .formats import is_ip, is_label_value
-from .merge import Path_
+from .merge import Path_, format_path
 from .model import Entry, Port, Values
 from .naming import with_port
 
@@ -19,7 +19,6 @@ class Finding:
     severity: str
     path: Path_
     message: str
-    removed_by: Path_ | None = None  # set for "required" when a null removed the value
 
 
 @dataclass
@@ -44,7 +43,6 @@ def _duplicates(values: Iterable[tuple[Path_, object]]) -> Iterable[tuple[Path_,
 
 
 def _rel(path: Path_, base: Path_) -> str:
-    from .merge import format_path
     return format_path(path[len(base):]) if path[:len(base)] == base else format_path(path)
 
 
@@ -211,6 +209,9 @@ def _warnings(f: Findings, v: Values, tiers: set[str]) -> None:
         f.warn((*v.egress.path, "enabled"), "egress without Gateway API: sidecars reach the egress gateway only if "
                "istiod's meshNetworks maps the remote networks to it")
     if MESH in tiers:
+        if v.egress.enabled and v.remotes and not v.svc_meshes():  # F12
+            f.warn((*v.egress.path, "enabled"), "egress is enabled but no remote lists any service in "
+                   "importedServices: no egress Gateway is rendered (Istio rejects a server without hosts)")
         if v.gateway_api and not v.egress.enabled:
             for r in v.remotes:
                 if not r.addresses:
