@@ -35,6 +35,11 @@ class Rendering:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     planned: list[Planned] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    # What the values were read as (None when the layout could not be decided): the merged
+    # values with provenance, and their typed view. Cross-cluster checks reuse them.
+    layout: str | None = None
+    merged: Merged | None = None
+    values: model.Values | None = None
 
     def objects(self) -> Iterator[dict[str, Any]]:
         for plan, name in zip(self.planned, self.names):
@@ -123,6 +128,7 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
     cleaned, schema_problems = validate(merged.values, "values", layout)
     out.diagnostics += [report(Finding("error", p.path, p.message)) for p in schema_problems]
     values = model.build(cleaned or {}, layout)
+    out.layout, out.merged, out.values = layout, merged, values
     findings = checks.check(values, tiers)
 
     ns = opts.namespace

@@ -1,0 +1,252 @@
+"""`meshfed check`: consistency between the clusters of a repository.
+
+Every finding names the file and field that supplied the value (merge provenance), and both
+sides of the disagreement. After the documents' own errors and the grouping findings (two
+clusters with one mesh name or one network: errors; a document in no cluster, a mesh-tier
+document without spec.mesh, a mesh with only namespace documents: warnings), per document:
+
+* remotes: naming the cluster's own mesh (error); a known mesh under another network than it
+  declares (error); an unknown mesh on a known cluster's network (error); an unknown mesh and
+  network (warning: external?); a port other than the remote cluster's ingress port (error);
+* each host a remote lists in importedServices: not in the remote cluster's global.local.export,
+  or exported by none of its namespaces (error);
+* namespace imports: through the egress gateway while the mesh tier has no route for the host,
+  or (v1) egress the mesh tier does not deploy (error); ports (number, protocol) other than the
+  exporting namespace's, for each mesh the route leads to (error);
+* exports: a namespace export the mesh tier does not expose, a host exported by two namespaces of
+  one cluster (warnings); a global.local.export host no cluster imports (info); one host exported
+  by several clusters with different ports (error when a cluster load-balances it across them,
+  else warning).
+"""
+from __future__ import annotations
+
+from ..diagnostics import Diagnostic, error, warning
+from ..checks import MESH
+from ..defaults import DEFAULTS_NAME
+from ..merge import Path_
+from ..model import Entry, Port, Remote
+from .repo import Cluster, Doc, Repo, port_key, ports_text
+
+
+def _info(message: str, file: str, path: str) -> Diagnostic:
+    return Diagnostic("info", message, file, path)
+
+
+def _ports_path(e: Entry) -> Path_:
+    """Where an entry's ports come from: its own list, else global.defaultServicePorts."""
+    return (*e.path, "ports") if e.own_ports else ("global", "defaultServicePorts")
+
+
+def _where(e: Entry) -> Path_:
+    """Where a port finding about an entry is reported: its own ports, else its hostname."""
+    return (*e.path, "ports") if e.own_ports else (*e.path, "hostname")
+
+
+def _ports(e: Entry, ports: tuple[Port, ...]) -> str:
+    text = ports_text(ports)
+    return text if e.own_ports else f"{text} (global.defaultServicePorts)"
+
+
+class _Checker:
+    def __init__(self, repo: Repo):
+        self.repo = repo
+        self.out: list[Diagnostic] = []
+
+    def add(self, doc: Doc | None, d: Diagnostic) -> None:
+        self.repo.note(self.out, doc, d)
+
+    # ----------------------------------------------------------------------------------------
+    # Remotes: who they name, and what they claim to import
+
+    def remotes(self, c: Cluster, d: Doc) -> None:
+        v = d.values
+        for r in v.remotes:
+            if r.mesh is None or r.network is None:
+                continue
+            base = ("global", "remote", r.index)
+            target = self.repo.cluster_of_mesh(r.mesh)
+            if target is c:
+                self.add(d, error(f"lists this cluster's own mesh {r.mesh} as a remote", *d.at((*base, "mesh"))))
+                continue
+            if target is None:
+                owner = self.repo.cluster_of_network(r.network)
+                if owner is not None and owner is not c:
+                    self.add(d, error(
+                        f"names mesh {r.mesh} with network {r.network}, but network {r.network} belongs to "
+                        f"{owner.label}, whose mesh is {owner.mesh}", *d.at((*base, "network"))))
+                else:
+                    self.add(d, warning(
+                        f"remote mesh {r.mesh} (network {r.network}) is declared by no cluster under the checked "
+                        "directories: an external mesh? What it exports cannot be checked",
+                        *d.at((*base, "mesh"))))
+                continue
+            if r.network != target.network:
+                self.add(d, error(
+                    f"lists mesh {r.mesh} with network {r.network}, but {target.label} declares network "
+                    f"{target.network} in spec.mesh", *d.at((*base, "network"))))
+            self._remote_port(d, r, target)
+            for j, host in enumerate(r.imported):
+                self._listing(d, r, j, host, target)
+
+    def _remote_port(self, d: Doc, r: Remote, target: Cluster) -> None:
+        mesh_doc = target.mesh_doc
+        port = d.values.remote_port(r)
+        if mesh_doc is None or not mesh_doc.ok or port is None or not mesh_doc.values.local_exports:
+            return
+        tv = mesh_doc.values
+        if tv.router or tv.ingress_port is None or tv.ingress_port == port:
+            return
+        file, path = mesh_doc.at(tv.ingress_port_path)
+        written = (tv.raw.get("global") or {}).get("port" if tv.layout == "v1" else "gateways") is not None
+        where = f"{file}: {path}" if written and file != DEFAULTS_NAME else "the chart default"
+        self.add(d, error(
+            f"connects to mesh {r.mesh} on port {port}, but the ingress gateway of {target.label} listens on port "
+            f"{tv.ingress_port} ({where})", *d.at(("global", "remote", r.index, "port"))))
+
+    def _listing(self, d: Doc, r: Remote, j: int, host: str, target: Cluster) -> None:
+        if not target.readable:
+            return
+        where = d.at(("global", "remote", r.index, "importedServices", j))
+        if target.local_export(host) is None:
+            self.add(d, error(
+                f"imports {host} from mesh {r.mesh}, but {target.label} does not export it in "
+                "global.local.export", *where))
+        elif not target.exporters(host):
+            self.add(d, error(
+                f"imports {host} from mesh {r.mesh}, but no namespace document of {target.label} exports it "
+                "(it is in global.local.export, but no namespace's export lists it)", *where))
+
+    # ----------------------------------------------------------------------------------------
+    # Namespace imports: the egress route, and the ports
+
+    def imports(self, c: Cluster, d: Doc) -> None:
+        v = d.values
+        if not v.imports:
+            return
+        mesh_doc = c.mesh_doc
+        mv = mesh_doc.values if mesh_doc is not None and mesh_doc.ok else None
+        if v.layout == "v1":
+            egress = v.egress.enabled
+            if egress and mv is not None and not mv.egress.enabled:
+                self.add(d, error(
+                    f"sends its imports to the egress gateway, but the mesh tier of {c.label} does not enable "
+                    "egress: no egress Gateway or route exists", *d.at((*v.egress.path, "enabled"))))
+                return
+        else:
+            egress = mv is not None and mv.egress.enabled
+        mesh_routes = mv.svc_meshes() if mv is not None else {}
+        own_routes = v.svc_meshes()
+        for e in v.imports:
+            h = e.hostname
+            if egress and mv is not None and h not in mesh_routes:
+                self.add(d, error(
+                    f"imports {h} through the egress gateway, but the mesh tier of {c.label} lists {h} in no "
+                    "remote's importedServices: the egress gateway has no route for it",
+                    *d.at((*e.path, "hostname"))))
+                continue
+            routes = mesh_routes.get(h, []) if egress else own_routes.get(h, [])
+            ports = v.ports_of(e)
+            for r in routes:
+                target = self.repo.cluster_of_mesh(r.mesh)
+                if target is None or target is c:
+                    continue
+                for xd, x in target.exporters(h):
+                    theirs = xd.values.ports_of(x)
+                    if port_key(theirs) == port_key(ports):
+                        continue
+                    there = xd.at(_ports_path(x))
+                    self.add(d, error(
+                        f"imports {h} with ports {_ports(e, ports)}, but {target.name} exports it with ports "
+                        f"{ports_text(theirs)} ({there[0]}: {there[1]})", *d.at(_where(e))))
+
+    # ----------------------------------------------------------------------------------------
+    # Exports: exposure, importers, and the same host from several clusters
+
+    def exports(self, c: Cluster, imported: set[tuple[str, str]]) -> None:
+        mesh_doc = c.mesh_doc
+        if mesh_doc is None or not mesh_doc.ok:
+            return
+        local = {e.hostname for e in mesh_doc.values.local_exports}
+        first: dict[str, tuple[Doc, str]] = {}
+        for d in c.ns_docs:
+            if not d.ok:
+                continue
+            for x in d.values.exports:
+                h = x.hostname
+                where = d.at((*x.path, "hostname"))
+                if h in first and first[h][0] is not d:
+                    other = first[h]
+                    self.add(d, warning(
+                        f"exports {h}, which namespace {other[0].label} of {c.name} exports too ({other[1]}): the "
+                        "ingress gateway sends the traffic for it to either", *where))
+                    continue
+                first.setdefault(h, (d, where[0]))
+                if h not in local:
+                    self.add(d, warning(
+                        f"exports {h}, but the mesh tier of {c.label} does not list it in global.local.export: "
+                        "remote meshes cannot reach it", *where))
+        for e in mesh_doc.values.local_exports:
+            if (c.mesh, e.hostname) not in imported:
+                self.add(mesh_doc, _info(
+                    f"exports {e.hostname}, but no cluster imports it from mesh {c.mesh}",
+                    *mesh_doc.at((*e.path, "hostname"))))
+
+    def conflicting_ports(self, docs: list[Doc]) -> None:
+        by_host: dict[str, list[tuple[Cluster, Doc, object]]] = {}
+        for c in self.repo.clusters:
+            if not c.readable:
+                continue
+            hosts = sorted({x.hostname for d in c.ns_docs if d.ok for x in d.values.exports})
+            for h in hosts:
+                xd, x = c.exporters(h)[0]
+                by_host.setdefault(h, []).append((c, xd, x))
+        for h in sorted(by_host):
+            exporters = by_host[h]
+            c0, d0, x0 = exporters[0]
+            ports0 = d0.values.ports_of(x0)
+            for c, d, x in exporters[1:]:
+                ports = d.values.ports_of(x)
+                if port_key(ports) == port_key(ports0):
+                    continue
+                there = d0.at(_ports_path(x0))
+                here = d.at(_where(x))
+                # Who load-balances across both: a mesh tier's egress route first (its weights), else
+                # a namespace with endpoints in both meshes.
+                candidates = sorted((b for b in docs if b.ok and b.cluster is not None),
+                                    key=lambda b: not (MESH in b.tiers and b.values.egress.enabled))
+                balancer = next((b for b in candidates if {c0.mesh, c.mesh}
+                                 <= {r.mesh for r in b.values.svc_meshes().get(h, [])}), None)
+                text = (f"exports {h} with ports {_ports(x, ports)}, but {c0.name} exports it with ports "
+                        f"{ports_text(ports0)} ({there[0]}: {there[1]})")
+                if balancer is not None:
+                    self.add(d, error(f"{text}; {balancer.cluster.name} ({balancer.source}) load-balances {h} "
+                                      "across both meshes, so the ports a request meets depend on the mesh it "
+                                      "reaches", *here))
+                else:
+                    self.add(d, warning(f"{text}: an importer load-balancing across both meshes would meet "
+                                        "different ports", *here))
+
+
+def check_repo(repo: Repo) -> list[Diagnostic]:
+    """Every cross-cluster finding, after the repository's own reading problems."""
+    ch = _Checker(repo)
+    for c in repo.clusters:
+        for d in c.docs:
+            if d.ok:
+                ch.remotes(c, d)
+    for c in repo.clusters:
+        for d in c.ns_docs:
+            if d.ok:
+                ch.imports(c, d)
+    imported = {(r.mesh, h) for d in repo.docs if d.ok and d.cluster is not None
+                for r in d.values.remotes if r.mesh != d.cluster.mesh for h in r.imported}
+    for c in repo.clusters:
+        ch.exports(c, imported)
+    ch.conflicting_ports(repo.docs)
+    out: list[Diagnostic] = []
+    seen: set[Diagnostic] = set()
+    for d in [*repo.diagnostics, *ch.out]:
+        if d not in seen:
+            seen.add(d)
+            out.append(d)
+    return out

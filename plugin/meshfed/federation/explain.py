@@ -1,0 +1,251 @@
+"""`meshfed explain HOST --cluster NAME`: the path a request to HOST from a cluster takes, resource
+by resource, each named as rendered (kind, namespace/name) with the document it comes from.
+
+Steps are numbered; where the path forks (load-balanced meshes, several remote endpoints) each
+branch is introduced by a `route i of n` line and continues the numbering. Lines starting with
+`!` say where the path breaks.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..diagnostics import InputError, error
+from ..model import Remote
+from ..rows import weights
+from .graph import EGRESS_IDS, INGRESS_IDS
+from .repo import Cluster, Doc, Repo, ports_text
+
+NS_API = "networking.istio.io/v1"
+V1_IMPORT_API = "networking.istio.io/v1alpha3"
+MESH_SE_API = "networking.istio.io/v1beta1"
+GATEWAY_API = "gateway.networking.k8s.io/v1beta1"
+
+
+def _ref(obj: dict[str, Any]) -> str:
+    meta = obj["metadata"]
+    kind = obj["kind"]
+    if obj["apiVersion"].startswith("gateway.networking.k8s.io/"):
+        kind = "Gateway (Gateway API)"
+    ns = meta.get("namespace")
+    return f"{kind} {ns}/{meta['name']}" if ns else f"{kind} {meta['name']}"
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in labels.items())
+
+
+def _port_list(ports: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{p['number']}/{p['protocol']}" for p in ports)
+
+
+class _Path:
+    def __init__(self, repo: Repo):
+        self.repo = repo
+        self.lines: list[str] = []
+        self.n = 0
+
+    def step(self, doc: Doc, obj: dict[str, Any], text: str, indent: str = "") -> None:
+        self.n += 1
+        self.lines.append(f"{indent}{self.n}. {_ref(obj)} ({doc.source}): {text}")
+
+    def note(self, text: str, indent: str = "") -> None:
+        self.lines.append(f"{indent}{text}")
+
+    def broken(self, text: str, indent: str = "") -> None:
+        self.lines.append(f"{indent}! {text}")
+
+    # ----------------------------------------------------------------------------------------
+
+    def remote_side(self, host: str, mesh: str | None, indent: str) -> None:
+        """The exporting cluster: its ingress gateway, then the exported ServiceEntry."""
+        target = self.repo.cluster_of_mesh(mesh)
+        if target is None:
+            self.broken(f"mesh {mesh} is not a cluster of this repository: the path continues outside it", indent)
+            return
+        m = target.mesh_doc
+        gw = next((o for i in INGRESS_IDS for o in (m.find("Gateway", i) if m is not None else [])), None)
+        if gw is None:
+            self.broken(f"{target.name} renders no ingress Gateway (its global.local.export is empty)", indent)
+        else:
+            _, _, obj = gw
+            server = obj["spec"]["servers"][0]
+            text = (f"ingress gateway of {target.name} (pods {_labels(obj['spec']['selector'])}), port "
+                    f"{server['port']['number']} TLS {server['tls']['mode']}")
+            if host in server["hosts"]:
+                self.step(m, obj, f"{text} for {host}", indent)
+            else:
+                self.step(m, obj, text, indent)
+                self.broken(f"{host} is not among its hosts ({', '.join(server['hosts'])}): "
+                            f"{target.name} does not export it in global.local.export", indent)
+        exporters = target.exporters(host)
+        if not exporters:
+            self.broken(f"no namespace of {target.name} exports {host}", indent)
+        for xd, _ in exporters:
+            for _, _, obj in xd.find("ServiceEntry", host, NS_API):
+                spec = obj["spec"]
+                self.step(xd, obj, f"the exported service: workloads {_labels(spec['workloadSelector']['labels'])}, "
+                          f"ports {_port_list(spec['ports'])}", indent)
+
+    def egress_side(self, c: Cluster, host: str, indent: str = "   ") -> None:
+        """The calling cluster's egress gateway, its VirtualService, then one branch per route."""
+        m = c.mesh_doc
+        gw = next((o for i in EGRESS_IDS for o in m.find("Gateway", i)), None)
+        if gw is None:
+            self.broken(f"the mesh tier of {c.label} renders no egress Gateway", indent)
+            return
+        _, _, obj = gw
+        server = obj["spec"]["servers"][0]
+        vs = m.find("VirtualService", host)
+        sni_hosts = vs[0][2]["spec"]["tls"][0]["match"][0]["sniHosts"] if vs else []
+        served = [h for h in sni_hosts if h in server["hosts"]]
+        self.step(m, obj, f"egress gateway (pods {_labels(obj['spec']['selector'])}), port "
+                  f"{server['port']['number']} TLS {server['tls']['mode']}"
+                  + (f" for {', '.join(served)}" if served else ""), indent)
+        if not vs:
+            self.broken(f"no VirtualService routes {host}: no remote of {c.label} lists it in importedServices",
+                        indent)
+            return
+        _, _, vobj = vs[0]
+        route = vobj["spec"]["tls"][0]["route"]
+        sni = ", ".join(vobj["spec"]["tls"][0]["match"][0]["sniHosts"])
+        parts = ", ".join(f"weight {r['weight']} to {r['destination']['host']}:{r['destination']['port']['number']}"
+                          for r in route)
+        self.step(m, vobj, f"SNI {sni}: {parts}", indent)
+        remotes = {r.mesh: r for r in m.values.remotes}
+        for i, dest in enumerate(route, 1):
+            mesh = dest["destination"]["host"][len("ingress."):-len(".global")]
+            self.note(f"route {i} of {len(route)}: weight {dest['weight']}, to mesh {mesh}"
+                      f"{self._cluster_note(mesh)}", indent)
+            sub = indent + "   "
+            for _, _, se in m.find("ServiceEntry", mesh, MESH_SE_API):
+                eps = ", ".join(ep["address"] for ep in se["spec"]["endpoints"]) or "no endpoints"
+                port = se["spec"]["ports"][0]["number"]
+                r = remotes.get(mesh)
+                net = f" (network {r.network})" if r is not None else ""
+                self.step(m, se, f"{se['spec']['hosts'][0]} at {eps}, port {port}{net}", sub)
+            self.remote_side(host, mesh, sub)
+
+    def _cluster_note(self, mesh: str | None) -> str:
+        target = self.repo.cluster_of_mesh(mesh)
+        return f" (cluster {target.name})" if target is not None else " (not in this repository)"
+
+    # ----------------------------------------------------------------------------------------
+
+    def from_namespace(self, c: Cluster, d: Doc, host: str) -> None:
+        v = d.values
+        entry = next(e for e in v.imports if e.hostname == host)
+        ns = d.namespace or "(set by kustomize or Argo CD)"
+        self.note(f"{host} from namespace {ns} of cluster {c.name} (mesh {c.mesh}, network {c.network}), "
+                  f"ports {ports_text(v.ports_of(entry))}")
+        m = c.mesh_doc
+        if v.layout == "v1":
+            self._v1(c, d, host, m)
+        else:
+            self._v2(c, d, host, m)
+
+    def _v2(self, c: Cluster, d: Doc, host: str, m: Doc | None) -> None:
+        for _, _, obj in d.find("ServiceEntry", host, NS_API):
+            self.step(d, obj, f"{host} inside the mesh, resolution {obj['spec']['resolution']}, endpoints: the "
+                      f"WorkloadEntries labelled {_labels(obj['spec']['workloadSelector']['labels'])}", "   ")
+        entries = d.find("WorkloadEntry", prefix=f"{host}/")
+        egress = m is not None and m.ok and m.values.egress.enabled
+        if not entries:
+            self.broken(f"no WorkloadEntry for {host}: no remote lists it in importedServices", "   ")
+            if not egress:
+                return
+
+        def describe(obj: dict[str, Any]) -> str:
+            spec = obj["spec"]
+            mesh = obj["metadata"]["labels"].get("topology.istio.io/cluster")
+            where = f", address {spec['address']}" if "address" in spec else ""
+            return f"endpoint of mesh {mesh}, network {spec['network']}{where}"
+
+        gateway_api = m is not None and m.ok and m.values.gateway_api
+
+        def network_gateway(obj: dict[str, Any], indent: str) -> None:
+            """M5: with Gateway API, the Gateway istiod takes as the network's gateway."""
+            network = obj["spec"]["network"]
+            for _, _, gw in m.find("Gateway", network, GATEWAY_API):
+                addrs = ", ".join(a["value"] for a in gw["spec"]["addresses"])
+                what = "the egress gateway's Service " if egress else ""
+                self.step(m, gw, f"gateway of network {network}: {what}{addrs}, port "
+                          f"{gw['spec']['listeners'][0]['port']}", indent)
+
+        if egress:
+            networks: list[str] = []
+            for _, _, obj in entries:
+                via = "" if gateway_api else ": istiod's meshNetworks sends this network through the egress gateway"
+                self.step(d, obj, describe(obj) + via, "   ")
+            for _, _, obj in entries:
+                if gateway_api and obj["spec"]["network"] not in networks:
+                    networks.append(obj["spec"]["network"])
+                    network_gateway(obj, "   ")
+            self.egress_side(c, host)
+            return
+        for i, (_, _, obj) in enumerate(entries, 1):
+            mesh = obj["metadata"]["labels"].get("topology.istio.io/cluster")
+            self.note(f"route {i} of {len(entries)}: endpoint to mesh {mesh}{self._cluster_note(mesh)}", "   ")
+            self.step(d, obj, describe(obj), "      ")
+            if gateway_api:
+                network_gateway(obj, "      ")
+            self.remote_side(host, mesh, "      ")
+
+    def _v1(self, c: Cluster, d: Doc, host: str, m: Doc | None) -> None:
+        found = d.find("ServiceEntry", host, V1_IMPORT_API)
+        if not found:
+            self.broken(f"no ServiceEntry imports {host}", "   ")
+            return
+        _, _, obj = found[0]
+        endpoints = obj["spec"]["endpoints"]
+        if d.values.egress.enabled:
+            ep = endpoints[0]
+            ports = ", ".join(str(p) for p in dict.fromkeys(ep["ports"].values()))
+            self.step(d, obj, f"{host} inside the mesh, one endpoint: the egress gateway's Service "
+                      f"{ep['address']}, port {ports}", "   ")
+            if m is None or not m.ok:
+                self.broken(f"cluster {c.name} has no mesh-tier document", "   ")
+                return
+            self.egress_side(c, host)
+            return
+        self.step(d, obj, f"{host} inside the mesh, resolution {obj['spec']['resolution']}, "
+                  f"{len(endpoints)} endpoint(s)", "   ")
+        for i, ep in enumerate(endpoints, 1):
+            mesh = ep.get("labels", {}).get("mesh")
+            ports = ", ".join(str(p) for p in dict.fromkeys(ep["ports"].values()))
+            self.note(f"route {i} of {len(endpoints)}: endpoint {ep['address']}, port {ports}, network "
+                      f"{ep['network']}, to mesh {mesh}{self._cluster_note(mesh)}", "   ")
+            self.remote_side(host, mesh, "      ")
+
+
+def explain_repo(repo: Repo, host: str, cluster: str) -> str:
+    errors = repo.load_errors()
+    if errors:
+        raise InputError(errors)
+    c = repo.find_cluster(cluster)
+    importers = [d for d in c.ns_docs if d.ok and any(e.hostname == host for e in d.values.imports)]
+    blocks = []
+    for d in importers:
+        p = _Path(repo)
+        p.from_namespace(c, d, host)
+        blocks.append("\n".join(p.lines))
+    m = c.mesh_doc
+    if not importers and m is not None and m.ok and host in m.values.svc_meshes():
+        p = _Path(repo)
+        if m.values.egress.enabled:
+            p.note(f"{host} from cluster {c.name} (mesh {c.mesh}, network {c.network}): no namespace imports it, "
+                   "so no client reaches it; the egress gateway routes it")
+            p.egress_side(c, host)
+        else:
+            p.note(f"{host} from cluster {c.name} (mesh {c.mesh}, network {c.network}): no namespace imports it, "
+                   "so nothing routes it; global.remote lists it for these meshes")
+            remotes: list[Remote] = m.values.svc_meshes()[host]
+            for i, (r, w) in enumerate(zip(remotes, weights(len(remotes))), 1):
+                p.note(f"route {i} of {len(remotes)}: mesh {r.mesh}{p._cluster_note(r.mesh)}", "   ")
+                p.remote_side(host, r.mesh, "      ")
+        blocks.append("\n".join(p.lines))
+    if not blocks:
+        exporters = [x.name for x in repo.clusters if x.exporters(host)]
+        hint = f"; it is exported by {', '.join(exporters)}" if exporters else "; no cluster exports it"
+        raise InputError([error(f"cluster {c.name} does not import {host}: no namespace document imports it and "
+                                f"no remote lists it in importedServices{hint}")])
+    return "\n\n".join(blocks) + "\n"

@@ -1,0 +1,248 @@
+"""`meshfed graph`: the federation drawn as Mermaid, Graphviz DOT, or SVG (through `dot`).
+
+Clusters are boxes; inside them the gateways, the importing namespaces and the exported
+services. Arrows follow a request: importing namespace -> egress gateway (when the importer goes
+through it) -> the exporting cluster's ingress gateway -> the exported service. The egress
+gateway's arrows carry the VirtualService weights (F1) when a host is load-balanced.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+from ..diagnostics import InputError, error
+from ..rows import weights
+from .repo import Cluster, Doc, Repo
+
+INGRESS_IDS = ("cross-network-gateway", "federation-ingress-gateway")
+EGRESS_IDS = ("cross-network-egress-gateway", "federation-egress-gateway")
+
+
+@dataclass
+class Node:
+    key: tuple
+    id: str
+    lines: list[str]
+    shape: str  # gateway | namespace | service | external
+    cluster: Cluster | None
+    order: tuple
+
+
+@dataclass
+class Graph:
+    nodes: dict[tuple, Node] = field(default_factory=dict)
+    edges: list[tuple[tuple, tuple, str]] = field(default_factory=list)
+    clusters: list[Cluster] = field(default_factory=list)
+    _ids: set[str] = field(default_factory=set)
+
+    def node(self, key: tuple, lines: list[str], shape: str, cluster: Cluster | None, order: tuple) -> tuple:
+        if key not in self.nodes:
+            raw = "_".join(str(k) for k in key)
+            base = re.sub(r"[^A-Za-z0-9_]", "_", raw)
+            ident, n = base, 2
+            while ident in self._ids:
+                ident, n = f"{base}_{n}", n + 1
+            self._ids.add(ident)
+            self.nodes[key] = Node(key, ident, lines, shape, cluster, order)
+        return key
+
+    def edge(self, src: tuple, dst: tuple, label: str) -> None:
+        if (src, dst, label) not in self.edges:
+            self.edges.append((src, dst, label))
+
+
+def _ref(obj: dict) -> str:
+    meta = obj["metadata"]
+    ns = meta.get("namespace")
+    return f"{obj['kind']} {ns}/{meta['name']}" if ns else f"{obj['kind']} {meta['name']}"
+
+
+def _gateway(doc: Doc | None, identities: tuple[str, ...]) -> dict | None:
+    if doc is None or not doc.ok:
+        return None
+    for _, _, obj in (o for i in identities for o in doc.find("Gateway", i)):
+        return obj
+    return None
+
+
+def _egress_used(c: Cluster, d: Doc) -> bool:
+    """Whether a namespace's imports go through its cluster's egress gateway."""
+    if d.values.layout == "v1":
+        return d.values.egress.enabled
+    m = c.mesh_doc
+    return m is not None and m.ok and m.values.egress.enabled
+
+
+def build_graph(repo: Repo) -> Graph:
+    g = Graph(clusters=list(repo.clusters))
+    rank = {c.mesh: i for i, c in enumerate(repo.clusters)}
+
+    def ingress(mesh: str | None) -> tuple:
+        c = repo.cluster_of_mesh(mesh)
+        if c is None:
+            return g.node(("ext", mesh), [f"mesh {mesh}", "not in this repository"], "external", None,
+                          (len(rank), 0, str(mesh)))
+        obj = _gateway(c.mesh_doc, INGRESS_IDS)
+        lines = ["ingress gateway", _ref(obj) if obj else "none rendered"]
+        return g.node((c.name, "ingress"), lines, "gateway", c, (rank[c.mesh], 0, ""))
+
+    def egress(c: Cluster) -> tuple:
+        obj = _gateway(c.mesh_doc, EGRESS_IDS)
+        lines = ["egress gateway", _ref(obj) if obj else "none rendered"]
+        return g.node((c.name, "egress"), lines, "gateway", c, (rank[c.mesh], 1, ""))
+
+    for c in repo.clusters:
+        m = c.mesh_doc
+        if m is not None and m.ok:
+            if m.values.local_exports:
+                ingress(c.mesh)
+            if m.values.egress.enabled and _gateway(m, EGRESS_IDS) is not None:
+                eg = egress(c)
+                for h, remotes in sorted(m.values.svc_meshes().items()):
+                    ws = weights(len(remotes))
+                    for r, w in zip(remotes, ws):
+                        label = f"{h} (weight {w})" if len(remotes) > 1 else h
+                        g.edge(eg, ingress(r.mesh), label)
+        local = {e.hostname for e in m.values.local_exports} if m is not None and m.ok else set()
+        for d in c.ns_docs:
+            if not d.ok:
+                continue
+            for x in d.values.exports:
+                svc = g.node((c.name, "svc", d.label, x.hostname), [x.hostname, f"namespace {d.label}"],
+                             "service", c, (rank[c.mesh], 3, d.label, x.hostname))
+                if x.hostname in local:
+                    g.edge(ingress(c.mesh), svc, "")
+            if not d.values.imports:
+                continue
+            ns = g.node((c.name, "ns", d.label), [f"namespace {d.label}"], "namespace", c,
+                        (rank[c.mesh], 2, d.label))
+            through_egress = _egress_used(c, d)
+            routes = d.values.svc_meshes()
+            for e in d.values.imports:
+                if through_egress:
+                    g.edge(ns, egress(c), e.hostname)
+                    continue
+                for r in routes.get(e.hostname, []):
+                    if r.mesh != c.mesh:
+                        g.edge(ns, ingress(r.mesh), e.hostname)
+    for c in repo.clusters:  # every cluster is drawn, also one with nothing to show
+        if not any(n.cluster is c for n in g.nodes.values()):
+            g.node((c.name, "idle"), ["no imports or exports"], "namespace", c, (rank[c.mesh], 9, ""))
+    return g
+
+
+def _order(g: Graph) -> list[Node]:
+    return sorted(g.nodes.values(), key=lambda n: n.order)
+
+
+def _sorted_edges(g: Graph) -> list[tuple[Node, Node, str]]:
+    pos = {n.key: i for i, n in enumerate(_order(g))}
+    edges = sorted(g.edges, key=lambda e: (pos[e[0]], e[2], pos[e[1]]))
+    return [(g.nodes[s], g.nodes[t], label) for s, t, label in edges]
+
+
+def _cluster_title(c: Cluster) -> str:
+    return f"{c.name}: mesh {c.mesh}, network {c.network}"
+
+
+# --------------------------------------------------------------------------------------------
+# Mermaid
+
+
+def _mq(text: str) -> str:
+    return '"' + text.replace('"', "#quot;") + '"'
+
+
+_MERMAID_SHAPES = {
+    "gateway": ("{{", "}}"),
+    "namespace": ("[", "]"),
+    "service": ("([", "])"),
+    "external": ("[[", "]]"),
+}
+
+
+def to_mermaid(g: Graph) -> str:
+    out = ["flowchart LR"]
+    nodes = _order(g)
+
+    def node_line(n: Node, indent: str) -> str:
+        left, right = _MERMAID_SHAPES[n.shape]
+        return f"{indent}{n.id}{left}{_mq('<br/>'.join(n.lines))}{right}"
+
+    for c in g.clusters:
+        inside = [n for n in nodes if n.cluster is c]
+        if not inside:
+            continue
+        cid = "cluster_" + re.sub(r"[^A-Za-z0-9_]", "_", c.name)
+        out.append(f"  subgraph {cid}[{_mq(_cluster_title(c))}]")
+        out += [node_line(n, "    ") for n in inside]
+        out.append("  end")
+    out += [node_line(n, "  ") for n in nodes if n.cluster is None]
+    for s, t, label in _sorted_edges(g):
+        out.append(f"  {s.id} -->|{_mq(label)}| {t.id}" if label else f"  {s.id} --> {t.id}")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Graphviz
+
+
+def _dq(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_DOT_SHAPES = {
+    "gateway": 'shape=hexagon, style=filled, fillcolor="#e8eefc"',
+    "namespace": "shape=box",
+    "service": 'shape=box, style="rounded,filled", fillcolor="#eaf7ea"',
+    "external": "shape=box, style=dashed",
+}
+
+
+def to_dot(g: Graph) -> str:
+    out = ["digraph meshfed {", "  rankdir=LR;", '  graph [fontname="Helvetica"];', '  node [fontname="Helvetica", fontsize=11];',
+           '  edge [fontname="Helvetica", fontsize=10];']
+    nodes = _order(g)
+
+    def node_line(n: Node, indent: str) -> str:
+        label = "\\n".join(line.replace("\\", "\\\\").replace('"', '\\"') for line in n.lines)
+        return f'{indent}"{n.id}" [{_DOT_SHAPES[n.shape]}, label="{label}"];'
+
+    for c in g.clusters:
+        inside = [n for n in nodes if n.cluster is c]
+        if not inside:
+            continue
+        cid = "cluster_" + re.sub(r"[^A-Za-z0-9_]", "_", c.name)
+        out.append(f'  subgraph "{cid}" {{')
+        out.append(f"    label={_dq(_cluster_title(c))};")
+        out += [node_line(n, "    ") for n in inside]
+        out.append("  }")
+    out += [node_line(n, "  ") for n in nodes if n.cluster is None]
+    for s, t, label in _sorted_edges(g):
+        out.append(f'  "{s.id}" -> "{t.id}" [label={_dq(label)}];' if label else f'  "{s.id}" -> "{t.id}";')
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def to_svg(dot_text: str) -> str:
+    exe = shutil.which("dot")
+    if exe is None:
+        raise InputError([error("-o svg needs Graphviz's `dot` on PATH: install graphviz (Debian/Ubuntu: "
+                                 "apt-get install graphviz; macOS: brew install graphviz), or use -o dot or "
+                                 "-o mermaid")])
+    proc = subprocess.run([exe, "-Tsvg"], input=dot_text, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise InputError([error(f"Graphviz dot failed (exit {proc.returncode}): {proc.stderr.strip()}")])
+    return proc.stdout
+
+
+def render(repo: Repo, fmt: str) -> str:
+    if fmt not in ("mermaid", "dot", "svg"):
+        raise InputError([error(f"unknown graph format {fmt!r}: use mermaid, dot or svg")])
+    g = build_graph(repo)
+    if fmt == "mermaid":
+        return to_mermaid(g)
+    text = to_dot(g)
+    return to_svg(text) if fmt == "svg" else text

@@ -1,0 +1,511 @@
+"""A whole federation repository read at once: its MeshFederation documents, the clusters they
+belong to, and each document rendered by the core (`pipeline.render_layers`) with its merged
+values and their provenance.
+
+See the package docstring for the rules (which documents count, how they are grouped).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..checks import MESH, NAMESPACE
+from ..diagnostics import Diagnostic, InputError, error, has_errors, warning
+from ..document import Federation, Resolver, display, find_root, is_federation
+from ..merge import Merged, Path_, format_path, merge_layers
+from ..model import Entry, Port, Values
+from ..pipeline import Options, Rendering, render_layers
+from ..rows import Planned
+from ..yamlio import parse_all, read_text
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class MeshDecl:
+    """A `spec.mesh` (this cluster's identity) and the file that holds it."""
+
+    name: str
+    network: str
+    file: str
+
+
+@dataclass
+class Source:
+    """A MeshFederation document found on disk (or in a ResourceList), before resolution."""
+
+    doc: dict[str, Any]
+    source: str  # how messages name it
+    file: Path | None  # resolved path of its file, when known
+    base_dir: Path  # where its relative `spec.base` entries resolve
+    index: int  # position in its file
+    top: Path  # the directory given on the command line it was found under
+    root: Path  # the directory its bases may not leave
+    ref: dict[str, Any] | None = None  # KRM resourceRef
+
+
+@dataclass
+class Doc:
+    """One document: resolved, grouped, and (when it is a member) rendered."""
+
+    src: Source
+    fed: Federation | None
+    problems: list[Diagnostic]
+    own_mesh: MeshDecl | None
+    mesh: MeshDecl | None  # its own spec.mesh, else the one its bases give
+    chain: list[Path]  # the files of its bases, transitively
+    tiers: frozenset[str] = frozenset()
+    layout: str | None = None
+    rendering: Rendering | None = None
+    merged: Merged | None = None
+    values: Values | None = None
+    cluster: "Cluster | None" = None
+    _built: list[tuple[Planned, str, dict[str, Any]]] | None = field(default=None, repr=False)
+
+    @property
+    def source(self) -> str:
+        return self.src.source
+
+    @property
+    def ok(self) -> bool:
+        """Rendered without error: its values and objects can be used."""
+        return self.values is not None and not has_errors(self.problems)
+
+    @property
+    def namespace(self) -> str | None:
+        return self.fed.namespace if self.fed is not None else None
+
+    @property
+    def label(self) -> str:
+        """How a namespace-tier document is named in graphs: its namespace, else its name."""
+        if self.namespace:
+            return self.namespace
+        name = self.fed.name if self.fed is not None else None
+        return name or Path(self.source).stem
+
+    def at(self, path: Path_) -> tuple[str, str]:
+        """(file, field path) of the value at `path` of the merged values, as written."""
+        layer = self.merged.origin(path) if self.merged is not None else None
+        if layer is None:
+            return self.source, f"spec.values.{format_path(path)}" if path else "spec.values"
+        return layer.name, layer.locate(path)
+
+    def objects(self) -> list[tuple[Planned, str, dict[str, Any]]]:
+        """The rendered objects: (planned row, final name, object)."""
+        if self._built is None:
+            r = self.rendering
+            self._built = [] if r is None else [
+                (p, n, p.build(n)) for p, n in zip(r.planned, r.names)]
+        return self._built
+
+    def find(self, kind: str, identity: str | None = None, api: str | None = None,
+             prefix: str | None = None) -> list[tuple[Planned, str, dict[str, Any]]]:
+        """Rendered objects of one kind, by row identity (exact or by prefix) and apiVersion."""
+        return [(p, n, o) for p, n, o in self.objects()
+                if p.kind == kind and (api is None or p.api_version == api)
+                and (identity is None or p.identity == identity)
+                and (prefix is None or p.identity.startswith(prefix))]
+
+
+@dataclass
+class Cluster:
+    """A mesh: its mesh-tier document and the namespace-tier documents grouped with it."""
+
+    mesh: str
+    network: str
+    decl: MeshDecl
+    name: str = ""
+    directory: Path | None = None
+    mesh_docs: list[Doc] = field(default_factory=list)
+    ns_docs: list[Doc] = field(default_factory=list)
+
+    @property
+    def mesh_doc(self) -> Doc | None:
+        return self.mesh_docs[0] if self.mesh_docs else None
+
+    @property
+    def docs(self) -> list[Doc]:
+        return [*self.mesh_docs, *(d for d in self.ns_docs if d not in self.mesh_docs)]
+
+    @property
+    def readable(self) -> bool:
+        """Every document of the cluster rendered: what it exports is known."""
+        return bool(self.mesh_docs) and all(d.ok for d in self.docs)
+
+    @property
+    def label(self) -> str:
+        """`west (overlays/west/mesh/mesh.yaml)`."""
+        doc = self.mesh_doc
+        return f"{self.name} ({doc.source})" if doc is not None else f"{self.name} ({self.decl.file})"
+
+    def exporters(self, host: str) -> list[tuple[Doc, Entry]]:
+        """The namespace documents exporting `host`, with their export entry."""
+        return [(d, e) for d in self.ns_docs if d.ok for e in d.values.exports if e.hostname == host]
+
+    def local_export(self, host: str) -> Entry | None:
+        doc = self.mesh_doc
+        if doc is None or not doc.ok:
+            return None
+        return next((e for e in doc.values.local_exports if e.hostname == host), None)
+
+
+@dataclass
+class Repo:
+    docs: list[Doc]  # the member documents, in discovery order
+    clusters: list[Cluster]  # sorted by name
+    diagnostics: list[Diagnostic]  # reading, rendering and grouping problems
+    owners: dict[Diagnostic, Doc] = field(default_factory=dict)
+    tops: list[Path] = field(default_factory=list)
+    _by_mesh: dict[str, Cluster] | None = field(default=None, repr=False)
+
+    def cluster_of_mesh(self, mesh: str | None) -> Cluster | None:
+        if self._by_mesh is None:
+            self._by_mesh = {c.mesh: c for c in self.clusters}
+        return self._by_mesh.get(mesh)  # type: ignore[arg-type]
+
+    def cluster_of_network(self, network: str | None) -> Cluster | None:
+        """The first cluster (by name) declaring `network` with a mesh-tier document."""
+        return next((c for c in self.clusters if c.network == network and c.mesh_docs), None)
+
+    def note(self, out: list[Diagnostic], doc: Doc | None, d: Diagnostic) -> None:
+        out.append(d)
+        if doc is not None:
+            self.owners.setdefault(d, doc)
+
+    def load_errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    def find_cluster(self, name: str) -> Cluster:
+        """A cluster by mesh name or by directory name; InputError when unknown or ambiguous."""
+        found = [c for c in self.clusters if c.mesh == name]
+        if not found:
+            found = [c for c in self.clusters if name in (c.name, c.directory.name if c.directory else None)]
+        if len(found) == 1:
+            return found[0]
+        known = ", ".join(f"{c.name} (mesh {c.mesh})" for c in self.clusters) or "none"
+        why = "is ambiguous" if found else "is not a cluster of this repository"
+        raise InputError([error(f"cluster {name} {why}: the clusters are {known}")])
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def ports_text(ports: Iterable[Port]) -> str:
+    """`9080/HTTP, 9443/HTTPS`."""
+    return ", ".join(f"{p.number}/{p.protocol}" for p in ports) or "none"
+
+
+def port_key(ports: Iterable[Port]) -> tuple[tuple[int, str], ...]:
+    """What must agree between an importer and an exporter: numbers and protocols."""
+    return tuple(sorted({(p.number, p.protocol.upper()) for p in ports}))
+
+
+def _spec(doc: Any) -> dict[str, Any]:
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    return spec if isinstance(spec, dict) else {}
+
+
+def _own_mesh(doc: dict[str, Any], source: str) -> MeshDecl | None:
+    mesh = _spec(doc).get("mesh")
+    if isinstance(mesh, dict) and isinstance(mesh.get("name"), str) and isinstance(mesh.get("network"), str):
+        return MeshDecl(mesh["name"], mesh["network"], source)
+    return None
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the documents
+
+
+def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Diagnostic]]:
+    """Every MeshFederation document below the given directories (recursively; hidden
+    directories skipped) or in the given files. YAML files of other kinds are skipped; a file
+    that cannot be parsed is reported only when it mentions MeshFederation."""
+    sources: list[Source] = []
+    problems: list[Diagnostic] = []
+    seen: set[tuple[Path, int]] = set()
+    for path in paths:
+        if not path.exists():
+            problems.append(error("no such file or directory", display(path)))
+            continue
+        if path.is_dir():
+            top = path.resolve()
+            files = []
+            for here, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not _hidden(d))
+                files += [Path(here) / n for n in sorted(names)
+                          if n.endswith(YAML_SUFFIXES) and not _hidden(n)]
+        else:
+            top = path.resolve().parent
+            files = [path]
+        found, before = 0, len(problems)
+        for f in files:
+            name = display(f)
+            try:
+                text = read_text(f, name)
+            except InputError as exc:
+                problems.extend(exc.diagnostics)
+                continue
+            try:
+                docs = parse_all(text, name)
+            except InputError as exc:
+                if "MeshFederation" in text:
+                    problems.extend(exc.diagnostics)
+                continue
+            real = f.resolve()
+            for i, doc in enumerate(docs):
+                if not is_federation(doc) or (real, i) in seen:
+                    continue
+                seen.add((real, i))
+                found += 1
+                sources.append(Source(doc, name, real, f.parent, i, top,
+                                      root if root is not None else find_root(f.parent)))
+        if not found and path.is_dir():
+            problems.append(error("no MeshFederation documents below this directory", display(path)))
+        elif not found and len(problems) == before:
+            problems.append(error("no MeshFederation document in this file", display(path)))
+    return sources, problems
+
+
+class _Chains:
+    """Follows `spec.base` to find a document's base files and inherited `spec.mesh` (the
+    Resolver does the real resolution and reports its problems; this walk only looks)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[Path, Any] = {}
+
+    def _load(self, real: Path, name: str) -> Any:
+        if real not in self.cache:
+            try:
+                docs = [d for d in parse_all(read_text(real, name), name) if d is not None]
+                self.cache[real] = docs[0] if len(docs) == 1 else None
+            except InputError:
+                self.cache[real] = None
+        return self.cache[real]
+
+    def walk(self, doc: dict[str, Any], source: str, base_dir: Path, root: Path,
+             stack: tuple[Path, ...]) -> tuple[list[Path], MeshDecl | None]:
+        files: list[Path] = []
+        inherited: MeshDecl | None = None
+        bases = _spec(doc).get("base")
+        for entry in bases if isinstance(bases, list) else ():
+            if not isinstance(entry, str) or not entry:
+                continue
+            target = base_dir / entry
+            real = target.resolve()
+            if not _inside(real, root.resolve()) or real in stack:
+                continue
+            files.append(real)
+            base = self._load(real, display(target))
+            if is_federation(base):
+                sub_files, sub_mesh = self.walk(base, display(target), real.parent, root, (*stack, real))
+                files += sub_files
+                inherited = sub_mesh or inherited  # a later base wins, like values do
+        return files, _own_mesh(doc, source) or inherited
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    from ..krm import strip_bookkeeping
+    return strip_bookkeeping(doc)
+
+
+def _tiers(doc: dict[str, Any], fed: Federation | None) -> frozenset[str]:
+    """The tiers a document renders: spec.scope, else inferred as the core does (2.4)."""
+    scope = fed.scope if fed is not None else _spec(doc).get("scope")
+    if scope not in (MESH, NAMESPACE, "all"):
+        if fed is not None:
+            values = merge_layers(fed.layers).values
+        else:
+            raw = _spec(doc).get("values")
+            values = raw if isinstance(raw, dict) else {}
+        scope = NAMESPACE if values.get("import") or values.get("export") else MESH
+    return frozenset({MESH, NAMESPACE}) if scope == "all" else frozenset({scope})
+
+
+def _resolve(src: Source, chains: _Chains) -> Doc:
+    doc = _strip(src.doc)
+    files, mesh = chains.walk(doc, src.source, src.base_dir, src.root, (src.file,) if src.file else ())
+    try:
+        fed = Resolver(src.root).federation(doc, src.source, src.base_dir, src.index, src.file)
+        problems = list(fed.diagnostics)
+    except InputError as exc:
+        fed, problems = None, list(exc.diagnostics)
+    return Doc(src, fed, problems, _own_mesh(doc, src.source), mesh, files, _tiers(doc, fed))
+
+
+def _render(doc: Doc) -> None:
+    """Render a member with the core, and keep its merged values (with provenance) and typed
+    view for the cross-cluster checks."""
+    fed = doc.fed
+    if fed is None or has_errors(doc.problems):
+        return
+    rendering = render_layers(fed.layers, fed.patches, Options(fed.scope, fed.namespace, fed.layout))
+    doc.rendering = rendering
+    doc.problems += [d for d in rendering.diagnostics if d.severity == "error"]
+    if has_errors(doc.problems):
+        return
+    doc.layout, doc.merged, doc.values = rendering.layout, rendering.merged, rendering.values
+
+
+# --------------------------------------------------------------------------------------------
+# Grouping
+
+
+def _members(docs: list[Doc]) -> list[Doc]:
+    """Documents that are rendered on their own: not a base of another document, except a base
+    that declares its own spec.mesh while none of the documents built on it renders the mesh
+    tier (a cluster's mesh document whose values its namespace documents reuse)."""
+    users: dict[Path, list[Doc]] = {}
+    for o in docs:
+        for f in dict.fromkeys(o.chain):
+            users.setdefault(f, []).append(o)
+    out = []
+    for d in docs:
+        f = d.src.file
+        dependents = [o for o in users.get(f, []) if o is not d] if f is not None else []
+        if not dependents or (d.own_mesh is not None and not any(MESH in o.tiers for o in dependents)):
+            out.append(d)
+    return out
+
+
+def _cluster_directory(doc: Doc, meshes_below: dict[Path, set[str]]) -> Path | None:
+    """The highest directory, from the document's own up to the directory it was found under,
+    that holds no mesh-tier document of another mesh (`meshes_below`: directory -> the meshes
+    of the mesh-tier documents below it)."""
+    f = doc.src.file
+    if f is None or doc.mesh is None:
+        return None
+    best = None
+    for cand in [f.parent, *f.parent.parents]:
+        if not _inside(cand, doc.src.top) or meshes_below.get(cand, set()) - {doc.mesh.name}:
+            break
+        best = cand
+    return best
+
+
+def _name_clusters(clusters: list[Cluster]) -> None:
+    for c in clusters:
+        c.name = c.directory.name if c.directory is not None else c.mesh
+    names = [c.name for c in clusters]
+    for c in clusters:
+        if names.count(c.name) > 1:
+            c.name = display(c.directory) if c.directory is not None else c.mesh
+            if [x.name for x in clusters].count(c.name) > 1:
+                c.name = c.mesh
+
+
+def group(repo: Repo, candidates: list[Doc]) -> None:
+    """Form the clusters and attach every member document to one (see the package docstring)."""
+    out = repo.diagnostics
+    by_mesh: dict[str, Cluster] = {}
+    mesh_tier = [d for d in repo.docs if MESH in d.tiers and d.mesh is not None]
+    # Cluster directories: computed against the mesh-tier documents of other meshes.
+    meshes_below: dict[Path, set[str]] = {}
+    for d in mesh_tier:
+        if d.src.file is not None:
+            for parent in d.src.file.parents:
+                meshes_below.setdefault(parent, set()).add(d.mesh.name)
+    directories = {id(d): _cluster_directory(d, meshes_below) for d in mesh_tier}
+    duplicates: list[tuple[Doc, Cluster]] = []
+    for d in mesh_tier:
+        c = by_mesh.get(d.mesh.name)
+        if c is None:
+            c = by_mesh[d.mesh.name] = Cluster(d.mesh.name, d.mesh.network, d.mesh,
+                                               directory=directories[id(d)])
+            c.mesh_docs.append(d)
+            d.cluster = c
+        else:
+            duplicates.append((d, c))
+    # Namespace-tier documents that name a mesh no mesh-tier document declares: a cluster of
+    # their own (with no mesh tier), so that their imports are still checked.
+    for d in repo.docs:
+        if NAMESPACE in d.tiers and d.mesh is not None and d.mesh.name not in by_mesh:
+            by_mesh[d.mesh.name] = Cluster(d.mesh.name, d.mesh.network, d.mesh)
+    clusters = list(by_mesh.values())
+    _name_clusters(clusters)
+    clusters.sort(key=lambda c: (c.name, c.mesh))
+    repo.clusters = clusters
+
+    for d, c in duplicates:
+        other = Cluster(d.mesh.name, d.mesh.network, d.mesh, directory=directories[id(d)])
+        _name_clusters([other])
+        repo.note(out, d, error(
+            f"mesh {d.mesh.name} is claimed by two clusters: {c.label} and {other.name} ({d.source}); "
+            "a mesh name must identify one cluster", d.mesh.file, "spec.mesh.name"))
+    seen_networks: dict[str, Cluster] = {}
+    for c in clusters:
+        if not c.mesh_docs:
+            continue
+        first = seen_networks.setdefault(c.network, c)
+        if first is not c:
+            repo.note(out, c.mesh_doc, error(
+                f"network {c.network} is claimed by two clusters: {first.label} and {c.label}; each cluster "
+                "needs its own network (Istio sends cross-network traffic to a network's gateway)",
+                c.decl.file, "spec.mesh.network"))
+
+    by_directory = {c.directory: c for c in clusters if c.directory is not None}
+    for d in repo.docs:
+        if NAMESPACE not in d.tiers:
+            continue
+        c = by_mesh.get(d.mesh.name) if d.mesh is not None else None
+        if c is None and d.src.file is not None:
+            c = next((by_directory[p] for p in d.src.file.parents if p in by_directory), None)
+        if c is None:
+            repo.note(out, d, warning(
+                "belongs to no cluster: neither it nor its bases set spec.mesh, and it lies in no cluster's "
+                "directory; it is not checked", d.source))
+            continue
+        if d.mesh is not None and d.mesh.network != c.network and d.mesh.file != c.decl.file:
+            repo.note(out, d, error(
+                f"declares mesh {c.mesh} with network {d.mesh.network}, but {c.label} declares network "
+                f"{c.network}", d.mesh.file, "spec.mesh.network"))
+        if d.cluster is None:
+            d.cluster = c
+        c.ns_docs.append(d)
+    for c in clusters:
+        if not c.mesh_docs:
+            repo.note(out, c.ns_docs[0] if c.ns_docs else None, warning(
+                f"mesh {c.mesh} has no mesh-tier document under the checked directories: nothing exposes "
+                "its exports (its namespace documents are still checked)", c.decl.file, "spec.mesh.name"))
+    # Mesh-tier documents without spec.mesh anywhere.
+    for d in repo.docs:
+        if MESH in d.tiers and d.mesh is None and NAMESPACE not in d.tiers:
+            repo.note(out, d, warning(
+                "a mesh-tier document without spec.mesh (in it or its bases): which mesh it is cannot be "
+                "told, so it is not checked; set spec.mesh: {name, network}", d.source))
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+
+
+def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path]) -> Repo:
+    chains = _Chains()
+    candidates = [_resolve(s, chains) for s in sources]
+    members = _members(candidates)
+    repo = Repo(members, [], list(problems), tops=tops)
+    for d in members:
+        _render(d)
+        for p in d.problems:
+            repo.note(repo.diagnostics, d, p)
+    group(repo, candidates)
+    return repo
+
+
+def load_paths(paths: list[Path], root: Path | None) -> Repo:
+    sources, problems = scan(paths, root)
+    return load(sources, problems, [p.resolve() for p in paths])
