@@ -45,15 +45,14 @@ def _render_federations(feds: list[Federation], extra: list[Layer], opts: Option
     owners: dict[tuple, str] = {}
     for fed in feds:
         result.diagnostics += fed.diagnostics
-        if has_errors(fed.diagnostics):
-            continue
         rendering = render_layers(fed.layers + extra, fed.patches, Options(
             scope=opts.scope or fed.scope,
             namespace=opts.namespace or fed.namespace,
             layout=opts.layout or fed.layout,
         ))
         result.diagnostics += rendering.diagnostics
-        _collect(result, rendering, fed.source, owners)
+        if not has_errors(fed.diagnostics):
+            _collect(result, rendering, fed.source, owners)
     return result
 
 

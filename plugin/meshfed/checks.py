@@ -125,7 +125,7 @@ def _check_entries(f: Findings, v: Values) -> None:
             if needs_ports and not e.own_ports and not v.default_ports:
                 f.error((*e.path, "ports"), "no ports: the entry has none and global.defaultServicePorts is empty")
     for e in v.exports:
-        if not e.label_selector:
+        if not e.label_selector and not e.selector_given:
             f.error((*e.path, "labelSelector"), "an export needs a non-empty labelSelector "
                     "(an empty selector would match every workload in the namespace)")
     if v.router and v.egress.enabled and not v.default_ports:
@@ -264,7 +264,7 @@ def required_values(v: Values, tiers: set[str], mesh_rows: set[str]) -> list[Fin
         need(v.egress.service_namespace is not None, (*v.egress.path, "service", "namespace"),
              "traffic to remote meshes is sent to the egress gateway's Service")
         need(v.egress.port is not None, (*v.egress.path, "port"), "traffic is sent to the egress gateway's port")
-    if v.ingress_selector is not None and not v.ingress_selector:
+    if v.ingress_selector_emptied:
         f.error(v.ingress_selector_path, "the ingress selector is empty: the Gateway would select no east-west "
                 "gateway pods")
     if v.layout == "v1" and v.egress.enabled and not v.egress.selector:

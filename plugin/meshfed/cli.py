@@ -159,8 +159,8 @@ def schema(
 ) -> None:
     """Print the JSON Schema of the MeshFederation document (self-contained), or of the values,
     for editor completion and validation."""
-    from .schema import bundled_schema, load_schema
-    doc = load_schema("values") if values_only else bundled_schema()
+    from .schema import bundled_schema, editor_values_schema
+    doc = editor_values_schema() if values_only else bundled_schema()
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 

@@ -169,7 +169,7 @@ def load_paths(paths: list[Path], root: Path | None) -> list[Federation]:
             if doc is None:
                 continue
             if not is_federation(doc):
-                kind = doc.get("kind") if isinstance(doc, dict) else type_name(doc)
+                kind = doc.get("kind", "none") if isinstance(doc, dict) else type_name(doc)
                 problems.append(error(f"document {i} is not a {KIND} (kind: {kind}); "
                                       "pass plain values files with -f", name))
                 continue

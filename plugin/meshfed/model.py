@@ -34,7 +34,8 @@ class Entry:
     hostname: str
     own_ports: tuple[Port, ...]
     label_selector: dict[str, str] | None = None
-    has_ports_key: bool = False
+    # The merged labelSelector had entries (maybe dropped for type errors): not "missing".
+    selector_given: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,9 @@ class Values:
     ingress_service_name: str | None
     egress: GatewaySettings
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    # The merged ingress selector is an empty map (nulls removed every key); an entry dropped for
+    # a type error does not count, so that no follow-up error is reported for it.
+    ingress_selector_emptied: bool = False
 
     def ports_of(self, entry: Entry) -> tuple[Port, ...]:
         """An entry's own ports if non-empty, else `global.defaultServicePorts`."""
@@ -109,12 +113,13 @@ def _ports(items: Any) -> tuple[Port, ...]:
     return tuple(out)
 
 
-def _entries(items: Any, path: Path_) -> tuple[Entry, ...]:
+def _entries(items: Any, path: Path_, merged: Any) -> tuple[Entry, ...]:
     out = []
     for i, item in enumerate(items or ()):
         if isinstance(item, dict) and "hostname" in item:
+            selector = _lookup(merged, (*path, i, "labelSelector"))
             out.append(Entry((*path, i), item["hostname"], _ports(item.get("ports")),
-                             item.get("labelSelector"), "ports" in item))
+                             item.get("labelSelector"), isinstance(selector, dict) and bool(selector)))
     return tuple(out)
 
 
@@ -132,8 +137,9 @@ def _remotes(items: Any) -> tuple[Remote, ...]:
     return tuple(out)
 
 
-def build(values: dict[str, Any], layout: str) -> Values:
-    """The typed view of schema-cleaned values."""
+def build(values: dict[str, Any], layout: str, merged: dict[str, Any] | None = None) -> Values:
+    """The typed view of schema-cleaned `values`; `merged` are the same values before cleaning."""
+    merged = merged if merged is not None else values
     g = values.get("global") or {}
     if layout == "v2":
         gws = g.get("gateways") or {}
@@ -164,10 +170,10 @@ def build(values: dict[str, Any], layout: str) -> Values:
         layout=layout,
         config_namespace=g.get("configNamespace"),
         default_ports=_ports(g.get("defaultServicePorts")),
-        local_exports=_entries((g.get("local") or {}).get("export"), ("global", "local", "export")),
+        local_exports=_entries((g.get("local") or {}).get("export"), ("global", "local", "export"), merged),
         remotes=_remotes(g.get("remote")),
-        imports=_entries(values.get("import"), ("import",)),
-        exports=_entries(values.get("export"), ("export",)),
+        imports=_entries(values.get("import"), ("import",), merged),
+        exports=_entries(values.get("export"), ("export",), merged),
         gateway_api=gateway_api,
         router=router,
         ingress_selector=ingress_selector,
@@ -180,4 +186,17 @@ def build(values: dict[str, Any], layout: str) -> Values:
                                service.get("name"), service.get("namespace"), egress.get("port"),
                                egress_path),
         raw=values,
+        ingress_selector_emptied=_lookup(merged, ingress_selector_path) == {},
     )
+
+
+def _lookup(values: Any, path: Path_) -> Any:
+    """The value at `path`, or None when it is not there."""
+    for key in path:
+        if isinstance(values, dict):
+            values = values.get(key)
+        elif isinstance(values, list) and isinstance(key, int) and key < len(values):
+            values = values[key]
+        else:
+            return None
+    return values

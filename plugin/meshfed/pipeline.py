@@ -127,7 +127,7 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
     report = _Reporter(merged)
     cleaned, schema_problems = validate(merged.values, "values", layout)
     out.diagnostics += [report(Finding("error", p.path, p.message)) for p in schema_problems]
-    values = model.build(cleaned or {}, layout)
+    values = model.build(cleaned or {}, layout, merged.values)
     out.layout, out.merged, out.values = layout, merged, values
     findings = checks.check(values, tiers)
 
@@ -140,7 +140,8 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
     findings += checks.required_values(values, tiers, _row_tags(mesh_plan))
     if any(p.namespace is None for p in mesh_plan):
         findings.append(Finding("error", ("global", "configNamespace"),
-                                "required: with no target namespace given, the mesh tier goes to global.configNamespace"))
+                                "required: mesh-tier objects go to global.configNamespace (with no target namespace, "
+                                "and always for layout v1's egress rows)"))
     findings += _namespace_warnings(values, tiers, mesh_plan, merged)
     out.diagnostics += [report(f) for f in findings if f.severity == "error"]
     warnings = [report(f) for f in findings if f.severity == "warning"]
@@ -149,7 +150,7 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
         out.names = _final_names(out.planned)
         if not out.planned:
             warnings.append(warning("nothing to render: these values yield no resources for the "
-                                    f"{' and '.join(sorted(tiers))} tier"))
+                                    f"{' and '.join(sorted(tiers))} tier{'s' if len(tiers) > 1 else ''}"))
     out.diagnostics += warnings
     return out
 

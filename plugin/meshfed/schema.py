@@ -215,11 +215,29 @@ def validate(value: Any, schema_name: str, layout: str | None = None) -> tuple[A
     return (None if cleaned is _DROP else cleaned), v.problems
 
 
+def _allow_null_keys(schema: Any) -> Any:
+    """For editors: a map key may hold null (it removes the key when merging, as in Helm)."""
+    if isinstance(schema, list):
+        return [_allow_null_keys(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _allow_null_keys(v) for k, v in schema.items()}
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {k: {"anyOf": [s, {"type": "null"}]} for k, s in out["properties"].items()}
+    if isinstance(out.get("additionalProperties"), dict):
+        out["additionalProperties"] = {"anyOf": [out["additionalProperties"], {"type": "null"}]}
+    return out
+
+
+def editor_values_schema() -> dict[str, Any]:
+    """The values schema as editors should see it (null allowed for map keys)."""
+    return _allow_null_keys(load_schema("values"))
+
+
 def bundled_schema() -> dict[str, Any]:
-    """The MeshFederation schema with the values schema inlined, so one file serves editors."""
+    """The MeshFederation schema with the (editor) values schema inlined, so one file serves editors."""
     doc = json.loads(json.dumps(load_schema("meshfederation")))
-    values = json.loads(json.dumps(load_schema("values")))
-    text = json.dumps(values).replace('"#/$defs/', '"#/$defs/values/$defs/')
+    text = json.dumps(editor_values_schema()).replace('"#/$defs/', '"#/$defs/values/$defs/')
     inlined = json.loads(text)
     inlined.pop("$schema", None)
     inlined.pop("$id", None)

@@ -30,8 +30,9 @@ except ImportError:  # pragma: no cover - pure-Python fallback
             yaml.parser.Parser.__init__(self)
             _Composer.__init__(self)
 
-# The most nodes one document may expand to (aliases counted at every use).
-MAX_NODES = 1_000_000
+# The most maps and lists one document may expand to (aliases counted at every use): far above
+# what the largest federations hold, low enough to refuse an alias bomb quickly.
+MAX_NODES = 100_000
 
 GO_BOOL = re.compile(
     r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$"
@@ -66,10 +67,11 @@ class GoConstructor(yaml.constructor.SafeConstructor):
         return self.construct_scalar(node).lower() in ("y", "yes", "true", "on")
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)
+        """Explicit keys must be unique; keys merged in with `<<` may be overridden by them."""
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=True)
             try:
                 duplicate = key in seen
@@ -83,6 +85,8 @@ class GoConstructor(yaml.constructor.SafeConstructor):
                     "while constructing a mapping", node.start_mark,
                     f"found duplicate key {key!r}", key_node.start_mark,
                 )
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
         return super().construct_mapping(node, deep=deep)
 
 
