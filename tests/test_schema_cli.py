@@ -82,7 +82,7 @@ def _has_null(value) -> bool:
 
 
 def test_real_meshfederation_documents_validate(document_schema: dict) -> None:
-    """(Documents that remove a default with a null are left to the xfail test below.)"""
+    """(Documents that remove a default with a null are covered by the test below.)"""
     documents = federation_documents()
     assert len(documents) >= 5, documents
     validator = _validator(document_schema)
@@ -96,8 +96,6 @@ def test_real_meshfederation_documents_validate(document_schema: dict) -> None:
     assert checked >= 5
 
 
-@pytest.mark.xfail(reason="questionable: the printed schema has no null in its types, so an editor flags "
-                          "`app: null` (2.2/2.3: a null removes a default, the generator accepts it)", strict=False)
 def test_a_null_that_removes_a_default_validates(document_schema: dict) -> None:
     doc = {"apiVersion": "meshfed.io/v1alpha1", "kind": "MeshFederation", "metadata": {"name": "x"},
            "spec": {"values": {"global": {"configNamespace": None,
