@@ -15,7 +15,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY plugin/ plugin/
 RUN python -m venv --without-pip /opt/meshfed \
-    && pip install --no-cache-dir --python /opt/meshfed/bin/python . \
+    && pip --python /opt/meshfed/bin/python install --no-cache-dir . \
     && /opt/meshfed/bin/meshfed --help >/dev/null
 
 # ---- final: the interpreter from the same base, the virtualenv, the plugin config; no pip use,

@@ -18,9 +18,10 @@ Actions:
 * `discover`: prints the name of the first file directly in the cwd that holds a MeshFederation
   document without a KRM function annotation (those are meant for kustomize), nothing otherwise;
   exits 0 either way. Plain values files (no `kind`) such as the platform base do not match.
-* `generate`: renders every MeshFederation document directly in the cwd (files `*.yaml`, `*.yml`,
-  `*.json`, sorted, dotfiles skipped; other documents such as kustomization.yaml ignored), one by
-  one as kustomize's exec plugin would, and prints one YAML stream. Errors (including an empty
+* `generate`: renders every MeshFederation document directly in the cwd (files `*.yaml` and
+  `*.yml`, sorted by name, as `meshfed render DIR` reads a directory; other documents such as
+  kustomization.yaml are ignored), one by one as kustomize's exec plugin does, and prints one
+  YAML stream. Errors (including an empty
   result, which would make Argo CD prune the whole app) go to stderr with exit code 1 and
   nothing on stdout.
 * `parameters`: prints the parameter announcement as a strict JSON array, with the defaults the
@@ -40,7 +41,7 @@ from typing import Any, TextIO
 EXIT_OK, EXIT_INVALID = 0, 1
 PROG = "meshfed"
 ENV_PREFIX = "ARGOCD_ENV_MESHFED_"
-SUFFIXES = (".yaml", ".yml", ".json")
+SUFFIXES = (".yaml", ".yml")  # as `meshfed render DIR` reads a directory
 CHOICES = {"scope": ("mesh", "namespace", "all"), "layout": ("v1", "v2")}
 OPTIONS = ("scope", "layout", "namespace")
 _KIND_LINE = re.compile(r"^kind:\s*[\"']?MeshFederation[\"']?\s*(?:#.*)?$", re.MULTILINE)
@@ -94,7 +95,7 @@ def scan(app_dir: Path) -> list[DocFile]:
     except OSError:
         return found
     for path in entries:
-        if path.name.startswith(".") or path.suffix not in SUFFIXES or not path.is_file():
+        if path.suffix not in SUFFIXES or not path.is_file():
             continue
         try:
             text = path.read_bytes().decode("utf-8-sig")

@@ -94,6 +94,7 @@ class _Item:
 class _Request:
     items: list[_Item]
     function_config: Any
+    dash_column: int = 0  # the column of the `-` of the input's items
 
 
 def _parse_request(text: str) -> _Request:
@@ -128,12 +129,15 @@ def _parse_request(text: str) -> _Request:
         raise _Invalid("ResourceList.items must be a list")
     items_node = _mapping_value(root, "items")
     raws: list[tuple[str | None, int]] = [(None, 0)] * len(items)
+    dash = 0
     if isinstance(items_node, yaml.SequenceNode) and not items_node.flow_style \
             and len(items_node.value) == len(items):
-        raws = [_raw_text(text, n) for n in items_node.value]
+        dash = items_node.start_mark.column
+        raws = [_raw_text(text, n, dash) for n in items_node.value]
     return _Request(
         items=[_Item(d, r, c) for d, (r, c) in zip(items, raws)],
         function_config=data.get("functionConfig"),
+        dash_column=dash,
     )
 
 
@@ -149,9 +153,9 @@ def _mapping_value(node: yaml.Node, key: str) -> yaml.Node | None:
     return None
 
 
-def _raw_text(text: str, node: yaml.Node) -> tuple[str | None, int]:
+def _raw_text(text: str, node: yaml.Node, dash: int) -> tuple[str | None, int]:
     """The exact source text of a block-sequence entry, and the column it starts at."""
-    if not isinstance(node, yaml.MappingNode) or node.start_mark.column < 2:
+    if not isinstance(node, yaml.MappingNode) or node.start_mark.column <= dash:
         return None, 0
     raw = text[node.start_mark.index:node.end_mark.index].rstrip()
     if not raw or "\t" in raw:
@@ -304,17 +308,19 @@ def _item_location(item: dict[str, Any], cwd: Path) -> tuple[Path, str | None]:
 
 
 def _check_duplicates(out: _Outcome) -> None:
-    seen: dict[tuple[Any, ...], str] = {}
+    """A generated object may not share its identity with another output item (kustomize would
+    fail on it, or silently replace one with the other)."""
+    seen: dict[tuple[Any, ...], bool] = {}  # identity -> generated?
     for origin, entry in out.entries:
         data = entry.data if origin == "raw" else entry
         if not isinstance(data, dict):
             continue
-        key = object_key(data)
-        if key in seen:
-            out.error(f"two objects with the same identity {describe_key(key)} "
-                      f"({seen[key]} and {origin == 'raw' and 'an input item' or 'a generated object'})")
-        else:
-            seen[key] = "an input item" if origin == "raw" else "a generated object"
+        key, generated = object_key(data), origin == "new"
+        if key in seen and (generated or seen[key]):
+            what = "generated twice" if generated and seen[key] else \
+                "both generated and among the input items"
+            out.error(f"{describe_key(key)} is {what}")
+        seen[key] = seen.get(key, False) or generated
 
 
 def _result(severity: str, message: str, ref: dict[str, Any] | None) -> dict[str, Any]:
@@ -344,15 +350,16 @@ def _emit(request: _Request | None, outcome: _Outcome) -> str:
     """The ResourceList text: input items verbatim, generated objects via the core's dumper."""
     expected: list[Any] = []
     blocks: list[str] = []
+    dash = request.dash_column if request is not None else 0
     for origin, entry in outcome.entries:
         if origin == "raw" and entry.raw is not None:
-            blocks.append(" " * (entry.column - 2) + "- " + entry.raw)
+            blocks.append(" " * dash + "-" + " " * (entry.column - dash - 1) + entry.raw)
             expected.append(entry.data)
         elif origin == "raw":
-            blocks.append(_as_list_entry(dump_plain(entry.data)))
+            blocks.append(_as_list_entry(dump_plain(entry.data), dash))
             expected.append(entry.data)
         else:
-            blocks.append(_as_list_entry(_dump_object(entry)))
+            blocks.append(_as_list_entry(_dump_object(entry), dash))
             expected.append(entry)
     head = f"apiVersion: {WRAPPER_API_VERSION}\nkind: ResourceList\n"
     text = head + ("items:\n" + "\n".join(blocks) + "\n" if blocks else "items: []\n")
@@ -383,9 +390,11 @@ def _dump_object(obj: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _as_list_entry(block: str) -> str:
+def _as_list_entry(block: str, dash: int) -> str:
     lines = block.rstrip("\n").split("\n")
-    return "\n".join(["- " + lines[0], *(("  " + ln) if ln else ln for ln in lines[1:])])
+    pad = " " * dash
+    return "\n".join([pad + "- " + lines[0],
+                      *((pad + "  " + ln) if ln else ln for ln in lines[1:])])
 
 
 def _fail(stdout: TextIO, stderr: TextIO, message: str) -> int:
