@@ -57,16 +57,16 @@ def run(stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     try:
         text = stdin.read()
     except (OSError, UnicodeDecodeError) as exc:
-        return _fail(stdout, stderr, f"cannot read the ResourceList from stdin: {exc}")
+        return fail(stdout, stderr, f"cannot read the ResourceList from stdin: {exc}")
     try:
-        request = _parse_request(text)
-    except _Invalid as exc:
-        return _fail(stdout, stderr, str(exc))
+        request = parse_request(text)
+    except InvalidRequest as exc:
+        return fail(stdout, stderr, str(exc))
 
     outcome = _process(request)
     for line in outcome.stderr_lines:
         print(line, file=stderr)
-    stdout.write(_emit(request, outcome))
+    stdout.write(emit(request, outcome))
     stdout.flush()
     return EXIT_INVALID if outcome.failed else EXIT_OK
 
@@ -79,7 +79,7 @@ def main() -> None:  # `python -m meshfed.krm`
 # Reading the request
 
 
-class _Invalid(Exception):
+class InvalidRequest(Exception):
     """The input is not a ResourceList this function can work on."""
 
 
@@ -91,17 +91,17 @@ class _Item:
 
 
 @dataclass
-class _Request:
+class Request:
     items: list[_Item]
     function_config: Any
     dash_column: int = 0  # the column of the `-` of the input's items
 
 
-def _parse_request(text: str) -> _Request:
+def parse_request(text: str) -> Request:
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
-        raise _Invalid("empty input: expected a ResourceList on stdin")
+        raise InvalidRequest("empty input: expected a ResourceList on stdin")
     loader = mark_loader(text)
     try:
         nodes = []
@@ -110,23 +110,23 @@ def _parse_request(text: str) -> _Request:
             if node is not None and not _is_empty_node(node):
                 nodes.append(node)
         if len(nodes) != 1:
-            raise _Invalid(f"expected one ResourceList document on stdin, found {len(nodes)}")
+            raise InvalidRequest(f"expected one ResourceList document on stdin, found {len(nodes)}")
         root = nodes[0]
         data = loader.construct_document(root)
     except yaml.YAMLError as exc:
-        raise _Invalid(f"stdin is not valid YAML: {yaml_error_text(exc)}") from None
+        raise InvalidRequest(f"stdin is not valid YAML: {yaml_error_text(exc)}") from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        raise _Invalid("stdin does not hold a ResourceList (a YAML map with kind ResourceList)")
+        raise InvalidRequest("stdin does not hold a ResourceList (a YAML map with kind ResourceList)")
     kind = data.get("kind")
     if kind not in ("ResourceList", "List"):
-        raise _Invalid(f"stdin holds kind {kind!r}, expected a ResourceList")
+        raise InvalidRequest(f"stdin holds kind {kind!r}, expected a ResourceList")
     items = data.get("items")
     if items is None:
         items = []
     if not isinstance(items, list):
-        raise _Invalid("ResourceList.items must be a list")
+        raise InvalidRequest("ResourceList.items must be a list")
     items_node = _mapping_value(root, "items")
     raws: list[tuple[str | None, int]] = [(None, 0)] * len(items)
     dash = 0
@@ -134,7 +134,7 @@ def _parse_request(text: str) -> _Request:
             and len(items_node.value) == len(items):
         dash = items_node.start_mark.column
         raws = [_raw_text(text, n, dash) for n in items_node.value]
-    return _Request(
+    return Request(
         items=[_Item(d, r, c) for d, (r, c) in zip(items, raws)],
         function_config=data.get("functionConfig"),
         dash_column=dash,
@@ -168,7 +168,7 @@ def _raw_text(text: str, node: yaml.Node, dash: int) -> tuple[str | None, int]:
 
 
 @dataclass
-class _Outcome:
+class Outcome:
     # each output entry: ("raw", _Item) to copy an input item, ("new", dict) for a generated object
     entries: list[tuple[str, Any]] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
@@ -185,8 +185,8 @@ class _Outcome:
         self.stderr_lines.append(f"meshfed krm: warning: {message}")
 
 
-def _process(request: _Request) -> _Outcome:
-    out = _Outcome()
+def _process(request: Request) -> Outcome:
+    out = Outcome()
     cwd = Path(os.getcwd())
     fc = request.function_config
     if fc is not None and not isinstance(fc, dict):
@@ -230,7 +230,7 @@ def _process(request: _Request) -> _Outcome:
 
 
 def _render_one(doc: dict[str, Any], base_dir: Path, cwd: Path, options: dict[str, str],
-                out: _Outcome, source: str | None = None) -> list[dict[str, Any]]:
+                out: Outcome, source: str | None = None) -> list[dict[str, Any]]:
     ref = resource_ref(doc)
     synthetic = source is None
     if source is None:
@@ -274,7 +274,7 @@ def _is_echo(item: Any, fc: dict[str, Any]) -> bool:
         resource_ref(fc).get("namespace"))
 
 
-def _transformer_options(fc: Any, out: _Outcome) -> dict[str, str]:
+def _transformer_options(fc: Any, out: Outcome) -> dict[str, str]:
     if not isinstance(fc, dict):
         return {}
     section = "data" if fc.get("kind") == "ConfigMap" else "spec"
@@ -307,7 +307,7 @@ def _item_location(item: dict[str, Any], cwd: Path) -> tuple[Path, str | None]:
     return cwd, None
 
 
-def _check_duplicates(out: _Outcome) -> None:
+def _check_duplicates(out: Outcome) -> None:
     """A generated object may not share its identity with another output item (kustomize would
     fail on it, or silently replace one with the other)."""
     seen: dict[tuple[Any, ...], bool] = {}  # identity -> generated?
@@ -346,7 +346,7 @@ def _result_file(file: str | None, synthetic: str | None, cwd: Path) -> str | No
 # Writing the ResourceList
 
 
-def _emit(request: _Request | None, outcome: _Outcome) -> str:
+def emit(request: Request | None, outcome: Outcome) -> str:
     """The ResourceList text: input items verbatim, generated objects via the core's dumper."""
     expected: list[Any] = []
     blocks: list[str] = []
@@ -397,12 +397,12 @@ def _as_list_entry(block: str, dash: int) -> str:
                       *((pad + "  " + ln) if ln else ln for ln in lines[1:])])
 
 
-def _fail(stdout: TextIO, stderr: TextIO, message: str) -> int:
-    outcome = _Outcome()
+def fail(stdout: TextIO, stderr: TextIO, message: str) -> int:
+    outcome = Outcome()
     outcome.error(message)
     for line in outcome.stderr_lines:
         print(line, file=stderr)
-    stdout.write(_emit(None, outcome))
+    stdout.write(emit(None, outcome))
     stdout.flush()
     return EXIT_INVALID
 

@@ -81,12 +81,12 @@ def validate(stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     try:
         text = stdin.read()
     except (OSError, UnicodeDecodeError) as exc:
-        return krm._fail(stdout, stderr, f"cannot read the ResourceList from stdin: {exc}")
+        return krm.fail(stdout, stderr, f"cannot read the ResourceList from stdin: {exc}")
     try:
-        request = krm._parse_request(text)
-    except krm._Invalid as exc:
-        return krm._fail(stdout, stderr, str(exc))
-    outcome = krm._Outcome()
+        request = krm.parse_request(text)
+    except krm.InvalidRequest as exc:
+        return krm.fail(stdout, stderr, str(exc))
+    outcome = krm.Outcome()
     outcome.entries = [("raw", item) for item in request.items]
     cwd = Path(os.getcwd())
     sources = _sources([item.data for item in request.items], cwd)
@@ -103,6 +103,6 @@ def validate(stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
         outcome.results.append(_result(d, repo, cwd))
         print(str(d), file=stderr)
     failed = any(d.severity == "error" for d in diagnostics)
-    stdout.write(krm._emit(request, outcome))
+    stdout.write(krm.emit(request, outcome))
     stdout.flush()
     return 1 if failed else 0
