@@ -17,6 +17,7 @@ run: $(STAMP)
 	  echo "# ==> $$app"; $(BIN)/meshfed render $$app; done
 
 test: $(STAMP) $(TOOLS)/bin/kubectl
+	$(BIN)/meshfed check overlays/
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
