@@ -5,10 +5,8 @@ from typing import Any, Iterator
 
 from . import defaults
 from .naming import dash
-from .rows import (Context, Planned, egress_gateway_hosts, egress_virtual_service, import_destination_rules,
-                   router_envoy_filter_spec, router_route_spec, tls_gateway_spec)
-
-GW = "networking.istio.io/v1beta1"
+from .rows import (GATEWAY, Context, Planned, egress_gateway, egress_virtual_services, import_destination_rules,
+                   ingress_gateway, router_rows)
 ROUTER_NAMESPACE = "istio-system"  # A5, A6: the charts hard-code it
 
 
@@ -19,34 +17,17 @@ def mesh_tier(c: Context) -> Iterator[Planned]:
     svc_meshes = v.svc_meshes()
     hosts = sorted(svc_meshes)
     if v.local_exports:  # A1
-        spec = tls_gateway_spec(v.ingress_selector or {}, v.ingress_port or 0, "tls-passthrough",
-                                [e.hostname for e in v.local_exports], "AUTO_PASSTHROUGH", hosts_first=False)
-        yield Planned(GW, "Gateway", c.mesh_namespace, "federation-ingress-gateway", "federation-ingress-gateway",
-                      lambda: (spec, None))
+        yield ingress_gateway(v, c.mesh_namespace, "federation-ingress-gateway")
     if egress and v.remotes and hosts:  # A2 (F12)
-        spec2 = tls_gateway_spec(v.egress.selector or {}, v.egress.port or 0, "tls",
-                                 egress_gateway_hosts(v, hosts), "PASSTHROUGH", hosts_first=True)
-        yield Planned(GW, "Gateway", cfg, "federation-egress-gateway", "federation-egress-gateway",
-                      lambda: (spec2, None))
-    if egress:  # A3
+        yield egress_gateway(v, cfg, "federation-egress-gateway", hosts)
+    if egress:  # A3, A4
         for r in v.remotes:
-            yield Planned(GW, "ServiceEntry", cfg, f"ingress-{r.mesh}", r.mesh or "",
+            yield Planned(GATEWAY, "ServiceEntry", cfg, f"ingress-{r.mesh}", r.mesh or "",
                           lambda r=r: (_remote_ingress_entry(r), None))
-        for h in hosts:  # A4
-            yield Planned("networking.istio.io/v1alpha3", "VirtualService", cfg, f"cross-network-egress-{dash(h)}", h,
-                          lambda h=h: (egress_virtual_service(v, h, svc_meshes[h], "federation-egress-gateway"), None))
+        yield from egress_virtual_services(v, cfg, "federation-egress-gateway", svc_meshes)
     if v.router:  # A5, A6
-        exported = [(e, p) for e in v.local_exports for p in v.ports_of(e)]
-        for e, p in exported:
-            yield Planned("route.openshift.io/v1", "Route", ROUTER_NAMESPACE, f"export-{dash(e.hostname)}-{p.number}",
-                          f"{e.hostname}/{p.number}",
-                          lambda e=e, p=p: (router_route_spec(e.hostname, p.number, "federation-ingress-gateway",
-                                                              "tls-passthrough"), None))
-        for e, p in exported:
-            yield Planned("networking.istio.io/v1alpha3", "EnvoyFilter", ROUTER_NAMESPACE,
-                          f"export-{dash(e.hostname)}-{p.number}", f"{e.hostname}/{p.number}",
-                          lambda e=e, p=p: (router_envoy_filter_spec(e.hostname, p.number, defaults.V1_INGRESS_SELECTOR,
-                                                                     v.ingress_port or 0), None))
+        yield from router_rows(v, ROUTER_NAMESPACE, "federation-ingress-gateway", "tls-passthrough",
+                               defaults.V1_INGRESS_SELECTOR)
 
 
 def _remote_ingress_entry(r: Any) -> dict[str, Any]:

@@ -5,10 +5,8 @@ from typing import Any, Iterator
 
 from .formats import is_ip
 from .naming import dash
-from .rows import (Context, Planned, egress_gateway_hosts, egress_virtual_service, import_destination_rules,
-                   resolution, router_envoy_filter_spec, router_route_spec, tls_gateway_spec)
-
-GW = "networking.istio.io/v1beta1"
+from .rows import (GATEWAY, Context, Planned, egress_gateway, egress_virtual_services, import_destination_rules,
+                   ingress_gateway, resolution, router_rows)
 
 
 def mesh_tier(c: Context) -> Iterator[Planned]:
@@ -17,39 +15,21 @@ def mesh_tier(c: Context) -> Iterator[Planned]:
     svc_meshes = v.svc_meshes()
     hosts = sorted(svc_meshes)
     if v.local_exports:  # M1
-        spec = tls_gateway_spec(v.ingress_selector or {}, v.ingress_port or 0, "tls-passthrough",
-                                [e.hostname for e in v.local_exports], "AUTO_PASSTHROUGH", hosts_first=False)
-        yield Planned(GW, "Gateway", ns, "cross-network-gateway", "cross-network-gateway", lambda: (spec, None))
+        yield ingress_gateway(v, ns, "cross-network-gateway")
     if egress and v.remotes and hosts:  # M2 (F12: not without hosts)
-        spec2 = tls_gateway_spec(v.egress.selector or {}, v.egress.port or 0, "tls",
-                                 egress_gateway_hosts(v, hosts), "PASSTHROUGH", hosts_first=True)
-        yield Planned(GW, "Gateway", ns, "cross-network-egress-gateway", "cross-network-egress-gateway",
-                      lambda: (spec2, None))
-    if egress:  # M3
+        yield egress_gateway(v, ns, "cross-network-egress-gateway", hosts)
+    if egress:  # M3, M4
         for r in v.remotes:
-            yield Planned(GW, "ServiceEntry", ns, f"ingress-{r.mesh}", r.mesh or "",
+            yield Planned(GATEWAY, "ServiceEntry", ns, f"ingress-{r.mesh}", r.mesh or "",
                           lambda r=r: (_remote_ingress_entry(c, r), None))
-    if egress:  # M4
-        for h in hosts:
-            yield Planned("networking.istio.io/v1alpha3", "VirtualService", ns, f"cross-network-egress-{dash(h)}", h,
-                          lambda h=h: (egress_virtual_service(v, h, svc_meshes[h], "cross-network-egress-gateway"), None))
+        yield from egress_virtual_services(v, ns, "cross-network-egress-gateway", svc_meshes)
     if v.gateway_api:  # M5
         for r in v.remotes:
             if r.addresses or egress:
                 yield Planned("gateway.networking.k8s.io/v1beta1", "Gateway", ns, f"remote-gateway-{r.network}",
                               r.network or "", lambda r=r: _remote_gateway(c, r))
     if v.router:  # M6, M7
-        exported = [(e, p) for e in v.local_exports for p in v.ports_of(e)]
-        for e, p in exported:
-            yield Planned("route.openshift.io/v1", "Route", ns, f"export-{dash(e.hostname)}-{p.number}",
-                          f"{e.hostname}/{p.number}",
-                          lambda e=e, p=p: (router_route_spec(e.hostname, p.number, v.ingress_service_name or "",
-                                                              v.ingress_port_name or ""), None))
-        for e, p in exported:
-            yield Planned("networking.istio.io/v1alpha3", "EnvoyFilter", ns, f"export-{dash(e.hostname)}-{p.number}",
-                          f"{e.hostname}/{p.number}",
-                          lambda e=e, p=p: (router_envoy_filter_spec(e.hostname, p.number, v.ingress_selector or {},
-                                                                     v.ingress_port or 0), None))
+        yield from router_rows(v, ns, v.ingress_service_name or "", v.ingress_port_name or "", v.ingress_selector or {})
 
 
 def _remote_ingress_entry(c: Context, r: Any) -> dict[str, Any]:

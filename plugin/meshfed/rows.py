@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .formats import is_ip
 from .model import Port, Remote, Values
 from .naming import dash, with_port
 
 Spec = Callable[[], tuple[dict[str, Any], dict[str, str] | None]]
+GATEWAY = "networking.istio.io/v1beta1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,44 @@ def egress_virtual_service(v: Values, host: str, meshes: list[Remote], gateway: 
         for r, w in zip(meshes, weights(len(meshes)))
     ]
     return {"hosts": list(sni), "gateways": [gateway], "tls": [{"match": [{"sniHosts": sni}], "route": route}]}
+
+
+def ingress_gateway(v: Values, namespace: str | None, name: str) -> Planned:
+    """M1/A1: the east-west gateway's AUTO_PASSTHROUGH server for the local exports."""
+    spec = tls_gateway_spec(v.ingress_selector or {}, v.ingress_port or 0, "tls-passthrough",
+                            [e.hostname for e in v.local_exports], "AUTO_PASSTHROUGH", hosts_first=False)
+    return Planned(GATEWAY, "Gateway", namespace, name, name, lambda: (spec, None))
+
+
+def egress_gateway(v: Values, namespace: str | None, name: str, hosts: list[str]) -> Planned:
+    """M2/A2: the egress gateway's PASSTHROUGH server for every imported host."""
+    spec = tls_gateway_spec(v.egress.selector or {}, v.egress.port or 0, "tls",
+                            egress_gateway_hosts(v, hosts), "PASSTHROUGH", hosts_first=True)
+    return Planned(GATEWAY, "Gateway", namespace, name, name, lambda: (spec, None))
+
+
+def egress_virtual_services(v: Values, namespace: str | None, gateway: str,
+                            svc_meshes: dict[str, list[Remote]]) -> Iterator[Planned]:
+    """M4/A4: one VirtualService per imported host, in host order."""
+    for h in sorted(svc_meshes):
+        yield Planned("networking.istio.io/v1alpha3", "VirtualService", namespace, f"cross-network-egress-{dash(h)}", h,
+                      lambda h=h: (egress_virtual_service(v, h, svc_meshes[h], gateway), None))
+
+
+def router_rows(v: Values, namespace: str | None, service: str, target_port: str,
+                selector: dict[str, str]) -> Iterator[Planned]:
+    """M6+M7/A5+A6: a passthrough Route per exported host and port, then the EnvoyFilters that
+    make the ingress match the router's SNI."""
+    exported = [(e, p) for e in v.local_exports for p in v.ports_of(e)]
+    for e, p in exported:
+        yield Planned("route.openshift.io/v1", "Route", namespace, f"export-{dash(e.hostname)}-{p.number}",
+                      f"{e.hostname}/{p.number}",
+                      lambda e=e, p=p: (router_route_spec(e.hostname, p.number, service, target_port), None))
+    for e, p in exported:
+        yield Planned("networking.istio.io/v1alpha3", "EnvoyFilter", namespace, f"export-{dash(e.hostname)}-{p.number}",
+                      f"{e.hostname}/{p.number}",
+                      lambda e=e, p=p: (router_envoy_filter_spec(e.hostname, p.number, selector, v.ingress_port or 0),
+                                        None))
 
 
 def tls_gateway_spec(selector: dict[str, str], number: int, port_name: str, hosts: list[str],
