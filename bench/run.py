@@ -1,0 +1,324 @@
+"""`make bench`: how long `meshfed render` (and `meshfed krm`) take, whole process, on synthetic
+federations from the seed README example up to hundreds of meshes, against two floors measured
+in the same run:
+
+* the start-up floor: `python -c 'import yaml'` with the same interpreter;
+* the output floor: a process that loads the very objects `render` emits (pre-rendered, from a
+  marshal file) and only serialises them with `meshfed.output.dump_yaml` / `dump_json`.
+
+Times are wall-clock medians over several runs of a fresh process; memory is the child's peak RSS
+(`ru_maxrss` from wait4). Nothing is subtracted. The table goes to stdout,
+bench/results/latest.md (ignored by git) and bench/RESULTS.md (committed, quoted by the README).
+
+    .venv/bin/python bench/run.py [--sizes S,M,L,XL] [--runs N] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from scenarios import SEED_MESH, SEED_NAMESPACE, SIZES, values_text  # noqa: E402
+
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+MESHFED = str(BIN / "meshfed") if (BIN / "meshfed").exists() else None
+# Peak RSS: a child's ru_maxrss on Linux starts at its parent's RSS at fork time (kept across exec),
+# so it comes from /usr/bin/time's %M (the command is its grandchild) when there is one.
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+# Targets (ratios to the floors measured in the same run).
+S_MAX_STARTUP_RATIO = 3.0
+YAML_MAX_FLOOR_RATIO = 2.0
+JSON_MIN_SPEEDUP = 5.0
+MAX_RSS_PER_OUTPUT = 3.0
+LINEARITY_SLACK = 1.2  # time ratio L->XL at most this much above the output-size ratio
+
+
+@dataclass
+class Sample:
+    seconds: float  # wall clock
+    rss_mb: float
+    code: int
+    cpu: float = 0.0  # user + system time of the child
+
+
+def run_once(cmd: list[str], stdin: bytes | None = None, stdout_path: str | None = None,
+             env: dict[str, str] | None = None) -> Sample:
+    """One child process: wall time, peak RSS, exit code, CPU time."""
+    rss_file = None
+    if GNU_TIME:
+        fd, rss_file = tempfile.mkstemp(prefix="meshfed-bench-rss-")
+        os.close(fd)
+        cmd = [GNU_TIME, "-f", "%M", "-o", rss_file, *cmd]
+    out = open(stdout_path or os.devnull, "wb")
+    stdin_file = None
+    if stdin is not None:
+        stdin_file = tempfile.TemporaryFile()
+        stdin_file.write(stdin)
+        stdin_file.seek(0)
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=stdin_file if stdin_file else subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        out.close()
+        if stdin_file:
+            stdin_file.close()
+    rss_kb = usage.ru_maxrss
+    if rss_file:
+        with open(rss_file) as f:
+            rss_kb = int(f.read().split()[-1])
+        os.unlink(rss_file)
+    return Sample(elapsed, rss_kb / 1024, proc.returncode, usage.ru_utime + usage.ru_stime)
+
+
+def measure(cmd: list[str], runs: int, stdin: bytes | None = None, env: dict[str, str] | None = None,
+            expect: int = 0) -> Sample:
+    samples = [run_once(cmd, stdin, env=env) for _ in range(runs)]
+    bad = [s.code for s in samples if s.code != expect]
+    if bad:
+        raise SystemExit(f"{' '.join(cmd)} exited {bad[0]} (expected {expect})")
+    return Sample(statistics.median(s.seconds for s in samples), max(s.rss_mb for s in samples), expect,
+                  statistics.median(s.cpu for s in samples))
+
+
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fmt_s(x: float) -> str:
+    return f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
+
+
+def seed_krm_input() -> bytes:
+    """A generator ResourceList whose functionConfig is the S MeshFederation (both tiers)."""
+    import yaml
+
+    values = {**yaml.safe_load(SEED_MESH), **yaml.safe_load(SEED_NAMESPACE)}
+    doc = {
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": [],
+        "functionConfig": {
+            "apiVersion": "meshfed.io/v1alpha1",
+            "kind": "MeshFederation",
+            "metadata": {"name": "seed", "annotations": {
+                "config.kubernetes.io/function": "container:\n  image: meshfed\n"}},
+            "spec": {"scope": "all", "layout": "v1", "values": values},
+        },
+    }
+    return yaml.safe_dump(doc, sort_keys=False).encode()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="S,M,L,XL")
+    ap.add_argument("--runs", type=int, default=0, help="runs per case (default: 5 for S/M, 3 for L/XL)")
+    ap.add_argument("--keep", help="generate the inputs into this directory and keep them")
+    ap.add_argument("--no-results", action="store_true", help="do not write bench/results/ and bench/RESULTS.md")
+    opts = ap.parse_args()
+    sizes = [s.strip() for s in opts.sizes.split(",") if s.strip()]
+    if MESHFED is None:
+        raise SystemExit(f"no meshfed console script next to {PYTHON}")
+
+    # As in the image (pip compiles at install time): bytecode exists, nothing is compiled per run.
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(REPO / "plugin" / "meshfed")], check=True,
+                   stdout=subprocess.DEVNULL)
+    work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="meshfed-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.pop("MESHFED_ROOT", None)
+    lines: list[str] = []
+
+    def out(line: str = "") -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    try:
+        out(f"# meshfed benchmark\n\n{time.strftime('%Y-%m-%d %H:%M %Z')}; Python {platform.python_version()}, "
+            f"{platform.machine()}, {os.cpu_count()} CPUs; {platform.platform()}.\n")
+        probe = subprocess.run([PYTHON, "-c", "from meshfed.api import render_paths as r; "
+                                "print('lazy' in (r.__kwdefaults__ or {}))"], capture_output=True, text=True, env=env)
+        streaming = probe.stdout.strip() == "True"
+        out("Core: " + ("streaming rendering (`render_paths(lazy=True)`, bench/core-perf.patch applied)." if streaming
+                        else "no streaming rendering yet (bench/core-perf.patch not applied): `render` holds every "
+                             "object before writing.") + "\n")
+        floor_runs = opts.runs or 9
+        startup = measure([PYTHON, "-c", "import yaml"], floor_runs)
+        out(f"Start-up floor (`python -c 'import yaml'`, median of {floor_runs}): {fmt_s(startup.seconds)} "
+            f"(CPU {fmt_s(startup.cpu)}), {startup.rss_mb:.0f} MB. Load average at start: "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}.\n")
+        out("Wall-clock medians decide the targets; CPU time (user + system, median) is shown beside them "
+            "because it is steadier when the machine is shared.\n")
+        if "S" in sizes:
+            small_case(work, opts.runs or 9, startup, env, out)
+        big = [s for s in sizes if s != "S"]
+        results: dict[tuple, dict] = {}
+        if big:
+            out("## Rendering at scale\n")
+            out("`render` = `meshfed render --scope TIER --layout L -o FMT -f values.yaml` to /dev/null; `floor` = the "
+                "output floor for the same objects and format. Time: median; RSS: peak.\n")
+            out("| size | layout | tier | fmt | objects | output | render | floor | render/floor | CPU ratio | "
+                "peak RSS | RSS/output | target |")
+            out("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+            for name in big:
+                results.update(size_case(work, name, opts.runs, env, out))
+            notes = [f"{n}: {SIZES[n].remotes} remotes, {SIZES[n].services:,} services, each remote lists "
+                     f"{SIZES[n].listed:,} with {SIZES[n].addresses} address(es); {SIZES[n].imports:,} imports, "
+                     f"{SIZES[n].exports:,} exports; egress {'on' if SIZES[n].egress else 'off'}"
+                     + (f" ({SIZES[n].note})" if SIZES[n].note else "") for n in big]
+            out()
+            out("Sizes: " + "; ".join(notes) + ".")
+            summary(results, big, out)
+    finally:
+        if not opts.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    if not opts.no_results:
+        text = "\n".join(lines) + "\n"
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / "latest.md").write_text(text)
+        (HERE / "RESULTS.md").write_text(text)
+    return 0
+
+
+def small_case(work: Path, runs: int, startup: Sample, env: dict[str, str], out) -> None:
+    mesh, ns = work / "seed-mesh.yaml", work / "seed-namespace.yaml"
+    mesh.write_text(SEED_MESH)
+    ns.write_text(SEED_NAMESPACE)
+    render = [MESHFED, "render", "--scope", "all", "-f", str(mesh), "-f", str(ns)]
+    typer_render = [PYTHON, "-c", "import sys; sys.argv[0] = 'meshfed'; from meshfed.cli import app; app()",
+                    *render[1:]]
+    out("## S: the seed README example, cold start\n")
+    out(f"Both tiers (`--scope all`), layout v1; median of {runs} runs; target: at most "
+        f"{S_MAX_STARTUP_RATIO:g}x the start-up floor.\n")
+    out("| command | time | x start-up floor | CPU | x floor CPU | peak RSS | target |")
+    out("|---|---:|---:|---:|---:|---:|---|")
+    rows = [("`meshfed render` (YAML)", render, None, True),
+            ("`meshfed render -o json`", [*render, "-o", "json"], None, True)]
+    krm_py = REPO / "plugin" / "meshfed" / "krm.py"
+    if krm_py.exists():
+        rows.append(("`meshfed krm` (generator ResourceList)", [MESHFED, "krm"], seed_krm_input(), True))
+    rows.append(("reference: the same render through the typer app", typer_render, None, False))
+    for label, cmd, stdin, targeted in rows:
+        s = measure(cmd, runs, stdin=stdin, env=env)
+        ratio = s.seconds / startup.seconds
+        target = verdict(ratio <= S_MAX_STARTUP_RATIO) if targeted else "-"
+        out(f"| {label} | {fmt_s(s.seconds)} | {ratio:.2f} | {fmt_s(s.cpu)} | {s.cpu / startup.cpu:.2f} | "
+            f"{s.rss_mb:.0f} MB | {target} |")
+    if not krm_py.exists():
+        out("\n`meshfed krm`: skipped, plugin/meshfed/krm.py does not exist yet.")
+    out()
+
+
+def size_case(work: Path, name: str, runs: int, env: dict[str, str], out) -> dict[tuple, dict]:
+    size = SIZES[name]
+    runs = runs or size.runs
+    results: dict[tuple, dict] = {}
+    for layout in ("v1", "v2"):
+        values = work / f"{name}-{layout}.yaml"
+        values.write_text(values_text(size, layout))
+        for tier in ("mesh", "namespace"):
+            args = ["--scope", tier, "--layout", layout, "-f", str(values)]
+            objects_file = work / f"{name}-{layout}-{tier}.marshal"
+            prep = subprocess.run([PYTHON, str(HERE / "floor.py"), "prepare", str(objects_file), "--", *args],
+                                  capture_output=True, text=True, env=env)
+            if prep.returncode:
+                raise SystemExit(f"cannot render {name} {layout} {tier}:\n{prep.stderr}")
+            n_objects = int(prep.stdout.strip())  # (not loaded here: the parent stays small)
+            for fmt in ("yaml", "json"):
+                cmd = [MESHFED, "render", *args, "-o", fmt]
+                floor_cmd = [PYTHON, str(HERE / "floor.py"), "dump", str(objects_file), fmt]
+                # One untimed run each to files: the output size, and a check that `render`
+                # writes exactly what the floor writes for the same objects.
+                rendered, floored = work / "render.out", work / "floor.out"
+                r = run_once(cmd, stdout_path=str(rendered), env=env)
+                f = run_once(floor_cmd, stdout_path=str(floored), env=env)
+                if r.code or f.code:
+                    raise SystemExit(f"{name} {layout} {tier} {fmt}: exit codes {r.code}, {f.code}")
+                if sha256(str(rendered)) != sha256(str(floored)):
+                    raise SystemExit(f"{name} {layout} {tier} {fmt}: render and floor outputs differ")
+                out_mb = rendered.stat().st_size / 1e6
+                rendered.unlink()
+                floored.unlink()
+                t = measure(cmd, runs, env=env)
+                fl = measure(floor_cmd, runs, env=env)
+                ratio = t.seconds / fl.seconds
+                rss_ratio = t.rss_mb / out_mb if out_mb else float("inf")
+                targets = []
+                if name in ("L", "XL"):
+                    targets.append(f"mem {verdict(rss_ratio <= MAX_RSS_PER_OUTPUT)}")
+                    if fmt == "yaml":
+                        targets.insert(0, f"time {verdict(ratio <= YAML_MAX_FLOOR_RATIO)}")
+                results[(name, layout, tier, fmt)] = dict(time=t.seconds, floor=fl.seconds, out=out_mb,
+                                                          rss=t.rss_mb, objects=n_objects, cpu=t.cpu,
+                                                          floor_cpu=fl.cpu)
+                out(f"| {name} | {layout} | {tier} | {fmt} | {n_objects:,} | {out_mb:.1f} MB | {fmt_s(t.seconds)} | "
+                    f"{fmt_s(fl.seconds)} | {ratio:.2f} | {t.cpu / fl.cpu:.2f} | {t.rss_mb:.0f} MB | {rss_ratio:.1f} | "
+                    f"{', '.join(targets) or '-'} |")
+            objects_file.unlink()
+    return results
+
+
+def summary(results: dict[tuple, dict], sizes: list[str], out) -> None:
+    out()
+    out(f"Targets: YAML render within {YAML_MAX_FLOOR_RATIO:g}x its output floor; peak RSS within "
+        f"{MAX_RSS_PER_OUTPUT:g}x the output size.\n")
+    out("### JSON against YAML\n")
+    out(f"Speed-up of `-o json` over YAML (target at least {JSON_MIN_SPEEDUP:g}x), for the whole render and "
+        "for the output floors alone.\n")
+    out("| size | layout | tier | render yaml/json | floor yaml/json | target |")
+    out("|---|---|---|---:|---:|---|")
+    for (name, layout, tier, fmt), r in results.items():
+        if fmt != "yaml" or name not in ("L", "XL") or (name, layout, tier, "json") not in results:
+            continue
+        j = results[(name, layout, tier, "json")]
+        speedup = r["time"] / j["time"]
+        out(f"| {name} | {layout} | {tier} | {speedup:.2f} | {r['floor'] / j['floor']:.2f} | "
+            f"{verdict(speedup >= JSON_MIN_SPEEDUP)} |")
+    pairs = [(a, b) for a, b in (("L", "XL"), ("M", "L")) if a in sizes and b in sizes]
+    for small, large in pairs:
+        out()
+        out(f"### Growth {small} -> {large}\n")
+        out(f"Time ratio against output-size ratio (linear: the time ratio is at most {LINEARITY_SLACK:g}x the "
+            "size ratio).\n")
+        out("| layout | tier | fmt | output ratio | time ratio | time/size | CPU ratio | target |")
+        out("|---|---|---|---:|---:|---:|---:|---|")
+        for (name, layout, tier, fmt), r in results.items():
+            if name != small or (large, layout, tier, fmt) not in results:
+                continue
+            big = results[(large, layout, tier, fmt)]
+            size_ratio = big["out"] / r["out"] if r["out"] else float("inf")
+            time_ratio = big["time"] / r["time"]
+            rel = time_ratio / size_ratio
+            out(f"| {layout} | {tier} | {fmt} | {size_ratio:.2f} | {time_ratio:.2f} | {rel:.2f} | "
+                f"{big['cpu'] / r['cpu']:.2f} | {verdict(rel <= LINEARITY_SLACK)} |")
+    out()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""The fast entry of the hot commands: `meshfed render ...`, `meshfed krm` and
+`meshfed argocd ACTION`, without importing typer (and click, pydantic, rich...).
+
+Argo CD and kustomize start meshfed for every refresh of every app, so start-up counts. This
+module parses exactly the invocations it fully understands, with the same options and the same
+meaning as the typer app in `meshfed.cli`; for anything else (`--help`, a usage error, an option
+value that is odd in any way, another command) `parse` returns None and the typer app runs, so
+help texts, usage messages and exit code 2 stay typer's own. The only cost of declining is the
+time to import typer.
+
+`tests/test_fastcli.py` checks that both paths give the same stdout, stderr and exit code over a
+matrix of argument lists.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable, NamedTuple, Sequence
+
+# The options of `meshfed render` (see meshfed.cli.render): name -> destination.
+_LONG = {"--values": "values", "--scope": "scope", "--namespace": "namespace", "--layout": "layout",
+         "--output": "output", "--root": "root"}
+_SHORT = {"-f": "values", "-n": "namespace", "-o": "output"}
+_CHOICES = {"scope": ("mesh", "namespace", "all"), "layout": ("v1", "v2"), "output": ("yaml", "json")}
+_ARGOCD_ACTIONS = ("generate", "discover", "parameters")
+
+
+class RenderArgs(NamedTuple):
+    files: list[str]
+    values: list[str]
+    scope: str | None
+    namespace: str | None
+    layout: str | None
+    output: str
+    root: str | None
+
+
+def _path_ok(value: str) -> bool:
+    """What typer's Path conversion accepts without a message: any path that does not exist, or
+    one that exists and is readable (typer checks `os.access(R_OK)`)."""
+    if not value:
+        return False
+    try:
+        os.stat(value)
+    except (OSError, ValueError):
+        return True
+    return os.access(value, os.R_OK)
+
+
+def parse_render(args: Sequence[str]) -> RenderArgs | None:
+    """The options of `meshfed render ARGS`, or None when typer must handle them (help, usage
+    errors, anything unusual)."""
+    files: list[str] = []
+    opts: dict[str, Any] = {"values": []}
+    i, n = 0, len(args)
+    while i < n:
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            files.extend(args[i:])
+            break
+        if arg in ("-h", "--help"):
+            return None
+        if not arg.startswith("-") or arg == "-":
+            if arg == "-" or not arg:
+                return None
+            files.append(arg)
+            continue
+        if arg.startswith("--"):
+            name, eq, value = arg.partition("=")
+            dest = _LONG.get(name)
+            if dest is None:
+                return None
+            if not eq:
+                if i >= n:
+                    return None
+                value = args[i]
+                i += 1
+        else:
+            dest = _SHORT.get(arg[:2])
+            if dest is None:
+                return None
+            value = arg[2:]
+            if not value:
+                if i >= n:
+                    return None
+                value = args[i]
+                i += 1
+        # Values typer would take but that are most likely mistakes (`-f --scope`), empty values,
+        # and help flags given as values: let typer decide.
+        if not value or value.startswith("-") or value in ("-h", "--help"):
+            return None
+        if dest == "values":
+            opts["values"].append(value)
+        else:
+            opts[dest] = value  # the last one wins, as in click
+    for arg in files:
+        if arg in ("-h", "--help") or not _path_ok(arg):
+            return None
+    for dest, choices in _CHOICES.items():
+        if dest in opts and opts[dest] not in choices:
+            return None
+    if not files and not opts["values"]:
+        return None
+    if not all(_path_ok(v) for v in opts["values"]):
+        return None
+    if "root" in opts and not _path_ok(opts["root"]):
+        return None
+    if "namespace" in opts:
+        from .formats import is_dns_label
+        if not is_dns_label(opts["namespace"]):
+            return None
+    return RenderArgs(files, opts["values"], opts.get("scope"), opts.get("namespace"), opts.get("layout"),
+                      opts.get("output", "yaml"), opts.get("root"))
+
+
+def parse(argv: Sequence[str]) -> Callable[[], int] | None:
+    """A runner for the invocation `meshfed ARGV`, or None for the typer app."""
+    if not argv:
+        return None
+    command, rest = argv[0], argv[1:]
+    if command == "render":
+        parsed = parse_render(rest)
+        return None if parsed is None else (lambda: render(parsed))
+    if command == "krm" and not rest:
+        return _krm
+    if command == "argocd" and len(rest) == 1 and rest[0] in _ARGOCD_ACTIONS:
+        action = rest[0]
+        return lambda: _argocd(action)
+    return None
+
+
+def render(a: RenderArgs) -> int:
+    """`meshfed render`: what meshfed.cli.render does, writing the objects as they are built."""
+    import gc
+    from pathlib import Path
+
+    from .api import render_paths
+    from .output import write_json, write_yaml
+
+    # Planning creates hundreds of thousands of long-lived containers (the values, the planned
+    # objects) and no garbage cycles worth collecting: full GC passes over them are pure cost
+    # (about a third of the time at hundreds of meshes). Writing then creates short-lived objects,
+    # freed by reference counting; the planned data is frozen out of the passes that still run.
+    gc.disable()
+
+    kwargs: dict[str, Any] = dict(scope=a.scope, namespace=a.namespace, layout=a.layout,
+                                  root=Path(a.root) if a.root is not None else None)
+    # Streaming: with `lazy`, the objects are built one at a time while they are written. Every
+    # error is known before the first object is built (all validation happens while planning), so
+    # `result.ok` is final here and stdout stays empty on any error.
+    if "lazy" in (render_paths.__kwdefaults__ or {}):
+        kwargs["lazy"] = True
+    result = render_paths([Path(f) for f in a.files], [Path(v) for v in a.values], **kwargs)
+    gc.freeze()
+    gc.enable()
+    for d in result.diagnostics:
+        print(d, file=sys.stderr)
+    if not result.ok:
+        return 1
+    (write_json if a.output == "json" else write_yaml)(result.objects, sys.stdout.write)
+    return 0
+
+
+def _krm() -> int:
+    import gc
+    gc.disable()  # one short-lived request, no garbage cycles worth a pass (see render)
+    from . import krm
+    return krm.run(sys.stdin, sys.stdout, sys.stderr)
+
+
+def _argocd(action: str) -> int:
+    import gc
+    gc.disable()  # as for krm
+    from . import argocd
+    return argocd.run(action, sys.stdout, sys.stderr)
+
+
+def run(runner: Callable[[], int]) -> None:
+    """Run and exit as the typer app would: its exit code; a closed stdout (`| head`) exits 1
+    quietly; Ctrl-C exits 130; end of input on a prompt prints `Aborted!` and exits 1."""
+    try:
+        code = runner()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except EOFError:
+        print(file=sys.stderr)
+        print("Aborted!", file=sys.stderr)
+        sys.exit(1)
+    except OSError as exc:
+        import errno
+        if exc.errno != errno.EPIPE:
+            raise
+        _pacify()
+        sys.exit(1)
+    sys.exit(code)
+
+
+class _Pacified:
+    """Like click's PacifyFlushWrapper: no BrokenPipeError from the final flush."""
+
+    def __init__(self, wrapped: Any):
+        self.wrapped = wrapped
+
+    def flush(self) -> None:
+        try:
+            self.wrapped.flush()
+        except BrokenPipeError:
+            pass
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.wrapped, attr)
+
+
+def _pacify() -> None:
+    sys.stdout = _Pacified(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = _Pacified(sys.stderr)  # type: ignore[assignment]

@@ -1,0 +1,189 @@
+"""meshfed.output: the direct YAML writer (meshfed.emit) writes byte-for-byte what PyYAML's
+`dump_all` with QuotingDumper writes, and the streams keep F4 (every scalar reads back with its
+type, in PyYAML's YAML 1.1 and in the go-yaml v2 resolution Helm and kubectl use)."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from meshfed import emit, output
+from meshfed.yamlio import GoLoader
+
+TRICKY = [
+    # booleans of YAML 1.1 and go-yaml v2, nulls
+    "y", "Y", "n", "N", "yes", "No", "on", "ON", "off", "Off", "true", "False", "TRUE", "null", "Null",
+    "NULL", "~", "", " ", "  ",
+    # numbers: ints in every base, floats, specials, base 60
+    "1e3", "1E3", "1.10", "1.", ".5", "-.5", "+1", "-1", "0", "00", "010", "0o10", "0x1F", "0X1f", "0b101",
+    "1_000", "1,000", ".inf", "-.Inf", ".NaN", ".nan", "1:20", "190:20:30", "-1:20", "1:20.5", "12e03",
+    "6.8523015e+5", "685.230_15e+03", "+685_230.15",
+    # timestamps, the value key, merge key, document markers
+    "2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "=", "<<", "---", "...",
+    "--- x", "... x", "---x",
+    # indicators: first character and inside
+    "a: b", "a:b", "a:", ":", ": a", ":a", "::", "a #b", "a#b", "#a", "# a", "- a", "-a", "-", "--", "-1a",
+    "?", "? a", "?a", "a?", "*a", "&a", "!a", "!!str", "%a", "@a", "`a", "'a", "a'b", "'", "''", '"a',
+    'a"b', '"', "|", "|a", ">", ">a", "[a]", "a[b]", "{a}", "a{b}", ",a", "a,b", "a, b", "a ", " a", "a  b",
+    # line breaks, tabs, control and other non-printable characters (PyYAML's path)
+    "a\nb", "a\n", "\na", "\n", "a\r\nb", "a\tb", "\t", "a\x85b", "a\u2028b", "a\u2029b", "\x00", "\x07",
+    "a\x7fb", "\x9f", "\ufeff", "a\ufeffb", "\ufffe", "\U0001F600", "a\U0001F600b",
+    # unicode that libyaml writes as it is
+    "é", "über", "日本語", "\u00a0", "a\u00a0b", "\ud7ff", "\ue000", "\ufffd", "Ω: x", "ω #x",
+    # the shapes meshfed emits
+    "svc-00001.mesh.global", "*.ratings.mesh.global", ".", "192.168.2.10", "2001:db8::1", "::1",
+    "outbound_.9080_._.ratings.mesh.global", "0.0.0.0_15443", "istio-system", "MESH_INTERNAL",
+    "security.istio.io/tlsMode", "topology.istio.io/network", "gateway.istio.io/listener-protocol",
+    "x" * 200, "a b" * 70, "y" * 129,
+]
+
+KEYS = ["apiVersion", "kind", "metadata", "name", "spec", "y", "n", "on", "", "1", "a: b", "a b", "-", "? x",
+        "k" * 128, "k" * 129, "é" * 64, "é" * 65, "a\nb", "\t", "null", "~", "#", "a'b"]
+
+scalars = st.one_of(
+    st.sampled_from(TRICKY),
+    st.text(max_size=12),
+    st.text(alphabet="abyYnN01:.-_ #'\"é\t\n", max_size=8),
+    st.integers(min_value=-(10 ** 30), max_value=10 ** 30),
+    st.booleans(),
+    st.none(),
+)
+keys = st.one_of(st.sampled_from(KEYS), st.text(max_size=10), st.text(alphabet="ab: -#'", max_size=6))
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=25,
+)
+documents = st.lists(st.dictionaries(keys, values, max_size=5), max_size=4)
+
+
+def reference(objects: list) -> str:
+    return output.dump_yaml_pyyaml(objects)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents)
+@example([])
+@example([{}])
+@example([{"a": []}, {"b": {}}, {"c": [[]], "d": [{}], "e": [[1, [2, {"x": [3]}]], {"y": {"z": []}}]}])
+def test_same_bytes_as_pyyaml(objects: list) -> None:
+    assert output.dump_yaml(objects) == reference(objects)
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_each_tricky_scalar(text: str) -> None:
+    objects = [{"value": text, "list": [text, {text[:100]: text}], text[:100] or "k": [text]}]
+    assert output.dump_yaml(objects) == reference(objects)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_each_tricky_key(key: str) -> None:
+    objects = [{key: "v", "m": {key: [key]}, "l": [{key: {key: 1}}]}]
+    assert output.dump_yaml(objects) == reference(objects)
+
+
+def test_other_types_take_pyyamls_path() -> None:
+    """Floats, tuples and the like: the document is written by PyYAML, the others are not."""
+    objects = [{"a": 1.5, "b": float("inf"), "c": -0.0, "d": 1e20}, {"plain": "x"}]
+    assert output.dump_yaml(objects) == reference(objects)
+    import datetime
+    for odd in ((1, 2), b"\x00x", {1, 2}, datetime.date(2001, 12, 14), 10 ** 5000, object(), {1: "a"},
+                {"a": "b"}.keys(), type("S", (str,), {})("y")):
+        try:
+            expected = reference([{"odd": odd}, {"plain": "x"}])
+        except Exception as exc:
+            with pytest.raises(type(exc)):
+                output.dump_yaml([{"odd": odd}, {"plain": "x"}])
+        else:
+            assert output.dump_yaml([{"odd": odd}, {"plain": "x"}]) == expected
+
+
+@pytest.mark.parametrize("text", [t for t in TRICKY if "\ufeff" not in t and "\ufffe" not in t])
+def test_f4_scalars_keep_their_type(text: str) -> None:
+    """F4: a string reads back as that string in YAML 1.1 (PyYAML) and in go-yaml v2's resolution."""
+    objects = [{"s": text, "i": 10, "b": True, "n": None, "l": [text]}]
+    stream = output.dump_yaml(objects)
+    assert list(yaml.safe_load_all(stream)) == objects
+    assert list(yaml.load_all(stream, Loader=GoLoader)) == objects
+
+
+def test_f4_go_booleans_are_quoted() -> None:
+    stream = output.dump_yaml([{"a": "y", "b": "n", "c": "on", "d": "1e3", "e": "1.10", "f": "null", "g": "x"}])
+    assert stream == "---\na: 'y'\nb: 'n'\nc: 'on'\nd: '1e3'\ne: '1.10'\nf: 'null'\ng: x\n"
+
+
+def test_layout_of_nested_collections() -> None:
+    stream = output.dump_yaml([{"spec": {"servers": [{"port": {"number": 443}, "hosts": ["*.a.global", "b"]}],
+                                         "empty": [], "none": {}}, "list": [[1, 2], []]}])
+    assert stream == ("---\nspec:\n  servers:\n  - port:\n      number: 443\n    hosts:\n    - '*.a.global'\n"
+                      "    - b\n  empty: []\n  none: {}\nlist:\n- - 1\n  - 2\n- []\n")
+
+
+def test_empty_stream_and_empty_document() -> None:
+    assert output.dump_yaml([]) == ""
+    assert output.dump_yaml([{}]) == "--- {}\n"
+
+
+def test_emitter_handles_meshfed_shapes_without_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real rendering never needs the PyYAML path (that is where the speed comes from)."""
+    from meshfed.pipeline import Options, render_layers
+    from meshfed.merge import Layer
+
+    values = yaml.safe_load("""
+global:
+  defaultServicePorts: [{number: 9080, name: http, protocol: HTTP}]
+  egressGateway: {enabled: true, selector: {istio: egressgateway}}
+  useOpenshiftRouter: true
+  local: {export: [{hostname: productpage.mesh.global}]}
+  remote:
+  - {mesh: west, network: west-network, addresses: [192.168.2.10, 192.168.2.11], port: 15443,
+     locality: us-west-1, importedServices: [httpbin.mesh.global, ratings.mesh.global]}
+import: [{hostname: ratings.mesh.global}, {hostname: httpbin.mesh.global}]
+export: [{hostname: productpage.mesh.global, labelSelector: {app: productpage, "y": "n"}}]
+""")
+    rendering = render_layers([Layer("values.yaml", values)], [], Options(scope="all"))
+    objects = list(rendering.objects())
+    assert objects
+    monkeypatch.setattr(output, "_pyyaml_document", lambda obj: pytest.fail(f"PyYAML path for {obj}"))
+    text = output.dump_yaml(objects)
+    monkeypatch.undo()
+    assert text == reference(objects)
+
+
+def test_cache_is_bounded() -> None:
+    writer = emit.Writer(output._plain_tag)
+    for i in range(emit._CACHE_MAX + 10):
+        writer.scalar(f"name-{i}")
+    assert len(writer._cache) == emit._CACHE_MAX
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents)
+def test_streaming_writes_the_same_text(objects: list) -> None:
+    chunks: list[str] = []
+    output.write_yaml(iter(objects), chunks.append)
+    assert "".join(chunks) == output.dump_yaml(objects)
+    chunks = []
+    output.write_json(iter(objects), chunks.append)
+    assert "".join(chunks) == output.dump_json(objects)
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents)
+def test_json_is_one_compact_list(objects: list) -> None:
+    expected = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, ensure_ascii=False,
+                          separators=(",", ":")) + "\n"
+    assert output.dump_json(objects) == expected
+
+
+def test_streaming_writes_in_chunks() -> None:
+    objects = [{"name": f"object-{i}", "spec": {"hosts": ["a.mesh.global"] * 20}} for i in range(2000)]
+    buffer = io.StringIO()
+    sizes: list[int] = []
+    output.write_yaml(objects, lambda s: (sizes.append(len(s)), buffer.write(s)))
+    assert buffer.getvalue() == output.dump_yaml(objects)
+    assert len(sizes) > 1 and max(sizes) < 4 * output._CHUNK
