@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from .diagnostics import Diagnostic, InputError, error, has_errors
 from .document import Federation, Resolver, display, find_root, load_paths
@@ -18,7 +18,8 @@ from .yamlio import load_values_file
 
 @dataclass
 class RenderResult:
-    """The emitted objects in output order, and every error/warning found on the way."""
+    """The emitted objects in output order, and every error/warning found on the way. (With
+    `render_paths(..., lazy=True)`, `objects` is a one-shot iterator instead of a list.)"""
 
     objects: list[dict[str, Any]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -40,9 +41,10 @@ def _values_layers(values_files: Sequence[Path]) -> list[Layer]:
     return layers
 
 
-def _render_federations(feds: list[Federation], extra: list[Layer], opts: Options) -> RenderResult:
+def _render_federations(feds: list[Federation], extra: list[Layer], opts: Options, lazy: bool = False) -> RenderResult:
     result = RenderResult()
     owners: dict[tuple, str] = {}
+    renderings: list[tuple[Rendering, set[int]]] = []
     for fed in feds:
         result.diagnostics += fed.diagnostics
         rendering = render_layers(fed.layers + extra, fed.patches, Options(
@@ -52,23 +54,37 @@ def _render_federations(feds: list[Federation], extra: list[Layer], opts: Option
         ))
         result.diagnostics += rendering.diagnostics
         if not has_errors(fed.diagnostics):
-            _collect(result, rendering, fed.source, owners)
+            renderings.append((rendering, _claim(result, rendering, fed.source, owners)))
+    objects = _objects(renderings)
+    result.objects = objects if lazy else list(objects)  # type: ignore[assignment]
     return result
 
 
-def _collect(result: RenderResult, rendering: Rendering, source: str, owners: dict[tuple, str]) -> None:
-    """Append a document's objects; the same object from two documents is an error."""
-    for obj in rendering.objects():
-        meta = obj["metadata"]
-        key = (obj["apiVersion"].rpartition("/")[0], obj["kind"], meta.get("namespace"), meta["name"])
+def _claim(result: RenderResult, rendering: Rendering, source: str, owners: dict[tuple, str]) -> set[int]:
+    """Record a document's objects by identity, before any is built; the same object from two
+    documents is an error. Returns the positions of the objects to leave out."""
+    skip: set[int] = set()
+    for i, (plan, name) in enumerate(zip(rendering.planned, rendering.names)):
+        key = (plan.api_version.rpartition("/")[0], plan.kind, plan.namespace, name)
         if key in owners:
             ns = f"{key[2]}/" if key[2] else ""
             result.diagnostics.append(error(
-                f"{obj['kind']} {ns}{key[3]} is also rendered by {owners[key]}: two documents may not emit the "
+                f"{plan.kind} {ns}{key[3]} is also rendered by {owners[key]}: two documents may not emit the "
                 "same object", source))
+            skip.add(i)
             continue
         owners[key] = source
-        result.objects.append(obj)
+    return skip
+
+
+def _objects(renderings: list[tuple[Rendering, set[int]]]) -> Iterator[dict[str, Any]]:
+    for rendering, skip in renderings:
+        if not skip:
+            yield from rendering.objects()
+            continue
+        for i, obj in enumerate(rendering.objects()):
+            if i not in skip:
+                yield obj
 
 
 def render_paths(
@@ -79,10 +95,16 @@ def render_paths(
     namespace: str | None = None,
     layout: str | None = None,
     root: Path | None = None,
+    lazy: bool = False,
 ) -> RenderResult:
     """Render MeshFederation documents (files, or directories holding them) and/or plain values
     files, as `meshfed render` does. `root` limits where `base` paths may point (default: the
-    enclosing git work tree of each document, else the working directory or its directory)."""
+    enclosing git work tree of each document, else the working directory or its directory).
+
+    With `lazy`, `objects` is an iterator that builds each object when it is asked for, so that
+    a caller can write them as they come without holding them all. Every diagnostic is known
+    before the first object is built (validation, checks and the duplicate-object check all work
+    on the planned objects), so `ok` and `diagnostics` are final on return either way."""
     opts = Options(scope, namespace, layout)
     try:
         extra = _values_layers(values_files)
@@ -90,12 +112,13 @@ def render_paths(
             rendering = render_layers(extra, [], opts)
             result = RenderResult(diagnostics=list(rendering.diagnostics))
             if not has_errors(rendering.diagnostics):
-                result.objects = list(rendering.objects())
+                objects = rendering.objects()
+                result.objects = objects if lazy else list(objects)  # type: ignore[assignment]
             return result
         feds = load_paths(list(paths), root)
     except InputError as exc:
         return RenderResult(diagnostics=exc.diagnostics)
-    return _render_federations(feds, extra, opts)
+    return _render_federations(feds, extra, opts, lazy)
 
 
 def render_document(

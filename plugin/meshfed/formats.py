@@ -4,36 +4,37 @@ from __future__ import annotations
 import ipaddress
 import re
 
-DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
-DNS_SUBDOMAIN_PART = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$")
-LABEL_VALUE = re.compile(r"^(?:(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-LABEL_NAME = re.compile(r"^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+# Matched with fullmatch: `$` would also accept a trailing newline.
+DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+LABEL_VALUE = re.compile(r"(?:(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+LABEL_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?")
+DNS_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
+HOSTNAME = re.compile(r"(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def is_dns_label(s: str) -> bool:
-    return len(s) <= 63 and DNS_LABEL.match(s) is not None
+    return DNS_LABEL.fullmatch(s) is not None
 
 
 def is_dns_subdomain(s: str) -> bool:
     """DNS-1123 subdomain: what Kubernetes accepts as an object name."""
-    return 0 < len(s) <= 253 and all(DNS_SUBDOMAIN_PART.match(p) for p in s.split("."))
+    return len(s) <= 253 and DNS_SUBDOMAIN.fullmatch(s) is not None
 
 
 def is_label_value(s: str) -> bool:
-    return len(s) <= 63 and LABEL_VALUE.match(s) is not None
+    return len(s) <= 63 and LABEL_VALUE.fullmatch(s) is not None
 
 
 def is_label_key(s: str) -> bool:
     prefix, _, name = s.rpartition("/")
     if "/" in s and not is_dns_subdomain(prefix):
         return False
-    return 0 < len(name) <= 63 and LABEL_NAME.match(name) is not None
+    return len(name) <= 63 and LABEL_NAME.fullmatch(name) is not None
 
 
 def is_hostname(s: str) -> bool:
     """A lowercase DNS name with at least one dot, as the charts' hostnames must be."""
-    parts = s.split(".")
-    return len(s) <= 253 and len(parts) >= 2 and all(is_dns_label(p) for p in parts)
+    return len(s) <= 253 and HOSTNAME.fullmatch(s) is not None
 
 
 def is_ip(s: str) -> bool:

@@ -2,7 +2,6 @@
 hashed ones where they are not."""
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import defaultdict
 from typing import Hashable, Iterable
@@ -26,6 +25,7 @@ def with_port(host: str, port: int) -> str:
 
 
 def short_hash(identity: str) -> str:
+    import hashlib  # only when a name has to be hashed
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:_HASH_LEN]
 
 

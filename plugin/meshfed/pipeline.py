@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-import jsonpatch
-
 from . import checks, layout_v1, layout_v2, model, naming
 from .checks import MESH, NAMESPACE, Finding
 from .defaults import DEFAULTS_NAME, V2_DEFAULT_INGRESS_APP, defaults_layer
@@ -72,7 +70,11 @@ def _infer_scope(layers: list[Layer]) -> str:
 
 
 def _apply_patches(merged: Merged, patches: list[Patch]) -> list[Diagnostic]:
-    problems = []
+    problems: list[Diagnostic] = []
+    if not patches:
+        return problems
+    import jsonpatch  # only documents with spec.patches pay for it
+
     for patch in patches:
         where = f"spec.patches[{patch.index}]"
         try:

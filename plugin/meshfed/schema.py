@@ -8,11 +8,10 @@ that follow never trip over a value already reported as wrong.
 """
 from __future__ import annotations
 
-import difflib
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from .formats import CHECKS
@@ -31,8 +30,11 @@ class SchemaProblem:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """`values` or `meshfederation`, parsed from the package data."""
-    text = resources.files("meshfed").joinpath(f"schema/{name}.schema.json").read_text("utf-8")
-    return json.loads(text)
+    # The package data sits next to this module (also in the wheel); importlib.resources would
+    # cost more to import than reading the file.
+    path = os.path.join(os.path.dirname(__file__), "schema", f"{name}.schema.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def _literal(value: Any) -> str:
@@ -73,8 +75,21 @@ class Validator:
         self.root = root
         self.layout = layout
         self.problems: list[SchemaProblem] = []
+        # Memo of `_resolve` and of the known keys per map schema: the schemas are loaded once and
+        # never change, and a values file walks the same few subschemas thousands of times.
+        # (Each memo entry also holds the schema it is keyed by, so that its id stays its own.)
+        self._refs: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+        self._keys: dict[int, tuple[list[str], dict[str, Any], dict[str, Any]]] = {}
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" not in schema:
+            return schema
+        memo = (id(schema), id(self.root))
+        hit = self._refs.get(memo)
+        if hit is not None:
+            self.root = hit[1]
+            return hit[0]
+        original = schema
         while "$ref" in schema:
             ref = schema["$ref"]
             extra = {k: v for k, v in schema.items() if k != "$ref"}
@@ -85,6 +100,7 @@ class Validator:
                 self.root = sub
                 target = sub
             schema = {**target, **extra}
+        self._refs[memo] = (schema, self.root, original)
         return schema
 
     def report(self, path: Path_, message: str) -> None:
@@ -155,8 +171,13 @@ class Validator:
         extra = schema.get("additionalProperties", True)
         names = schema.get("propertyNames")
         cleaned: dict[str, Any] = {}
-        known = [k for k, s in props.items() if self._in_layout(s)]
-        other = {k: s for k, s in props.items() if not self._in_layout(s)}
+        split = self._keys.get(id(props))
+        if split is None:
+            split = ([k for k, s in props.items() if self._in_layout(s)],
+                     {k: s for k, s in props.items() if not self._in_layout(s)}, props)
+            if props:
+                self._keys[id(props)] = split
+        known, other, _ = split
         for key, item in value.items():
             here = (*path, key)
             if not isinstance(key, str):
@@ -200,7 +221,9 @@ class Validator:
     def _unknown_message(self, key: str, known: list[str], other: dict[str, Any]) -> str:
         candidates = [*known, *other]
         close = [k for k in candidates if k.lower() == key.lower()]
-        close = close or difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+        if not close:
+            import difflib  # only when an unknown key is reported
+            close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
         if not close:
             return f"unknown key `{key}` (known keys: {', '.join(known)})"
         if close[0] in other:
