@@ -173,3 +173,40 @@ def test_emitted_scalars_keep_their_types() -> None:
     assert parse_all(out, "out.yaml") == [obj]
     assert list(yaml.safe_load_all(out)) == [obj]
     assert dump_yaml([]) == ""
+
+
+# The fast event-driven reader must read exactly what the node-based GoLoader (the reference
+# semantics, also used by the KRM adapter) reads.
+SNIPPETS = [
+    "a: &x {p: 1, n: x}\nb:\n  <<: *x\n  p: 2\n",
+    "<<: [{a: 1}, {a: 2, b: 3}]\nc: 4\n",
+    "x: !!str 12\ny: !!int '12'\nz: !!float 1\nw: !!bool yes\nv: !!null ''\n",
+    "k: 0o17\nl: 0b11\nm: -.inf\nn: 1_0\no: 010\np: 0x1F\nq: +1\nr: .5\ns: 1.10\nt: 1e3\n",
+    "--- \n...\n---\na: 1\n---\n",
+    "a: 'y'\nb: \"on\"\nc: y\nd: ~\ne:\nf: []\ng: {}\nh: |\n  text\n  more\n",
+    "",
+]
+
+
+def _reference(text: str) -> list:
+    return list(yaml.load_all(text, Loader=yamlio.GoLoader))
+
+
+@pytest.mark.parametrize("text", SNIPPETS)
+def test_fast_reader_matches_reference(text: str) -> None:
+    assert parse_all(text, "t.yaml") == _reference(text)
+
+
+def test_fast_reader_matches_reference_on_repository_files() -> None:
+    root = Path(__file__).resolve().parents[1]
+    files = [p for p in root.glob("**/*.yaml") if ".venv" not in p.parts and "alias" not in str(p)]
+    assert len(files) > 100
+    for path in files:
+        text = path.read_text("utf-8")
+        try:
+            expected = _reference(text)
+        except yaml.YAMLError:
+            with pytest.raises(yamlio.InputError):
+                parse_all(text, str(path))
+            continue
+        assert parse_all(text, str(path)) == expected, path
