@@ -141,12 +141,28 @@ class Validator:
             items = schema.get("items")
             if items is None:
                 return value
+            fast = self._string_test(items)
+            if fast is not None and all(type(item) is str and fast(item) for item in value):
+                return value  # the common case of long hostname/address lists, in one pass
             # Wrong items become None, so that later checks keep the user's indices.
             cleaned = [self.check(item, items, (*path, i)) for i, item in enumerate(value)]
             return [None if c is _DROP else c for c in cleaned]
         if isinstance(value, dict):
             return self._check_map(value, schema, path)
         return value
+
+    def _string_test(self, items: dict[str, Any]) -> Any:
+        """For a list whose items are plain strings of one format: the format's test (a valid
+        list then needs no per-item walk); None otherwise."""
+        saved = self.root
+        try:
+            schema = self._resolve(items)
+        finally:
+            self.root = saved
+        if schema.get("type") != "string" or set(schema) - {"type", "format", "description"}:
+            return None
+        fmt = schema.get("format")
+        return CHECKS[fmt][0] if fmt in CHECKS else (lambda _: True)
 
     def _check_string(self, value: str, schema: dict[str, Any], path: Path_) -> Any:
         if len(value) < schema.get("minLength", 0):
