@@ -92,7 +92,7 @@ def check(v: Values, tiers: set[str]) -> list[Finding]:
     _check_entries(f, v)
     _check_endpoints(f, v)
     _check_router(f, v)
-    svc_meshes = v.svc_meshes()
+    svc_meshes = v.meshes_by_host
     if v.egress.enabled:
         for host, remotes in svc_meshes.items():
             if len(remotes) > 100:
@@ -138,7 +138,7 @@ def _check_endpoints(f: Findings, v: Values) -> None:
     direct = (v.layout == "v2" and not v.gateway_api) or (v.layout == "v1" and not v.egress.enabled)
     if not direct:
         return
-    svc = v.svc_meshes()
+    svc = v.meshes_by_host
     for e in v.imports:
         remotes = svc.get(e.hostname, [])
         if not remotes:
@@ -166,7 +166,7 @@ def _check_router(f: Findings, v: Values) -> None:
     for e in (*v.local_exports, *v.imports):
         check_host((*e.path, "hostname"), e.hostname, v.ports_of(e))
     if v.egress.enabled:
-        for host in v.svc_meshes():
+        for host in v.meshes_by_host:
             check_host(_first_listing(v, host), host, v.default_ports)
 
 
@@ -209,7 +209,7 @@ def _warnings(f: Findings, v: Values, tiers: set[str]) -> None:
         f.warn((*v.egress.path, "enabled"), "egress without Gateway API: sidecars reach the egress gateway only if "
                "istiod's meshNetworks maps the remote networks to it")
     if MESH in tiers:
-        if v.egress.enabled and v.remotes and not v.svc_meshes():  # F12
+        if v.egress.enabled and v.remotes and not v.meshes_by_host:  # F12
             f.warn((*v.egress.path, "enabled"), "egress is enabled but no remote lists any service in "
                    "importedServices: no egress Gateway is rendered (Istio rejects a server without hosts)")
         if v.gateway_api and not v.egress.enabled:

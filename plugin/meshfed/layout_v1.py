@@ -14,7 +14,7 @@ def mesh_tier(c: Context) -> Iterator[Planned]:
     v = c.values
     cfg = v.config_namespace
     egress = v.egress.enabled
-    svc_meshes = v.svc_meshes()
+    svc_meshes = v.meshes_by_host
     hosts = sorted(svc_meshes)
     if v.local_exports:  # A1
         yield ingress_gateway(v, c.mesh_namespace, "federation-ingress-gateway")
@@ -51,7 +51,7 @@ def _remote_ingress_entry(r: Any) -> dict[str, Any]:
 
 def namespace_tier(c: Context) -> Iterator[Planned]:
     v, ns = c.values, c.namespace
-    by_host = v.svc_meshes()
+    by_host = v.meshes_by_host
     for e in v.imports:  # B1
         yield Planned("networking.istio.io/v1alpha3", "ServiceEntry", ns, f"import-{dash(e.hostname)}", e.hostname,
                       lambda e=e: (_import_entry(c, e, by_host.get(e.hostname, [])), None))

@@ -12,7 +12,7 @@ from .rows import (GATEWAY, Context, Planned, egress_gateway, egress_virtual_ser
 def mesh_tier(c: Context) -> Iterator[Planned]:
     v, ns = c.values, c.mesh_namespace
     egress = v.egress.enabled
-    svc_meshes = v.svc_meshes()
+    svc_meshes = v.meshes_by_host
     hosts = sorted(svc_meshes)
     if v.local_exports:  # M1
         yield ingress_gateway(v, ns, "cross-network-gateway")
@@ -97,7 +97,7 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
             "resolution": "STATIC",
             "workloadSelector": {"labels": selector(h)},
         }, None))
-    by_host = v.svc_meshes()
+    by_host = v.meshes_by_host
     for h in hosts:  # N2
         if h not in imports:
             continue

@@ -6,6 +6,7 @@ was wrong is absent (None), and the checks that need it skip it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import defaults
@@ -89,8 +90,10 @@ class Values:
         """An entry's own ports if non-empty, else `global.defaultServicePorts`."""
         return entry.own_ports or self.default_ports
 
-    def svc_meshes(self) -> dict[str, list[Remote]]:
-        """Each hostname any remote imports, with the remotes listing it in `global.remote` order."""
+    @cached_property
+    def meshes_by_host(self) -> dict[str, list[Remote]]:
+        """Each hostname any remote imports, with the remotes listing it in `global.remote` order
+        (the contract's svcMeshes). Computed once: large federations list 100,000s of hosts."""
         out: dict[str, list[Remote]] = {}
         for remote in self.remotes:
             if remote.mesh is None:

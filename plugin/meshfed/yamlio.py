@@ -137,7 +137,12 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     if tag is None or tag == "!":
         if not event.implicit[0] or tag == "!":  # quoted, or the non-specific tag
             return value
-        tag = GoResolver.resolve(_RESOLVER, yaml.ScalarNode, value, (True, False))
+        for rule_tag, regexp in _IMPLICIT.get(value[:1], ()):
+            if regexp.match(value):
+                tag = rule_tag
+                break
+        else:
+            return value
     elif tag in _STR_TAGS:
         return value
     constructor = _CONSTRUCT.get(tag)
@@ -146,7 +151,7 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     return constructor(value)
 
 
-_RESOLVER = GoResolver()
+_IMPLICIT = GoResolver.yaml_implicit_resolvers  # first character -> [(tag, regexp)]
 _CONSTRUCT = {
     "tag:yaml.org,2002:str": str,
     "tag:yaml.org,2002:null": lambda v: None,

@@ -134,8 +134,8 @@ class _Checker:
                 return
         else:
             egress = mv is not None and mv.egress.enabled
-        mesh_routes = mv.svc_meshes() if mv is not None else {}
-        own_routes = v.svc_meshes()
+        mesh_routes = mv.meshes_by_host if mv is not None else {}
+        own_routes = v.meshes_by_host
         for e in v.imports:
             h = e.hostname
             if egress and mv is not None and h not in mesh_routes:
@@ -215,7 +215,7 @@ class _Checker:
                 candidates = sorted((b for b in docs if b.ok and b.cluster is not None),
                                     key=lambda b: not (MESH in b.tiers and b.values.egress.enabled))
                 balancer = next((b for b in candidates if {c0.mesh, c.mesh}
-                                 <= {r.mesh for r in b.values.svc_meshes().get(h, [])}), None)
+                                 <= {r.mesh for r in b.values.meshes_by_host.get(h, [])}), None)
                 text = (f"exports {h} with ports {_ports(x, ports)}, but {c0.name} exports it with ports "
                         f"{ports_text(ports0)} ({there[0]}: {there[1]})")
                 if balancer is not None:

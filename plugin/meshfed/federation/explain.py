@@ -229,7 +229,7 @@ def explain_repo(repo: Repo, host: str, cluster: str) -> str:
         p.from_namespace(c, d, host)
         blocks.append("\n".join(p.lines))
     m = c.mesh_doc
-    if not importers and m is not None and m.ok and host in m.values.svc_meshes():
+    if not importers and m is not None and m.ok and host in m.values.meshes_by_host:
         p = _Path(repo)
         if m.values.egress.enabled:
             p.note(f"{host} from cluster {c.name} (mesh {c.mesh}, network {c.network}): no namespace imports it, "
@@ -238,7 +238,7 @@ def explain_repo(repo: Repo, host: str, cluster: str) -> str:
         else:
             p.note(f"{host} from cluster {c.name} (mesh {c.mesh}, network {c.network}): no namespace imports it, "
                    "so nothing routes it; global.remote lists it for these meshes")
-            remotes: list[Remote] = m.values.svc_meshes()[host]
+            remotes: list[Remote] = m.values.meshes_by_host[host]
             for i, (r, w) in enumerate(zip(remotes, weights(len(remotes))), 1):
                 p.note(f"route {i} of {len(remotes)}: mesh {r.mesh}{p._cluster_note(r.mesh)}", "   ")
                 p.remote_side(host, r.mesh, "      ")

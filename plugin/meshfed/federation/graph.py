@@ -100,7 +100,7 @@ def build_graph(repo: Repo) -> Graph:
                 ingress(c.mesh)
             if m.values.egress.enabled and _gateway(m, EGRESS_IDS) is not None:
                 eg = egress(c)
-                for h, remotes in sorted(m.values.svc_meshes().items()):
+                for h, remotes in sorted(m.values.meshes_by_host.items()):
                     ws = weights(len(remotes))
                     for r, w in zip(remotes, ws):
                         label = f"{h} (weight {w})" if len(remotes) > 1 else h
@@ -119,7 +119,7 @@ def build_graph(repo: Repo) -> Graph:
             ns = g.node((c.name, "ns", d.label), [f"namespace {d.label}"], "namespace", c,
                         (rank[c.mesh], 2, d.label))
             through_egress = _egress_used(c, d)
-            routes = d.values.svc_meshes()
+            routes = d.values.meshes_by_host
             for e in d.values.imports:
                 if through_egress:
                     g.edge(ns, egress(c), e.hostname)
