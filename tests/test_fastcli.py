@@ -168,10 +168,11 @@ functionConfig:
     (["argocd", "discover"], ""),
     (["argocd", "parameters"], ""),
     (["argocd", "generate"], ""),
-], ids=["krm", "krm-invalid", "krm-empty", "argocd-discover", "argocd-parameters", "argocd-generate"])
+    (["kustomize-plugin", "bookinfo.yaml"], ""),
+    (["kustomize-plugin", "missing.yaml"], ""),
+], ids=["krm", "krm-invalid", "krm-empty", "argocd-discover", "argocd-parameters", "argocd-generate",
+        "kustomize-plugin", "kustomize-plugin-missing"])
 def test_adapters_agree(workdir: Path, args: list[str], stdin: str) -> None:
-    if not (Path(__file__).parents[1] / "plugin" / "meshfed" / "krm.py").exists() and args[0] == "krm":
-        pytest.skip("meshfed.krm is not there yet")
     cwd = workdir / "docs"
     assert run(FAST, args, cwd, stdin) == run(TYPER, args, cwd, stdin)
 
@@ -227,6 +228,8 @@ def test_parse_render() -> None:
 def test_parse_commands() -> None:
     assert parse(["krm"]) is not None
     assert parse(["argocd", "generate"]) is not None
+    assert parse(["kustomize-plugin", "/tmp/kust-plugin-config-1"]) is not None
     for declined in ([], ["krm", "x"], ["argocd"], ["argocd", "x"], ["validate", "-f", "a"], ["--help"],
-                     ["schema"], ["render", "--help"]):
+                     ["schema"], ["render", "--help"], ["kustomize-plugin"], ["kustomize-plugin", "--help"],
+                     ["kustomize-plugin", "a", "b"]):
         assert parse(declined) is None, declined

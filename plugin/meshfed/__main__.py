@@ -1,8 +1,8 @@
 """Entry point of the `meshfed` console script and of `python -m meshfed`.
 
-The commands Argo CD and kustomize run on every refresh (`render`, `krm`, `argocd ACTION`) go
-through `meshfed.fastcli`, which parses them without importing typer; everything else (help,
-usage errors, the other commands) goes to the typer app in `meshfed.cli`.
+The commands Argo CD and kustomize run on every refresh (`render`, `krm`, `kustomize-plugin`,
+`argocd ACTION`) go through `meshfed.fastcli`, which parses them without importing typer;
+everything else (help, usage errors, the other commands) goes to the typer app in `meshfed.cli`.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The fast entry of the hot commands: `meshfed render ...`, `meshfed krm` and
-`meshfed argocd ACTION`, without importing typer (and click, pydantic, rich...).
+"""The fast entry of the hot commands: `meshfed render ...`, `meshfed krm`,
+`meshfed kustomize-plugin CONFIG` and `meshfed argocd ACTION`, without importing typer (and click, pydantic, rich...).
 
 Argo CD and kustomize start meshfed for every refresh of every app, so start-up counts. This
 module parses exactly the invocations it fully understands, with the same options and the same
@@ -127,6 +127,9 @@ def parse(argv: Sequence[str]) -> Callable[[], int] | None:
     if command == "argocd" and len(rest) == 1 and rest[0] in _ARGOCD_ACTIONS:
         action = rest[0]
         return lambda: _argocd(action)
+    if command == "kustomize-plugin" and len(rest) == 1 and not rest[0].startswith("-"):
+        config = rest[0]
+        return lambda: _kustomize_plugin(config)
     return None
 
 
@@ -144,14 +147,12 @@ def render(a: RenderArgs) -> int:
     # freed by reference counting; the planned data is frozen out of the passes that still run.
     gc.disable()
 
-    kwargs: dict[str, Any] = dict(scope=a.scope, namespace=a.namespace, layout=a.layout,
-                                  root=Path(a.root) if a.root is not None else None)
     # Streaming: with `lazy`, the objects are built one at a time while they are written. Every
     # error is known before the first object is built (all validation happens while planning), so
     # `result.ok` is final here and stdout stays empty on any error.
-    if "lazy" in (render_paths.__kwdefaults__ or {}):
-        kwargs["lazy"] = True
-    result = render_paths([Path(f) for f in a.files], [Path(v) for v in a.values], **kwargs)
+    result = render_paths([Path(f) for f in a.files], [Path(v) for v in a.values], scope=a.scope,
+                          namespace=a.namespace, layout=a.layout,
+                          root=Path(a.root) if a.root is not None else None, lazy=True)
     gc.freeze()
     gc.enable()
     for d in result.diagnostics:
@@ -174,6 +175,13 @@ def _argocd(action: str) -> int:
     gc.disable()  # as for krm
     from . import argocd
     return argocd.run(action, sys.stdout, sys.stderr)
+
+
+def _kustomize_plugin(config: str) -> int:
+    import gc
+    gc.disable()  # as for krm
+    from . import execplugin
+    return execplugin.run(config, sys.stdout, sys.stderr)
 
 
 def run(runner: Callable[[], int]) -> None:
