@@ -162,12 +162,6 @@ def main() -> int:
     try:
         out(f"# meshfed benchmark\n\n{time.strftime('%Y-%m-%d %H:%M %Z')}; Python {platform.python_version()}, "
             f"{platform.machine()}, {os.cpu_count()} CPUs; {platform.platform()}.\n")
-        probe = subprocess.run([PYTHON, "-c", "from meshfed.api import render_paths as r; "
-                                "print('lazy' in (r.__kwdefaults__ or {}))"], capture_output=True, text=True, env=env)
-        streaming = probe.stdout.strip() == "True"
-        out("Core: " + ("streaming rendering (`render_paths(lazy=True)`, bench/core-perf.patch applied)." if streaming
-                        else "no streaming rendering yet (bench/core-perf.patch not applied): `render` holds every "
-                             "object before writing.") + "\n")
         floor_runs = opts.runs or 9
         startup = measure([PYTHON, "-c", "import yaml"], floor_runs)
         out(f"Start-up floor (`python -c 'import yaml'`, median of {floor_runs}): {fmt_s(startup.seconds)} "

@@ -3,7 +3,6 @@ sizes always give the same bytes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 # The seed README example (Step 1 mesh-admin values and Step 2 namespace-admin values, layout v1),
 # copied here so the benchmark needs nothing outside the repository.
