@@ -520,11 +520,7 @@ def _tls_route(route: Spec, hosts: list[str], gateways: list[str]) -> list[str]:
             errs.append("TLS match must have at least one SNI host")
         for sni in sni_hosts:
             errs += _sni_host(sni, hosts, gateways)
-        errs += [e for e in (_validate_ip_subnet(s) for s in match.get("destinationSubnets") or []) if e]
-        if match.get("port") and (err := validate_port(match["port"])):
-            errs.append(err)
-        errs += _validate_labels(match.get("sourceLabels"))
-        errs += _gateway_names(match.get("gateways") or [])
+        errs += _l4_match(match)
     if not route.get("route"):
         errs.append("TLS route is required")
     return errs + _route_destinations(route.get("route") or [])
@@ -545,14 +541,19 @@ def _sni_host(sni: str, hosts: list[str], gateways: list[str]) -> list[str]:
 def _tcp_route(route: Spec) -> list[str]:
     errs = []
     for match in route.get("match") or []:
-        errs += [e for e in (_validate_ip_subnet(s) for s in match.get("destinationSubnets") or []) if e]
-        if match.get("port") and (err := validate_port(match["port"])):
-            errs.append(err)
-        errs += _validate_labels(match.get("sourceLabels"))
-        errs += _gateway_names(match.get("gateways") or [])
+        errs += _l4_match(match)
     if not route.get("route"):
         errs.append("TCP route is required")
     return errs + _route_destinations(route.get("route") or [])
+
+
+def _l4_match(match: Spec) -> list[str]:
+    """The match fields TLS and TCP routes share: subnets, port, source labels, gateways."""
+    errs = [e for e in (_validate_ip_subnet(s) for s in match.get("destinationSubnets") or []) if e]
+    if match.get("port") and (err := validate_port(match["port"])):
+        errs.append(err)
+    errs += _validate_labels(match.get("sourceLabels"))
+    return errs + _gateway_names(match.get("gateways") or [])
 
 
 def _route_destinations(routes: list[Spec]) -> list[str]:
