@@ -139,9 +139,3 @@ def render_document(
     except InputError as exc:
         return RenderResult(diagnostics=exc.diagnostics)
     return _render_federations([fed], [], Options(scope, namespace, layout))
-
-
-def load_federations(paths: Sequence[Path], root: Path | None = None) -> list[Federation]:
-    """The MeshFederation documents below files/directories, bases resolved (for cross-cluster
-    checks). Raises InputError when they cannot be read."""
-    return load_paths(list(paths), root)

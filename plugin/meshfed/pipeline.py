@@ -83,14 +83,26 @@ def _apply_patches(merged: Merged, patches: list[Patch]) -> list[Diagnostic]:
                 IndexError, ValueError) as exc:
             problems.append(error(f"patch failed: {exc}", patch.source, where))
             continue
-        layer = Layer(patch.source, {}, "", where)
-        for key in ("path", "from") if patch.op.get("op") in ("move",) else ("path",):
-            pointer = patch.op.get(key)
-            if isinstance(pointer, str):
-                parts = jsonpatch.JsonPointer(pointer).parts
-                path: Path_ = tuple(int(p) if p.isdigit() else p for p in parts if p != "-")
-                merged.origins[path] = layer
+        pointer = patch.op.get("path")
+        if patch.op.get("op") in ("add", "replace", "copy", "move") and isinstance(pointer, str):
+            merged.origins[_set_path(merged.values, jsonpatch.JsonPointer(pointer).parts)] = \
+                Layer(patch.source, {}, "", where)
     return problems
+
+
+def _set_path(values: Any, parts: list[str]) -> Path_:
+    """The values path a patch wrote to (`-`, the end of a list, becomes the new item's index)."""
+    path: list[str | int] = []
+    node = values
+    for part in parts:
+        if isinstance(node, list):
+            index = len(node) - 1 if part == "-" else int(part)
+            path.append(index)
+            node = node[index] if -len(node) <= index < len(node) else None
+        else:
+            path.append(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return tuple(path)
 
 
 class _Reporter:
