@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ..formats import is_ip
 from .gofmt import quote
 
 Issue = tuple[str, str]
@@ -84,14 +85,6 @@ def _partial_wildcard(host: str) -> str | None:
     if "*" in host and len(host) != 1 and not host.startswith("*."):
         return f"partial wildcard {quote(host)} not allowed"
     return None
-
-
-def is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _validate_ip(text: str) -> str | None:
