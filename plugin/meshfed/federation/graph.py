@@ -137,14 +137,25 @@ def _order(g: Graph) -> list[Node]:
     return sorted(g.nodes.values(), key=lambda n: n.order)
 
 
-def _sorted_edges(g: Graph) -> list[tuple[Node, Node, str]]:
-    pos = {n.key: i for i, n in enumerate(_order(g))}
+def _sorted_edges(g: Graph, nodes: list[Node]) -> list[tuple[Node, Node, str]]:
+    pos = {n.key: i for i, n in enumerate(nodes)}
     edges = sorted(g.edges, key=lambda e: (pos[e[0]], e[2], pos[e[1]]))
     return [(g.nodes[s], g.nodes[t], label) for s, t, label in edges]
 
 
 def _cluster_title(c: Cluster) -> str:
     return f"{c.name}: mesh {c.mesh}, network {c.network}"
+
+
+def _clustered(g: Graph, nodes: list[Node]) -> list[tuple[str, Cluster, list[Node]]]:
+    """(subgraph id, cluster, its nodes in order) for every cluster that has nodes: what both
+    writers draw as boxes."""
+    out = []
+    for c in g.clusters:
+        inside = [n for n in nodes if n.cluster is c]
+        if inside:
+            out.append(("cluster_" + re.sub(r"[^A-Za-z0-9_]", "_", c.name), c, inside))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,16 +182,12 @@ def to_mermaid(g: Graph) -> str:
         left, right = _MERMAID_SHAPES[n.shape]
         return f"{indent}{n.id}{left}{_mq('<br/>'.join(n.lines))}{right}"
 
-    for c in g.clusters:
-        inside = [n for n in nodes if n.cluster is c]
-        if not inside:
-            continue
-        cid = "cluster_" + re.sub(r"[^A-Za-z0-9_]", "_", c.name)
+    for cid, c, inside in _clustered(g, nodes):
         out.append(f"  subgraph {cid}[{_mq(_cluster_title(c))}]")
         out += [node_line(n, "    ") for n in inside]
         out.append("  end")
     out += [node_line(n, "  ") for n in nodes if n.cluster is None]
-    for s, t, label in _sorted_edges(g):
+    for s, t, label in _sorted_edges(g, nodes):
         out.append(f"  {s.id} -->|{_mq(label)}| {t.id}" if label else f"  {s.id} --> {t.id}")
     return "\n".join(out) + "\n"
 
@@ -210,17 +217,13 @@ def to_dot(g: Graph) -> str:
         label = "\\n".join(line.replace("\\", "\\\\").replace('"', '\\"') for line in n.lines)
         return f'{indent}"{n.id}" [{_DOT_SHAPES[n.shape]}, label="{label}"];'
 
-    for c in g.clusters:
-        inside = [n for n in nodes if n.cluster is c]
-        if not inside:
-            continue
-        cid = "cluster_" + re.sub(r"[^A-Za-z0-9_]", "_", c.name)
+    for cid, c, inside in _clustered(g, nodes):
         out.append(f'  subgraph "{cid}" {{')
         out.append(f"    label={_dq(_cluster_title(c))};")
         out += [node_line(n, "    ") for n in inside]
         out.append("  }")
     out += [node_line(n, "  ") for n in nodes if n.cluster is None]
-    for s, t, label in _sorted_edges(g):
+    for s, t, label in _sorted_edges(g, nodes):
         out.append(f'  "{s.id}" -> "{t.id}" [label={_dq(label)}];' if label else f'  "{s.id}" -> "{t.id}";')
     out.append("}")
     return "\n".join(out) + "\n"
