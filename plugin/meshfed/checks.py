@@ -8,7 +8,7 @@ from typing import Iterable
 from . import defaults
 from .formats import is_ip, is_label_value
 from .merge import Path_, format_path
-from .model import Entry, Port, Values
+from .model import Entry, Port, Values, lookup
 from .naming import with_port
 
 MESH, NAMESPACE = "mesh", "namespace"
@@ -63,8 +63,7 @@ def check(v: Values, tiers: set[str]) -> list[Finding]:
     _check_ports(f, ("global", "defaultServicePorts"), g.get("defaultServicePorts"))
     for entries in (v.local_exports, v.imports, v.exports):
         for e in entries:
-            src = _entry_raw(raw, e.path)
-            _check_ports(f, (*e.path, "ports"), src.get("ports"))
+            _check_ports(f, (*e.path, "ports"), lookup(raw, (*e.path, "ports")))
     # Hostnames listed twice.
     for entries, what in ((v.imports, "import"), (v.exports, "export"), (v.local_exports, "global.local.export")):
         for path, host, first in _duplicates(((*e.path, "hostname"), e.hostname) for e in entries):
@@ -102,13 +101,6 @@ def check(v: Values, tiers: set[str]) -> list[Finding]:
         _check_v1_remote_ports(f, v, tiers)
     _warnings(f, v, tiers)
     return f.items
-
-
-def _entry_raw(raw: dict, path: Path_) -> dict:
-    node: object = raw
-    for part in path:
-        node = node[part] if isinstance(node, (dict, list)) else {}  # type: ignore[index]
-    return node if isinstance(node, dict) else {}
 
 
 def _first_listing(v: Values, host: str) -> Path_:

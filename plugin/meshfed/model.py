@@ -120,7 +120,7 @@ def _entries(items: Any, path: Path_, merged: Any) -> tuple[Entry, ...]:
     out = []
     for i, item in enumerate(items or ()):
         if isinstance(item, dict) and "hostname" in item:
-            selector = _lookup(merged, (*path, i, "labelSelector"))
+            selector = lookup(merged, (*path, i, "labelSelector"))
             out.append(Entry((*path, i), item["hostname"], _ports(item.get("ports")),
                              item.get("labelSelector"), isinstance(selector, dict) and bool(selector)))
     return tuple(out)
@@ -189,11 +189,11 @@ def build(values: dict[str, Any], layout: str, merged: dict[str, Any] | None = N
                                service.get("name"), service.get("namespace"), egress.get("port"),
                                egress_path),
         raw=values,
-        ingress_selector_emptied=_lookup(merged, ingress_selector_path) == {},
+        ingress_selector_emptied=lookup(merged, ingress_selector_path) == {},
     )
 
 
-def _lookup(values: Any, path: Path_) -> Any:
+def lookup(values: Any, path: Path_) -> Any:
     """The value at `path`, or None when it is not there."""
     for key in path:
         if isinstance(values, dict):
