@@ -64,7 +64,8 @@ def decide_layout(layers: list[Layer], explicit: str | None) -> tuple[str, list[
     return ("v1" if found["v1"] else "v2"), []
 
 
-def _infer_scope(layers: list[Layer]) -> str:
+def infer_scope(layers: list[Layer]) -> str:
+    """2.4: namespace when the merged import or export list is non-empty, else mesh."""
     merged = merge_layers(layers).values
     return NAMESPACE if merged.get("import") or merged.get("export") else MESH
 
@@ -133,7 +134,7 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
         report = _Reporter(merged)
         out.diagnostics += problems + [report(Finding("error", p.path, p.message)) for p in schema_problems]
         return out
-    scope = opts.scope or _infer_scope(user_layers)
+    scope = opts.scope or infer_scope(user_layers)
     tiers = {MESH, NAMESPACE} if scope == "all" else {scope}
     defaults = Layer(DEFAULTS_NAME, defaults_layer(layout, MESH in tiers))
     merged = merge_layers([defaults, *user_layers])

@@ -14,9 +14,9 @@ from typing import Any, Iterable
 from ..checks import MESH, NAMESPACE
 from ..diagnostics import Diagnostic, InputError, error, has_errors, warning
 from ..document import Federation, Resolver, display, find_root, is_federation
-from ..merge import Merged, Path_, format_path, merge_layers
+from ..merge import Layer, Merged, Path_, format_path
 from ..model import Entry, Port, Values
-from ..pipeline import Options, Rendering, render_layers
+from ..pipeline import Options, Rendering, infer_scope, render_layers
 from ..rows import Planned
 from ..yamlio import parse_all, read_text
 
@@ -328,11 +328,11 @@ def _tiers(doc: dict[str, Any], fed: Federation | None) -> frozenset[str]:
     scope = fed.scope if fed is not None else _spec(doc).get("scope")
     if scope not in (MESH, NAMESPACE, "all"):
         if fed is not None:
-            values = merge_layers(fed.layers).values
+            layers = fed.layers
         else:
             raw = _spec(doc).get("values")
-            values = raw if isinstance(raw, dict) else {}
-        scope = NAMESPACE if values.get("import") or values.get("export") else MESH
+            layers = [Layer("", raw if isinstance(raw, dict) else {})]
+        scope = infer_scope(layers)
     return frozenset({MESH, NAMESPACE}) if scope == "all" else frozenset({scope})
 
 
