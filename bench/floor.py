@@ -17,15 +17,16 @@ import sys
 def prepare(out: str, args: list[str]) -> int:
     from pathlib import Path
 
-    from meshfed.api import render_paths
+    from meshfed.api import render
     from meshfed.fastcli import parse_render
+    from meshfed.options import Options
 
     parsed = parse_render(args)
     if parsed is None:
         print(f"cannot parse {args}", file=sys.stderr)
         return 2
-    result = render_paths([Path(f) for f in parsed.files], [Path(v) for v in parsed.values],
-                          scope=parsed.scope, namespace=parsed.namespace, layout=parsed.layout)
+    result = render([Path(f) for f in parsed.files], values_files=[Path(v) for v in parsed.values],
+                    options=Options(parsed.scope, parsed.namespace, parsed.layout))
     if not result.ok:
         for d in result.diagnostics:
             print(d, file=sys.stderr)

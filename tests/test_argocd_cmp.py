@@ -240,8 +240,7 @@ def test_empty_render_is_an_error(checkout, tmp_path):
         "apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: e}\n"
         "spec: {scope: mesh, layout: v2, base: [../../base/mesh.yaml]}\n")
     emulator = make_emulator(tmp_path / "sidecar")
-    with pytest.raises(cmp.CmpError, match="render no resources; refusing to return an empty "
-                                           "manifest set"):
+    with pytest.raises(cmp.CmpError, match="nothing to render: .* an empty render makes Argo CD prune"):
         emulator.generate(repo, cmp.Application(source_path="overlays/east/nothing",
                                                 plugin=cmp.PluginSource(name="meshfed")))
 
@@ -267,10 +266,11 @@ def test_parameters_and_env_entries(checkout, emulator):
                      parameters=[{"name": "scope", "string": "namespace"}])) == canon(base)
     assert canon(run(parameters=[{"name": "scope", "string": ""}])) == canon(base)
     for plugin, message in (
-        ({"parameters": [{"name": "scop", "string": "all"}]}, "parameter 'scop': unknown"),
+        ({"parameters": [{"name": "scop", "string": "all"}]}, "parameter: scop: unknown option"),
         ({"parameters": [{"name": "scope", "array": ["all"]}]}, "must be a string"),
         ({"parameters": [{"name": "layout", "string": "v3"}]}, "'v3' is not one of v1, v2"),
-        ({"env": [("MESHFED_SCOPEE", "all")]}, "plugin env MESHFED_SCOPEE: unknown variable"),
+        ({"env": [("MESHFED_SCOPEE", "all")]}, "plugin env: MESHFED_SCOPEE: unknown option"),
+        ({"parameters": [{"name": "allowEmpty", "string": "maybe"}]}, "must be true or false"),
     ):
         with pytest.raises(cmp.CmpError, match=re.escape(message)):
             run(**plugin)
@@ -296,12 +296,12 @@ def test_parameter_announcement(checkout, emulator):
     announced = emulator.parameters(checkout, cmp.Application(
         source_path="overlays/central/mesh", plugin=cmp.PluginSource(name="meshfed")))
     assert [(a["name"], a["string"]) for a in announced] == [
-        ("scope", "mesh"), ("layout", "v2"), ("namespace", "istio-system")]
+        ("scope", "mesh"), ("layout", "v2"), ("namespace", "istio-system"), ("allowEmpty", "")]
     assert all(a["collectionType"] == "string" and a["title"] and a["tooltip"] for a in announced)
     proc = subprocess.run([str(MESHFED), "argocd", "parameters"], cwd=REPO, capture_output=True,
                           text=True, timeout=60, env={})
     assert proc.returncode == 0
-    assert [a["string"] for a in json.loads(proc.stdout)] == ["", "", ""]  # strict JSON
+    assert [a["string"] for a in json.loads(proc.stdout)] == ["", "", "", ""]  # strict JSON
 
 
 def test_repo_root_strips_the_cleaned_source_path():

@@ -67,21 +67,40 @@ def load_spec(path: Path) -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=GoYamlLoader)
 
 
+OWNER = "meshfed.io/generated-from"
+
+
+def generated(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items meshfed generated, without its owner annotation (what `render` prints)."""
+    out = []
+    for item in items:
+        annotations = dict(item["metadata"].get("annotations") or {})
+        if annotations.pop(OWNER, None) is None:
+            continue
+        meta = {k: v for k, v in item["metadata"].items() if k != "annotations"}
+        if annotations:
+            meta["annotations"] = annotations
+        out.append({**item, "metadata": meta})
+    return out
+
+
 # ---- generator use
 
 
 @pytest.mark.parametrize("form", ["exec-function", "container-function"])
-def test_generator_drops_echo_and_equals_render(form):
+def test_generator_keeps_echo_and_equals_render(form):
+    """Items in, items out: the echoed functionConfig stays (kustomize drops it as local config),
+    the generated objects follow it and equal `meshfed render` but for the owner annotation."""
     spec_file = EXAMPLES / form / "meshfederation.yaml"
-    proc = krm(kustomize_generator_input(load_spec(spec_file)), cwd=spec_file.parent)
+    text = kustomize_generator_input(load_spec(spec_file))
+    proc = krm(text, cwd=spec_file.parent)
     assert proc.returncode == 0, proc.stderr
     rl = parse_single(proc.stdout)
-    items = rl["items"]
-    assert items and not any(i.get("kind") == "MeshFederation" for i in items)
-    for item in items:
-        annotations = item["metadata"].get("annotations") or {}
-        assert not [k for k in annotations if "config.k" in k], annotations
-    assert canon(items) == canon(render(str(spec_file)))
+    echo, *objects = rl["items"]
+    assert echo == yaml.safe_load(text)["items"][0]
+    assert objects and all(o["metadata"]["annotations"] == {OWNER: "MeshFederation/bookinfo/bookinfo"}
+                           for o in objects)
+    assert canon(generated(objects)) == canon(render(str(spec_file)))
     assert not [r for r in rl.get("results", []) if r["severity"] == "error"]
 
 
@@ -103,7 +122,7 @@ def test_generator_resolves_bases_against_cwd(tmp_path):
                                               "labelSelector": {"app": "ratings"}}]}}}
     proc = krm(kustomize_generator_input(config), cwd=app)
     assert proc.returncode == 0, proc.stderr
-    [entry] = parse_single(proc.stdout)["items"]
+    [entry] = generated(parse_single(proc.stdout)["items"])
     assert entry["spec"]["ports"] == [{"number": 9080, "name": "http", "protocol": "HTTP"}]
 
 
@@ -191,55 +210,57 @@ def transformer_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _entry(text: str, kind_line: str) -> str:
-    """The exact text of the input item whose first line is `kind_line`."""
-    body = text.split("items:\n", 1)[1].split("functionConfig:", 1)[0]
-    for chunk in body.split("\n-   ")[0:]:
-        chunk = chunk if chunk.startswith("-   ") else "-   " + chunk
-        if chunk.startswith(kind_line):
-            return chunk.rstrip()
-    raise AssertionError(kind_line)
-
-
-def test_transformer_replaces_meshfederation_and_keeps_other_items_verbatim(transformer_dir):
+def test_transformer_keeps_items_marks_meshfederation_local_and_adds_objects(transformer_dir):
     proc = krm(TRANSFORMER_INPUT, cwd=transformer_dir)
     assert proc.returncode == 0, proc.stderr
     rl = parse_single(proc.stdout)
-    assert [i["kind"] for i in rl["items"]] == ["ConfigMap", "ServiceEntry", "Deployment"]
-    # Other items: the exact input text, comments, quoting and annotations included, in order.
-    first = _entry(TRANSFORMER_INPUT, "-   apiVersion: v1")
-    last = _entry(TRANSFORMER_INPUT, "-   apiVersion: apps/v1")
-    assert "# a comment the function must keep" in first
-    assert first in proc.stdout and last in proc.stdout
-    assert proc.stdout.index(first) < proc.stdout.index("kind: ServiceEntry") \
-        < proc.stdout.index(last)
-    cm = rl["items"][0]
-    assert cm["metadata"]["annotations"]["internal.config.kubernetes.io/needsHashSuffix"] == "enabled"
-    assert cm["data"] == {"flag": "n", "yes-key": "y", "num": "0", "when": "2024-01-01",
-                          "ratio": "1e3"}
-    # The MeshFederation item: rendered with its base resolved next to its path annotation.
-    se = rl["items"][1]
-    assert se["metadata"] == {"name": "svc-mesh-global", "namespace": "team-a"}
+    source = yaml.load(TRANSFORMER_INPUT, Loader=GoYamlLoader)["items"]
+    assert [i["kind"] for i in rl["items"]] == ["ConfigMap", "MeshFederation", "ServiceEntry", "Deployment"]
+    # Other items pass through as they came, bookkeeping annotations and string scalars included.
+    cm, mf, se, deployment = rl["items"]
+    assert cm == source[0] and deployment == source[2]
+    assert cm["data"] == {"flag": "n", "yes-key": "y", "num": "0", "when": "2024-01-01", "ratio": "1e3"}
+    # The MeshFederation stays, marked local config, so kustomize and `kpt live apply` skip it.
+    assert mf["metadata"]["annotations"] == {**source[1]["metadata"]["annotations"],
+                                             "config.kubernetes.io/local-config": "true"}
+    # Its object: rendered with its base resolved next to its path annotation, placed in the
+    # package beside it, owned by it.
+    assert se["metadata"]["name"] == "svc-mesh-global" and se["metadata"]["namespace"] == "team-a"
+    assert se["metadata"]["annotations"] == {
+        OWNER: "sub/federation.yaml",
+        "internal.config.kubernetes.io/path": "sub/federation.generated.yaml",
+        "config.kubernetes.io/path": "sub/federation.generated.yaml",
+        "internal.config.kubernetes.io/index": "0", "config.kubernetes.io/index": "0"}
     assert se["spec"]["ports"][0]["number"] == 8080
     # y/n stay strings for go-yaml v2 readers (the ResourceList is parsed with one).
     assert se["spec"]["workloadSelector"]["labels"] == {"app": "y", "tier": "n"}
 
 
-def test_transformer_without_meshfederation_passes_items_through(tmp_path):
+def test_transformer_run_again_replaces_what_it_generated(transformer_dir):
+    first = krm(TRANSFORMER_INPUT, cwd=transformer_dir)
+    assert first.returncode == 0, first.stderr
+    again = krm(first.stdout, cwd=transformer_dir)
+    assert again.returncode == 0, again.stderr
+    assert parse_single(again.stdout)["items"] == parse_single(first.stdout)["items"]
+
+
+def test_transformer_without_meshfederation_is_an_error_unless_allowed(tmp_path):
     text = TRANSFORMER_INPUT.replace("kind: MeshFederation", "kind: NotMine")
     proc = krm(text, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    rl = parse_single(proc.stdout)
-    assert [i["kind"] for i in rl["items"]] == ["ConfigMap", "NotMine", "Deployment"]
-    assert [r["severity"] for r in rl["results"]] == ["warning"]
-    assert text.split("items:\n")[1].split("functionConfig:")[0].rstrip() in proc.stdout
+    assert proc.returncode == 1
+    assert "nothing to render" in proc.stderr
+    assert parse_single(proc.stdout)["items"] == []
+    allowed = krm(text.replace("  data: {}", "  data: {allowEmpty: 'true'}"), cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    rl = parse_single(allowed.stdout)
+    assert rl["items"] == yaml.load(text, Loader=GoYamlLoader)["items"]
 
 
 def test_transformer_options_from_functionconfig(transformer_dir):
     text = TRANSFORMER_INPUT.replace("  data: {}", "  data: {namespace: elsewhere}")
     proc = krm(text, cwd=transformer_dir)
     assert proc.returncode == 0, proc.stderr
-    assert parse_single(proc.stdout)["items"][1]["metadata"]["namespace"] == "elsewhere"
+    assert generated(parse_single(proc.stdout)["items"])[0]["metadata"]["namespace"] == "elsewhere"
     bad = krm(TRANSFORMER_INPUT.replace("  data: {}", "  data: {scop: mesh}"), cwd=transformer_dir)
     assert bad.returncode == 1
     assert "unknown option" in bad.stderr
@@ -266,10 +287,10 @@ def test_error_gives_results_empty_items_and_exit_1(transformer_dir):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("", "empty input"),
-    ("items: [unclosed\n", "not valid YAML"),
+    ("", "expected one ResourceList document, found 0"),
+    ("items: [unclosed\n", "invalid YAML"),
     ("apiVersion: v1\nkind: ConfigMap\n", "expected a ResourceList"),
-    ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: 3\n", "items must be a list"),
+    ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: 3\n", "must be a list"),
     ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n", "no functionConfig and no items"),
     ("kind: ResourceList\nitems: []\n---\nkind: ResourceList\nitems: []\n", "found 2"),
 ])
@@ -310,7 +331,7 @@ def test_in_process_api_writes_only_the_list():
     cwd = os.getcwd()
     os.chdir(EXAMPLES / "exec-function")
     try:
-        rc = krm_module.run(io.StringIO(text), out, err)
+        rc = krm_module.run(io.BytesIO(text.encode()), out, err)
     finally:
         os.chdir(cwd)
     assert rc == 0, err.getvalue()
@@ -325,5 +346,5 @@ def test_generated_object_clashing_with_an_input_item_is_an_error(transformer_di
     proc = krm(clash, cwd=transformer_dir)
     assert proc.returncode == 1
     assert parse_single(proc.stdout)["items"] == []
-    assert "ServiceEntry.networking.istio.io team-a/svc-mesh-global is both generated and among " \
-           "the input items" in proc.stderr
+    assert "ServiceEntry.networking.istio.io team-a/svc-mesh-global is emitted twice, by the input items " \
+           "and by sub/federation.yaml" in proc.stderr

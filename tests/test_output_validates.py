@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SHARED
-from meshfed.api import render_paths
+from meshfed.api import render
 from meshfed.clustercheck import validate_objects
 
 CRDS = SHARED / "crds"
@@ -33,7 +33,7 @@ def test_golden_output_is_accepted(expected: Path) -> None:
 
 @pytest.mark.parametrize("app", APPS, ids=[str(p.relative_to(REPO)) for p in APPS])
 def test_overlay_output_is_accepted(app: Path) -> None:
-    result = render_paths([app], root=REPO)
+    result = render([app], root=REPO)
     assert result.ok, [str(d) for d in result.diagnostics]
     assert [str(p) for p in validate_objects(result.objects, [CRDS])] == []
 

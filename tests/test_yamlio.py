@@ -11,7 +11,8 @@ import yaml
 from meshfed import yamlio
 from meshfed.diagnostics import InputError
 from meshfed.output import dump_yaml
-from meshfed.yamlio import load_values_file, parse_all
+from meshfed.source import load_values_file
+from meshfed.yamlio import parse_all
 
 
 def scalar(text: str):
@@ -146,9 +147,9 @@ def test_values_files(tmp_path: Path) -> None:
 
 def test_a_missing_file_and_a_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
-        load_values_file(tmp_path / "missing.yaml")
+        load_values_file(tmp_path / "missing.yaml", "missing.yaml")
     with pytest.raises(InputError, match="is a directory"):
-        load_values_file(tmp_path)
+        load_values_file(tmp_path, "dir")
 
 
 # --- F4: what the emitter writes, readers read back ------------------------------------------

@@ -9,13 +9,28 @@ from __future__ import annotations
 import sys
 
 
+def _utf8_streams() -> bool:
+    """Output is UTF-8 whatever the locale; False when stdout or stderr is closed."""
+    if sys.stdout is None or sys.stderr is None:
+        return False
+    for stream, errors in ((sys.stdout, "strict"), (sys.stderr, "backslashreplace")):
+        if hasattr(stream, "reconfigure") and (
+                (stream.encoding or "").lower().replace("-", "") != "utf8" or stream.errors != errors):
+            stream.reconfigure(encoding="utf-8", errors=errors)  # type: ignore[union-attr]
+    return True
+
+
 def main() -> None:
+    if not _utf8_streams():
+        if sys.stderr is not None:
+            print("meshfed: error: standard output is closed", file=sys.stderr)
+        sys.exit(1)
     from .fastcli import parse, run
     runner = parse(sys.argv[1:])
-    if runner is not None:
-        run(runner)
-    from .cli import app
-    app()
+    if runner is None:
+        from .cli import app
+        runner = app
+    run(runner)
 
 
 if __name__ == "__main__":

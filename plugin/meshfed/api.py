@@ -1,32 +1,94 @@
-"""The core's public face: what the adapters (CLI, KRM, Argo CD, kustomize plugin) call.
+"""The one request path every route takes: documents and values in, objects or diagnostics out.
 
-Every function is pure with respect to stdout/stderr: results and diagnostics are returned,
-adapters decide how to print them.
+The CLI, the KRM function, the kustomize exec plugin and the Argo CD plugin only translate their
+protocol into a `render` call and its result back; every guarantee lives here or below: the root
+rule, the reading limits, option checks, the duplicate-object check, the refusal of an empty
+render, and a guard that turns any unexpected exception into an error instead of a traceback.
+Nothing here prints.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 from .diagnostics import Diagnostic, InputError, error, has_errors
-from .document import Federation, Resolver, display, find_root, load_paths
+from .document import Federation, Resolver, load_paths
 from .merge import Layer
-from .pipeline import Options, Rendering, render_layers
-from .yamlio import load_values_file
+from .options import Options
+from .pipeline import Rendering, render_layers
+from .resources import duplicates
+from .source import display, find_root, load_values_file
 
 
-@dataclass
+class Document(NamedTuple):
+    """A MeshFederation document already parsed (a KRM item, an exec plugin's config): `source`
+    names it in messages, relative `spec.base` paths resolve against `base_dir`."""
+
+    data: dict[str, Any]
+    source: str
+    base_dir: Path
+
+
 class RenderResult:
-    """The emitted objects in output order, and every error/warning found on the way. (With
-    `render_paths(..., lazy=True)`, `objects` is a one-shot iterator instead of a list.)"""
+    """The objects in output order, and every error and warning found on the way. With
+    `render(..., lazy=True)`, `objects` is a one-shot iterator that builds each object when asked;
+    `diagnostics` and `ok` are final on return either way (all checks run on the planned objects)."""
 
-    objects: list[dict[str, Any]] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    __slots__ = ("objects", "diagnostics")
+
+    def __init__(self, objects: Any = (), diagnostics: list[Diagnostic] | None = None) -> None:
+        self.objects = objects
+        self.diagnostics = diagnostics or []
 
     @property
     def ok(self) -> bool:
         return not has_errors(self.diagnostics)
+
+
+def render(
+    paths: Sequence[Path] = (),
+    documents: Sequence[Document] = (),
+    values_files: Sequence[Path] = (),
+    *,
+    options: Options | None = None,
+    default_namespace: str | None = None,
+    root: Path | str | None = None,
+    lazy: bool = False,
+) -> RenderResult:
+    """Render MeshFederation documents (files, directories of them, or parsed `documents`) and
+    plain values files, as `meshfed render` does. `options` (flags) beat what each document says;
+    `default_namespace` (Argo CD's destination) applies to documents that name none. `root` is
+    the directory bases may not leave (see `source.find_root`). Never raises for any input."""
+    try:
+        return _render(paths, documents, values_files, options or Options(), default_namespace, root, lazy)
+    except InputError as exc:
+        return RenderResult(diagnostics=exc.diagnostics)
+    except RecursionError:
+        return RenderResult(diagnostics=[error("the input is nested too deeply to process")])
+    except MemoryError:
+        return RenderResult(diagnostics=[error("the input needs more memory than is available")])
+    except Exception as exc:  # a bug: say so clearly rather than show a traceback  # noqa: BLE001
+        return RenderResult(diagnostics=[error(f"internal error ({type(exc).__name__}: {exc}); "
+                                               "please report it with the input that caused it")])
+
+
+def _render(paths: Sequence[Path], documents: Sequence[Document], values_files: Sequence[Path],
+            options: Options, default_namespace: str | None, root: Path | str | None, lazy: bool) -> RenderResult:
+    extra = _values_layers(values_files)
+    fallback = Options(namespace=default_namespace)
+    if not paths and not documents:
+        rendering = render_layers(extra, [], options.over(fallback))
+        return _result([(rendering, "the values")], [], lazy)
+    resolver = Resolver(find_root(root))
+    feds = load_paths(list(paths), resolver) if paths else []
+    feds += [resolver.federation(d.data, d.source, d.base_dir) for d in documents]
+    renderings = []
+    problems: list[Diagnostic] = []
+    for fed in feds:
+        problems += fed.diagnostics
+        rendering = render_layers(fed.layers + extra, fed.patches, options.over(fed.options).over(fallback))
+        renderings.append((rendering, fed.source))
+    return _result(renderings, problems, lazy)
 
 
 def _values_layers(values_files: Sequence[Path]) -> list[Layer]:
@@ -41,101 +103,19 @@ def _values_layers(values_files: Sequence[Path]) -> list[Layer]:
     return layers
 
 
-def _render_federations(feds: list[Federation], extra: list[Layer], opts: Options, lazy: bool = False) -> RenderResult:
-    result = RenderResult()
-    owners: dict[tuple, str] = {}
-    renderings: list[tuple[Rendering, set[int]]] = []
-    for fed in feds:
-        result.diagnostics += fed.diagnostics
-        rendering = render_layers(fed.layers + extra, fed.patches, Options(
-            scope=opts.scope or fed.scope,
-            namespace=opts.namespace or fed.namespace,
-            layout=opts.layout or fed.layout,
-        ))
+def _result(renderings: list[tuple[Rendering, str]], problems: list[Diagnostic], lazy: bool) -> RenderResult:
+    result = RenderResult(diagnostics=problems)
+    for rendering, _ in renderings:
         result.diagnostics += rendering.diagnostics
-        if not has_errors(fed.diagnostics):
-            renderings.append((rendering, _claim(result, rendering, fed.source, owners)))
-    objects = _objects(renderings)
-    result.objects = objects if lazy else list(objects)  # type: ignore[assignment]
+    result.diagnostics += duplicates(
+        ((p.api_version.rpartition("/")[0], p.kind, p.namespace or "", name), source)
+        for rendering, source in renderings for p, name in zip(rendering.planned, rendering.names))
+    if result.ok:
+        objects = _objects([r for r, _ in renderings])
+        result.objects = objects if lazy else list(objects)
     return result
 
 
-def _claim(result: RenderResult, rendering: Rendering, source: str, owners: dict[tuple, str]) -> set[int]:
-    """Record a document's objects by identity, before any is built; the same object from two
-    documents is an error. Returns the positions of the objects to leave out."""
-    skip: set[int] = set()
-    for i, (plan, name) in enumerate(zip(rendering.planned, rendering.names)):
-        key = (plan.api_version.rpartition("/")[0], plan.kind, plan.namespace, name)
-        if key in owners:
-            ns = f"{key[2]}/" if key[2] else ""
-            result.diagnostics.append(error(
-                f"{plan.kind} {ns}{key[3]} is also rendered by {owners[key]}: two documents may not emit the "
-                "same object", source))
-            skip.add(i)
-            continue
-        owners[key] = source
-    return skip
-
-
-def _objects(renderings: list[tuple[Rendering, set[int]]]) -> Iterator[dict[str, Any]]:
-    for rendering, skip in renderings:
-        if not skip:
-            yield from rendering.objects()
-            continue
-        for i, obj in enumerate(rendering.objects()):
-            if i not in skip:
-                yield obj
-
-
-def render_paths(
-    paths: Sequence[Path],
-    values_files: Sequence[Path] = (),
-    *,
-    scope: str | None = None,
-    namespace: str | None = None,
-    layout: str | None = None,
-    root: Path | None = None,
-    lazy: bool = False,
-) -> RenderResult:
-    """Render MeshFederation documents (files, or directories holding them) and/or plain values
-    files, as `meshfed render` does. `root` limits where `base` paths may point (default: the
-    enclosing git work tree of each document, else the working directory or its directory).
-
-    With `lazy`, `objects` is an iterator that builds each object when it is asked for, so that
-    a caller can write them as they come without holding them all. Every diagnostic is known
-    before the first object is built (validation, checks and the duplicate-object check all work
-    on the planned objects), so `ok` and `diagnostics` are final on return either way."""
-    opts = Options(scope, namespace, layout)
-    try:
-        extra = _values_layers(values_files)
-        if not paths:
-            rendering = render_layers(extra, [], opts)
-            result = RenderResult(diagnostics=list(rendering.diagnostics))
-            if not has_errors(rendering.diagnostics):
-                objects = rendering.objects()
-                result.objects = objects if lazy else list(objects)  # type: ignore[assignment]
-            return result
-        feds = load_paths(list(paths), root)
-    except InputError as exc:
-        return RenderResult(diagnostics=exc.diagnostics)
-    return _render_federations(feds, extra, opts, lazy)
-
-
-def render_document(
-    document: dict[str, Any],
-    *,
-    source: str,
-    base_dir: Path,
-    root: Path | None = None,
-    scope: str | None = None,
-    namespace: str | None = None,
-    layout: str | None = None,
-) -> RenderResult:
-    """Render one MeshFederation document already parsed (a KRM functionConfig or item, an exec
-    plugin's config). `source` names it in diagnostics; relative `base` paths resolve against
-    `base_dir`."""
-    try:
-        fed = Resolver(root if root is not None else find_root(base_dir)).federation(document, source, base_dir)
-    except InputError as exc:
-        return RenderResult(diagnostics=exc.diagnostics)
-    return _render_federations([fed], [], Options(scope, namespace, layout))
+def _objects(renderings: list[Rendering]) -> Iterator[dict[str, Any]]:
+    for rendering in renderings:
+        yield from rendering.objects()

@@ -18,12 +18,13 @@ Actions:
 * `discover`: prints the name of the first file directly in the cwd that holds a MeshFederation
   document without a KRM function annotation (those are meant for kustomize), nothing otherwise;
   exits 0 either way. Plain values files (no `kind`) such as the platform base do not match.
-* `generate`: renders every MeshFederation document directly in the cwd (files `*.yaml` and
-  `*.yml`, sorted by name, as `meshfed render DIR` reads a directory; other documents such as
-  kustomization.yaml are ignored), one by one as kustomize's exec plugin does, and prints one
-  YAML stream. Errors (including an empty
-  result, which would make Argo CD prune the whole app) go to stderr with exit code 1 and
-  nothing on stdout.
+* `generate`: renders the app directory as `meshfed render DIR` does (every `*.yaml`/`*.yml`
+  file directly in it; a file that does not parse is an error, other kinds are skipped) and
+  prints one YAML stream. A `kustomization.yaml` there may only list those documents under
+  `generators:`; anything else in it (resources, patches, labels...) would be ignored, so it is
+  refused, naming Argo CD's kustomize source with the exec plugin as the route to use. Errors
+  (including an empty result, which would make Argo CD prune the whole app, unless allowed) go to
+  stderr with exit code 1 and nothing on stdout.
 * `parameters`: prints the parameter announcement as a strict JSON array, with the defaults the
   documents imply. Never fails.
 """
@@ -32,19 +33,27 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-EXIT_OK, EXIT_INVALID = 0, 1
+from . import options as opts
+from .api import render
+from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
+from .output import write_yaml
+from .resources import has_function_annotation, is_meshfederation, resource_ref
+from .source import MAX_FILE_BYTES, read_file, working_directory
+from .yamlio import parse_all
+
 PROG = "meshfed"
-ENV_PREFIX = "ARGOCD_ENV_MESHFED_"
+ENV_PREFIX = "ARGOCD_ENV_"
 SUFFIXES = (".yaml", ".yml")  # as `meshfed render DIR` reads a directory
-CHOICES = {"scope": ("mesh", "namespace", "all"), "layout": ("v1", "v2")}
-OPTIONS = ("scope", "layout", "namespace")
-_KIND_LINE = re.compile(r"^kind:\s*[\"']?MeshFederation[\"']?\s*(?:#.*)?$", re.MULTILINE)
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+KUSTOMIZATION_KEYS = ("apiVersion", "kind", "generators")
+# The plugin env entries (spec.source.plugin.env, seen as ARGOCD_ENV_<name>) and parameters.
+ENV_OPTIONS = {"MESHFED_SCOPE": "scope", "MESHFED_LAYOUT": "layout", "MESHFED_NAMESPACE": "namespace",
+               "MESHFED_ALLOW_EMPTY": "allowEmpty"}
+PARAMETERS = ("scope", "layout", "namespace", "allowEmpty")
 
 ANNOUNCEMENTS = {
     "scope": ("Scope", "Tier to render: mesh, namespace or all. Default: spec.scope of the "
@@ -54,6 +63,9 @@ ANNOUNCEMENTS = {
     "namespace": ("Target namespace", "Overrides metadata.namespace of every document. Default: "
                                       "the document's metadata.namespace, else the Application's "
                                       "destination namespace."),
+    "allowEmpty": ("Allow an empty render", "true to accept documents that render no resources "
+                                            "(Argo CD then prunes the application's objects). "
+                                            "Default: spec.allowEmpty of the documents, else false."),
 }
 
 
@@ -70,66 +82,43 @@ def run(action: str, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_INVALID
 
 
-def main() -> None:  # `python -m meshfed.argocd ACTION`
-    sys.exit(run(sys.argv[1] if len(sys.argv) > 1 else "", sys.stdout, sys.stderr))
-
-
 # --------------------------------------------------------------------------------------------
 # Reading the app directory
 
 
-@dataclass
-class DocFile:
-    path: Path
-    documents: list[dict[str, Any]] = field(default_factory=list)  # the MeshFederation docs
-    error: str | None = None  # why the file could not be read, when it looks like one of ours
+def _yaml_files(app_dir: Path) -> list[Path]:
+    return sorted((p for p in app_dir.iterdir() if p.suffix in SUFFIXES and p.is_file()), key=lambda p: p.name)
 
 
-def scan(app_dir: Path) -> list[DocFile]:
-    """The files directly in `app_dir` that hold MeshFederation documents, sorted by name."""
-    from . import krm
-
-    found: list[DocFile] = []
+def _documents(path: Path) -> list[Any] | None:
+    """The documents of a file; None when it cannot be read or parsed (generate reports why)."""
     try:
-        entries = sorted(app_dir.iterdir(), key=lambda p: p.name)
-    except OSError:
-        return found
-    for path in entries:
-        if path.suffix not in SUFFIXES or not path.is_file():
-            continue
+        return parse_all(read_file(path, path.name, MAX_FILE_BYTES), path.name)
+    except InputError:
+        return None
+
+
+def _ours(path: Path) -> bool:
+    """Whether the file is for this plugin: it holds a MeshFederation without a KRM function
+    annotation, or it cannot be parsed and mentions one (generate then reports the error rather
+    than Argo CD finding no plugin for the app)."""
+    docs = _documents(path)
+    if docs is None:
         try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            found.append(DocFile(path, error=f"cannot read: {exc}"))
-            continue
-        if "MeshFederation" not in text:
-            continue
-        try:
-            docs = krm.load_all(text)
-        except Exception as exc:
-            if _KIND_LINE.search(text):
-                found.append(DocFile(path, error=f"invalid YAML: {krm.yaml_error_text(exc)}"))
-            continue
-        ours = [d for d in docs if krm.is_meshfederation(d)]
-        if ours:
-            found.append(DocFile(path, ours))
-    return found
-
-
-def _is_app_file(f: DocFile) -> bool:
-    from . import krm
-
-    return f.error is not None or any(not krm.has_function_annotation(d) for d in f.documents)
+            return b"MeshFederation" in path.read_bytes()[:MAX_FILE_BYTES]
+        except OSError:
+            return False
+    return any(is_meshfederation(d) and not has_function_annotation(d) for d in docs)
 
 
 def _discover(stdout: TextIO, stderr: TextIO) -> int:
     try:
-        for f in scan(Path(os.getcwd())):
-            if _is_app_file(f):
-                stdout.write(f.path.name + "\n")
+        for path in _yaml_files(working_directory()):
+            if _ours(path):
+                stdout.write(path.name + "\n")
                 break
-    except Exception as exc:  # discovery must never fail the repo-server's source detection
-        print(f"{PROG} argocd discover: {exc}", file=stderr)
+    except Exception as exc:  # discovery must never fail the repo-server's source detection  # noqa: BLE001
+        print(f"{PROG} argocd discover: {printable(str(exc))}", file=stderr)
     return EXIT_OK
 
 
@@ -137,70 +126,34 @@ def _discover(stdout: TextIO, stderr: TextIO) -> int:
 # Options
 
 
-@dataclass
-class Settings:
-    options: dict[str, str]  # scope / layout / namespace given by parameters or env
-    errors: list[str]
-
-
-def settings(environ: dict[str, str] | os._Environ) -> Settings:
-    options: dict[str, str] = {}
-    errors: list[str] = []
-    for key in sorted(k for k in environ if k.startswith(ENV_PREFIX)):
-        name = key[len(ENV_PREFIX):].lower()
-        label = f"plugin env {key[len('ARGOCD_ENV_'):]}"
-        if name not in OPTIONS:
-            errors.append(f"{label}: unknown variable (known: "
-                          f"{', '.join('MESHFED_' + o.upper() for o in OPTIONS)})")
-            continue
-        _set_option(options, errors, name, environ[key], label)
-
+def settings(environ: dict[str, str] | os._Environ) -> tuple[opts.Options, list[Diagnostic]]:
+    """The options given by the plugin env and the parameters (a parameter beats an env entry)."""
+    env = {key[len(ENV_PREFIX):]: value for key, value in environ.items()
+           if key.startswith(ENV_PREFIX + "MESHFED_")}
+    from_env, problems = opts.parse(env, "plugin env", names=opts.NAMES, spelling=ENV_OPTIONS)
     raw = environ.get("ARGOCD_APP_PARAMETERS")
+    params: dict[str, Any] = {}
     if raw is not None and raw.strip() not in ("", "null"):
         try:
-            params = json.loads(raw)
-        except ValueError as exc:
-            params = None
-            errors.append(f"ARGOCD_APP_PARAMETERS is not valid JSON: {exc}")
-        if params is not None and not isinstance(params, list):
-            errors.append("ARGOCD_APP_PARAMETERS must be a JSON list")
-            params = None
-        for param in params or []:
-            if not isinstance(param, dict):
-                errors.append("ARGOCD_APP_PARAMETERS: every parameter must be an object")
-                continue
-            name = param.get("name")
-            label = f"parameter {name!r}"
-            if name not in OPTIONS:
-                errors.append(f"{label}: unknown parameter (known: {', '.join(OPTIONS)})")
+            listed = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            listed = []
+            problems.append(error(f"not valid JSON: {printable(str(exc), 200)}", "ARGOCD_APP_PARAMETERS"))
+        if not isinstance(listed, list):
+            problems.append(error("must be a JSON list", "ARGOCD_APP_PARAMETERS"))
+            listed = []
+        for i, param in enumerate(listed):
+            where = f"[{i}]"
+            if not isinstance(param, dict) or not isinstance(param.get("name"), str):
+                problems.append(error("every parameter must be an object with a name", "ARGOCD_APP_PARAMETERS", where))
                 continue
             if "array" in param or "map" in param:
-                errors.append(f"{label}: must be a string, not an array or a map")
+                problems.append(error(f"parameter {param['name']!r} must be a string, not an array or a map",
+                                      "ARGOCD_APP_PARAMETERS", where))
                 continue
-            if "string" in param:
-                _set_option(options, errors, name, param["string"], label)
-    return Settings(options, errors)
-
-
-def _set_option(options: dict[str, str], errors: list[str], name: str, value: Any,
-                label: str) -> None:
-    if not isinstance(value, str):
-        errors.append(f"{label}: must be a string")
-        return
-    value = value.strip()
-    if not value:
-        return
-    allowed = CHOICES.get(name)
-    if allowed and value not in allowed:
-        errors.append(f"{label}: {value!r} is not one of {', '.join(allowed)}")
-        return
-    if name == "namespace":
-        from .formats import is_dns_label
-
-        if not is_dns_label(value):
-            errors.append(f"{label}: {value!r} is not a valid namespace name")
-            return
-    options[name] = value
+            params[param["name"]] = param.get("string")
+    from_params, found = opts.parse(params, "parameter", names=PARAMETERS)
+    return from_params.over(from_env), problems + found
 
 
 def repo_root(cwd: Path, source_path: str | None) -> Path | None:
@@ -225,91 +178,85 @@ def repo_root(cwd: Path, source_path: str | None) -> Path | None:
 # generate
 
 
-def _generate(stdout: TextIO, stderr: TextIO) -> int:
-    from . import krm
-
-    app_dir = Path(os.getcwd())
-    root = repo_root(app_dir, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
-    where = _display(app_dir, root) or "."
-    conf = settings(os.environ)
-    errors = list(conf.errors)
-    warnings: list[str] = []
-    objects: list[dict[str, Any]] = []
-    files = scan(app_dir) if not errors else []
-    default_ns = (os.environ.get("ARGOCD_APP_NAMESPACE") or "").strip() or None
-
-    if not errors and not any(f.documents or f.error for f in files):
-        errors.append(f"no MeshFederation document (apiVersion meshfed.io/v1alpha1, kind "
-                      f"MeshFederation) directly in {where}")
-    for f in files:
-        rel = _display(f.path, root)
-        if f.error:
-            errors.append(f"{rel}: {f.error}")
+def _kustomization_problems(app_dir: Path) -> list[Diagnostic]:
+    """A kustomization.yaml may only list this directory's MeshFederation files as generators:
+    anything else would be ignored by this plugin, and ignoring it loses objects."""
+    route = ("this plugin renders only the directory's MeshFederation documents and would ignore it; "
+             "use Argo CD's kustomize source with meshfed's exec plugin instead (docs/integrations.md)")
+    problems: list[Diagnostic] = []
+    documents = {p.name for p in _yaml_files(app_dir) if p.name not in KUSTOMIZATIONS and (
+        (docs := _documents(p)) is None or any(is_meshfederation(d) for d in docs))}
+    for name in KUSTOMIZATIONS:
+        path = app_dir / name
+        if not path.is_file():
             continue
-        for index, doc in enumerate(f.documents):
-            source = rel if len(f.documents) == 1 else f"{rel}#{index}"
-            has_ns = bool(krm.resource_ref(doc).get("namespace"))
-            namespace = conf.options.get("namespace") or (None if has_ns else default_ns)
-            try:
-                from .api import render_document
+        docs = [d for d in parse_all(read_file(path, name), name) if d is not None]
+        data = docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else None
+        if data is None:
+            problems.append(error("must hold one map", name))
+            continue
+        problems += [error(route, name, str(key)) for key in data if key not in KUSTOMIZATION_KEYS]
+        generators = data.get("generators") or []
+        if not isinstance(generators, list):
+            problems.append(error("must be a list", name, "generators"))
+            continue
+        for i, entry in enumerate(generators):
+            if entry not in documents:
+                problems.append(error(f"{printable(str(entry), 100)} is not a MeshFederation file of this "
+                                      f"directory: {route}", name, f"generators[{i}]"))
+        problems += [error(f"{doc} holds a MeshFederation that generators does not list: kustomize would not "
+                           "render it, this plugin would; list it or move it", name, "generators")
+                     for doc in sorted(documents - set(generators)) if generators]
+    return problems
 
-                result = render_document(
-                    krm.strip_bookkeeping(doc), source=source, base_dir=app_dir, root=root,
-                    scope=conf.options.get("scope"), layout=conf.options.get("layout"),
-                    namespace=namespace)
-                diagnostics, produced = list(result.diagnostics), list(result.objects)
-            except Exception as exc:
-                diagnostics = list(getattr(exc, "diagnostics", None) or [])
-                produced = []
-                if not diagnostics:
-                    errors.append(f"{source}: internal error: {type(exc).__name__}: {exc}")
-            for d in diagnostics:
-                (errors if d.severity == "error" else warnings).append(
-                    _strip_prefix(str(d), d.severity))
-            objects.extend(o for o in produced if isinstance(o, dict))
 
-    if not errors:
-        seen: set[tuple[Any, ...]] = set()
-        for obj in objects:
-            key = krm.object_key(obj)
-            if key in seen:
-                errors.append(f"{krm.describe_key(key)} is generated twice (by two documents "
-                              f"in {where})")
-            seen.add(key)
-    if not errors and not objects:
-        errors.append(f"the MeshFederation documents in {where} render no resources; refusing "
-                      "to return an empty manifest set, which would make Argo CD prune every "
-                      "resource of the application")
-
-    for w in warnings:
-        print(f"warning: {w}", file=stderr)
-    if errors:
-        noun = "error" if len(errors) == 1 else "errors"
-        print(f"{PROG}: cannot render {where} ({len(errors)} {noun}):", file=stderr)
-        for e in errors:
-            print(e, file=stderr)
-        return EXIT_INVALID
-
-    from .output import dump_yaml
-
-    stdout.write(dump_yaml(objects))
+def _generate(stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        app_dir = working_directory()
+        root = repo_root(app_dir, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
+        options, problems = settings(os.environ)
+        problems += _kustomization_problems(app_dir)
+    except InputError as exc:
+        options, problems, app_dir, root = opts.Options(), exc.diagnostics, Path("."), None
+    default_ns, why = opts.check_value("namespace", (os.environ.get("ARGOCD_APP_NAMESPACE") or "").strip())
+    if why is not None:
+        problems.append(error(why, "ARGOCD_APP_NAMESPACE"))
+    where = _display(app_dir, root)
+    if problems:
+        return _report(problems, where, stderr)
+    result = render([Path(".")], options=options, default_namespace=default_ns, root=root, lazy=True)
+    diagnostics = [_in_repository(d, where) for d in result.diagnostics]
+    if not result.ok:
+        return _report(diagnostics, where, stderr)
+    for d in diagnostics:
+        print(d, file=stderr)
+    write_yaml(result.objects, stdout.write)
     stdout.flush()
     return EXIT_OK
 
 
-def _strip_prefix(text: str, severity: str) -> str:
-    prefix = f"{severity}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
-
-
-def _display(path: Path, root: Path | None) -> str:
-    """`path` relative to the repository root: no temp-dir paths in messages."""
-    base = root if root is not None else Path(os.getcwd())
+def _display(app_dir: Path, root: Path | None) -> str:
+    """The app directory relative to the repository root: no temp-dir paths in messages."""
     try:
-        rel = path.relative_to(base).as_posix()
+        rel = app_dir.relative_to(root if root is not None else app_dir).as_posix()
     except ValueError:
-        return path.name
-    return "" if rel == "." else rel
+        rel = app_dir.name
+    return rel or "."
+
+
+def _in_repository(d: Diagnostic, where: str) -> Diagnostic:
+    """A diagnostic whose file is named from the repository root, as the Argo CD UI shows it."""
+    if not d.file or d.file.startswith(("<", "/")) or where == ".":
+        return d
+    return Diagnostic(d.severity, d.message, posixpath.normpath(posixpath.join(where, d.file)), d.path)
+
+
+def _report(problems: list[Diagnostic], where: str, stderr: TextIO) -> int:
+    errors = sum(d.severity == "error" for d in problems)
+    print(f"{PROG}: cannot render {where} ({errors} error{'s' if errors != 1 else ''}):", file=stderr)
+    for d in problems:
+        print(d, file=stderr)
+    return EXIT_INVALID
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,15 +266,16 @@ def _display(path: Path, root: Path | None) -> str:
 def _parameters(stdout: TextIO, stderr: TextIO) -> int:
     defaults: dict[str, str] = {}
     try:
-        defaults = _document_defaults(scan(Path(os.getcwd())))
-    except Exception as exc:  # an announcement never fails; the generate step reports problems
-        print(f"{PROG} argocd parameters: {exc}", file=stderr)
+        docs = [d for p in _yaml_files(working_directory()) for d in _documents(p) or [] if is_meshfederation(d)]
+        defaults = _document_defaults(docs)
+    except Exception as exc:  # an announcement never fails; the generate step reports problems  # noqa: BLE001
+        print(f"{PROG} argocd parameters: {printable(str(exc))}", file=stderr)
     if not defaults.get("namespace"):
         ns = (os.environ.get("ARGOCD_APP_NAMESPACE") or "").strip()
         if ns:
             defaults["namespace"] = ns
     announcements = []
-    for name in OPTIONS:
+    for name in PARAMETERS:
         title, tooltip = ANNOUNCEMENTS[name]
         announcements.append({"name": name, "title": title, "tooltip": tooltip,
                               "collectionType": "string", "string": defaults.get(name, "")})
@@ -336,20 +284,15 @@ def _parameters(stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK
 
 
-def _document_defaults(files: list[DocFile]) -> dict[str, str]:
+def _document_defaults(docs: list[dict[str, Any]]) -> dict[str, str]:
     """The value every document agrees on, per option."""
-    from . import krm
-
-    docs = [d for f in files for d in f.documents]
-    seen: dict[str, set[Any]] = {name: set() for name in OPTIONS}
+    seen: dict[str, set[Any]] = {name: set() for name in PARAMETERS}
     for d in docs:
         spec = d.get("spec") if isinstance(d.get("spec"), dict) else {}
         seen["scope"].add(spec.get("scope"))
         seen["layout"].add(spec.get("layout"))
-        seen["namespace"].add(krm.resource_ref(d).get("namespace"))
+        seen["namespace"].add(resource_ref(d).get("namespace"))
+        allow = spec.get("allowEmpty")
+        seen["allowEmpty"].add(("true" if allow else "false") if isinstance(allow, bool) else None)
     return {name: next(iter(values)) for name, values in seen.items()
             if len(values) == 1 and isinstance(next(iter(values)), str)}
-
-
-if __name__ == "__main__":
-    main()

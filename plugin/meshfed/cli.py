@@ -67,7 +67,12 @@ LAYOUT = typer.Option(None, "--layout", show_default=False,
                       help="Chart generation of the values: v1 (seed README) or v2 (current). Default: the "
                            "document's spec.layout, else inferred from the keys used.")
 ROOT = typer.Option(None, "--root", show_default=False,
-                    help="Directory that `base` paths may not leave. Default: the enclosing git work tree.")
+                    help="Directory that `base` paths may not leave. Default: $MESHFED_ROOT, else the git work tree "
+                         "holding the working directory, else the working directory.")
+ALLOW_EMPTY = typer.Option(False, "--allow-empty",
+                           help="Accept a render that yields no resources (else an error: with Argo CD's auto-sync "
+                                "and prune, an empty render deletes the application's objects). The document "
+                                "field spec.allowEmpty: true says the same.")
 CRDS = typer.Option(None, "--crds", metavar="PATH", show_default=False,
                     help="CustomResourceDefinitions (files or directories, e.g. `kubectl get crd -o yaml` output) "
                          "to validate the emitted objects against, as the cluster would: served versions, OpenAPI "
@@ -83,6 +88,8 @@ def _cluster_problems(objects: list, crds: Optional[List[Path]]) -> list[str]:
         return [str(p) for p in validate_objects(objects, list(crds))]
     except RuntimeError as exc:  # the validate extra is not installed
         raise typer.BadParameter(str(exc), param_hint="--crds")
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read the CRDs: {exc.strerror or exc}", param_hint="--crds")
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
@@ -91,13 +98,15 @@ def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
 
 
 def _render(files: Optional[List[Path]], values: Optional[List[Path]], scope: Optional[Scope],
-            namespace: Optional[str], layout: Optional[LayoutChoice], root: Optional[Path]):
-    from .api import render_paths
+            namespace: Optional[str], layout: Optional[LayoutChoice], root: Optional[Path], allow_empty: bool):
+    from .api import render as render_request
+    from .options import Options
     if not files and not values:
         raise typer.BadParameter("give MeshFederation files or directories, or -f values files",
                                  param_hint="FILE|DIR")
-    return render_paths(files or [], values or [], scope=scope.value if scope else None, namespace=namespace,
-                        layout=layout.value if layout else None, root=root)
+    options = Options(scope.value if scope else None, namespace, layout.value if layout else None,
+                      True if allow_empty else None)
+    return render_request(files or [], values_files=values or [], options=options, root=root)
 
 
 @app.command()
@@ -109,6 +118,7 @@ def render(
     layout: Optional[LayoutChoice] = LAYOUT,
     output: Format = typer.Option(Format.yaml, "-o", "--output", help="Output format: a YAML stream, or a JSON List."),
     root: Optional[Path] = ROOT,
+    allow_empty: bool = ALLOW_EMPTY,
     check: bool = typer.Option(False, "--check", help="Validate the output against --crds before writing it."),
     crds: Optional[List[Path]] = CRDS,
 ) -> None:
@@ -117,7 +127,7 @@ def render(
     from .output import dump_json, dump_yaml
     if check and not crds:
         raise typer.BadParameter("--check needs --crds PATH (the cluster's CRDs)", param_hint="--check")
-    result = _render(files, values, scope, namespace, layout, root)
+    result = _render(files, values, scope, namespace, layout, root, allow_empty)
     _print_diagnostics(result.diagnostics)
     if not result.ok:
         raise typer.Exit(1)
@@ -138,11 +148,12 @@ def validate(
     namespace: Optional[str] = NAMESPACE,
     layout: Optional[LayoutChoice] = LAYOUT,
     root: Optional[Path] = ROOT,
+    allow_empty: bool = ALLOW_EMPTY,
     crds: Optional[List[Path]] = CRDS,
 ) -> None:
     """Report every problem (errors and warnings) with its file and field path; with --crds, also
     what the cluster would reject in the output. Exit 1 on any error."""
-    result = _render(files, values, scope, namespace, layout, root)
+    result = _render(files, values, scope, namespace, layout, root, allow_empty)
     _print_diagnostics(result.diagnostics)
     rejected = _cluster_problems(result.objects, crds) if result.ok else []
     for message in rejected:
@@ -169,7 +180,7 @@ def krm() -> None:
     """Run as a KRM function: read a ResourceList on stdin, write one on stdout (kustomize
     generators, transformers, container functions)."""
     from . import krm as krm_adapter
-    raise typer.Exit(krm_adapter.run(sys.stdin, sys.stdout, sys.stderr))
+    raise typer.Exit(krm_adapter.run(sys.stdin.buffer, sys.stdout, sys.stderr))
 
 
 @app.command("kustomize-plugin")
@@ -218,7 +229,7 @@ def krm_check() -> None:
     """Run the federation check as a KRM validator: the ResourceList passes through unchanged,
     problems become results, and any error exits non-zero."""
     from .federation import krm_validate
-    raise typer.Exit(krm_validate(sys.stdin, sys.stdout, sys.stderr))
+    raise typer.Exit(krm_validate(sys.stdin.buffer, sys.stdout, sys.stderr))
 
 
 @app.command()

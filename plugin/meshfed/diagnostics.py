@@ -1,10 +1,38 @@
-"""Problems found in the input, reported with the file and field path they come from."""
+"""Problems found in the input, reported with the file and field path they come from.
+
+The one result type of every route: the CLI prints them, the KRM function turns them into
+`results`, the Argo CD plugin prints them for the UI. Their text is safe to print: control
+characters and newlines that came from the input (file names, keys, values) are escaped, so a
+file name cannot forge a `file: path: message` line, and a value echoed in a message is cut.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterable, Literal
 
 Severity = Literal["error", "warning", "info"]
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+MAX_MESSAGE = 1000  # characters of one message; the middle of a longer one is cut
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    if char in named:
+        return named[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, limit: int = MAX_MESSAGE) -> str:
+    """`text` as one safe line: control and bidi characters escaped, the middle cut past `limit`."""
+    if len(text) > limit:
+        keep = limit // 2
+        text = f"{text[:keep]}...({len(text) - 2 * keep} characters cut)...{text[-keep:]}"
+    return _UNSAFE.sub(_escape, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,8 +45,8 @@ class Diagnostic:
     path: str = ""
 
     def __str__(self) -> str:
-        parts = [p for p in (self.file, self.path) if p]
-        text = ": ".join([*parts, self.message])
+        parts = [printable(p) for p in (self.file, self.path) if p]
+        text = ": ".join([*parts, printable(self.message)])
         return text if self.severity == "error" else f"{self.severity}: {text}"
 
 
@@ -38,5 +66,10 @@ def warning(message: str, file: str | None = None, path: str = "") -> Diagnostic
     return Diagnostic("warning", message, file, path)
 
 
-def has_errors(diagnostics: list[Diagnostic]) -> bool:
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
+
+
+def exit_code(diagnostics: Iterable[Diagnostic]) -> int:
+    """What every route exits with: 1 when any diagnostic is an error, else 0."""
+    return EXIT_INVALID if has_errors(diagnostics) else EXIT_OK

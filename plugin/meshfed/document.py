@@ -6,15 +6,16 @@ through symlinks, and a cycle is an error that prints the chain.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, InputError, error
 from .merge import Layer, format_path
+from .options import Options
 from .schema import validate
-from .yamlio import parse_all, read_text, type_name
+from .source import MAX_BASE_DEPTH, Files, confine, display, read_file
+from .yamlio import parse_all, type_name
 
 API_VERSION = "meshfed.io/v1alpha1"
 KIND = "MeshFederation"
@@ -33,9 +34,7 @@ class Federation:
 
     source: str
     name: str | None
-    namespace: str | None
-    scope: str | None
-    layout: str | None
+    options: Options  # what the document's metadata.namespace and spec say
     mesh: dict[str, str] | None
     layers: list[Layer] = field(default_factory=list)
     patches: list[Patch] = field(default_factory=list)
@@ -45,23 +44,6 @@ class Federation:
 
 def is_federation(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == KIND
-
-
-def display(path: Path) -> str:
-    """How a file is named in messages: relative to the working directory when below it."""
-    rel = os.path.relpath(path)
-    return str(path) if rel.split(os.sep)[:4] == [os.pardir] * 4 else rel
-
-
-def find_root(start: Path) -> Path:
-    """The enclosing git work tree of `start`; else the working directory when `start` is below
-    it; else `start` itself."""
-    here = start.resolve()
-    for d in (here, *here.parents):
-        if (d / ".git").exists():
-            return d
-    cwd = Path.cwd().resolve()
-    return cwd if here == cwd or cwd in here.parents else here
 
 
 def _envelope_problems(doc: dict[str, Any], source: str) -> list[Diagnostic]:
@@ -74,11 +56,24 @@ def _envelope_problems(doc: dict[str, Any], source: str) -> list[Diagnostic]:
     return [error(p.message, source, format_path(p.path)) for p in problems]
 
 
-class Resolver:
-    """Resolves documents and their bases below one root."""
+def _document_options(meta: dict[str, Any], spec: dict[str, Any]) -> Options:
+    """The options a document sets (its schema problems are reported by the envelope check)."""
+    def pick(value: Any, allowed: tuple[str, ...]) -> str | None:
+        return value if value in allowed else None
 
-    def __init__(self, root: Path):
-        self.root = root.resolve()
+    namespace = meta.get("namespace")
+    return Options(pick(spec.get("scope"), ("mesh", "namespace", "all")),
+                   namespace if isinstance(namespace, str) and namespace else None,
+                   pick(spec.get("layout"), ("v1", "v2")),
+                   spec.get("allowEmpty") if isinstance(spec.get("allowEmpty"), bool) else None)
+
+
+class Resolver:
+    """Resolves documents and their bases below one root, reading each base file once."""
+
+    def __init__(self, root: Path, files: Files | None = None):
+        self.root = root
+        self.files = files if files is not None else Files(root)
 
     def federation(self, doc: dict[str, Any], source: str, base_dir: Path, index: int = 0,
                    file: Path | None = None) -> Federation:
@@ -87,9 +82,7 @@ class Resolver:
         fed = Federation(
             source=source,
             name=meta.get("name") if isinstance(meta.get("name"), str) else None,
-            namespace=meta.get("namespace") if isinstance(meta.get("namespace"), str) else None,
-            scope=spec.get("scope") if spec.get("scope") in ("mesh", "namespace", "all") else None,
-            layout=spec.get("layout") if spec.get("layout") in ("v1", "v2") else None,
+            options=_document_options(meta, spec),
             mesh=spec.get("mesh") if isinstance(spec.get("mesh"), dict) else None,
             index=index,
         )
@@ -112,16 +105,19 @@ class Resolver:
 
     def _base(self, entry: str, source: str, where: str, base_dir: Path, chain: list[Path], fed: Federation) -> None:
         target = base_dir / entry
-        real = target.resolve()
-        if real != self.root and self.root not in real.parents:
-            raise InputError([error(f"base {entry} resolves to {real}, outside the repository root {self.root}",
-                                    source, where)])
+        real = confine(target, self.root, f"base {entry}", source, where)
         if real in chain:
             names = " -> ".join(display(p) for p in [*chain[chain.index(real):], real])
             raise InputError([error(f"base cycle: {names}", source, where)])
+        if len(chain) >= MAX_BASE_DEPTH:
+            raise InputError([error(f"base {entry}: bases nested more than {MAX_BASE_DEPTH} deep", source, where)])
         name = display(target)
-        text = read_text(real, name)
-        docs = [d for d in parse_all(text, name) if d is not None]
+        try:
+            docs = self.files.documents(real, name)
+        except InputError as exc:  # a base that cannot be read is the listing document's problem
+            raise InputError([error(f"base {entry}: {d.message}", source, where)
+                              if d.file == name and not d.message.startswith("invalid YAML") else d
+                              for d in exc.diagnostics]) from None
         if len(docs) == 1 and is_federation(docs[0]):
             base = docs[0]
             fed.diagnostics.extend(_envelope_problems(base, name))
@@ -136,31 +132,36 @@ class Resolver:
             raise InputError([error("a base must hold one YAML document", name)])
 
 
-def load_paths(paths: list[Path], root: Path | None) -> list[Federation]:
+def load_paths(paths: list[Path], resolver: Resolver) -> list[Federation]:
     """The MeshFederation documents in files and directories (a directory: the documents directly
-    in it, files sorted by name; other YAML such as kustomization.yaml is skipped)."""
+    in it, files sorted by name; other YAML such as kustomization.yaml is skipped). The files
+    named are read wherever they are; their bases must stay below the resolver's root."""
     feds: list[Federation] = []
     problems: list[Diagnostic] = []
     for path in paths:
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            try:
+                files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            except OSError as exc:
+                problems.append(error(f"cannot list the directory: {exc.strerror}", display(path)))
+                continue
             found = 0
             for f in files:
                 try:
-                    docs = parse_all(read_text(f, display(f)), display(f))
+                    docs = parse_all(read_file(f, display(f)), display(f))
                 except InputError as exc:
                     problems.extend(exc.diagnostics)
                     continue
                 for i, doc in enumerate(docs):
                     if is_federation(doc):
                         found += 1
-                        feds.append(_resolve(doc, f, i, root))
+                        feds.append(resolver.federation(doc, display(f), f.parent, i, f))
             if not found and not problems:
                 problems.append(error("no MeshFederation documents in this directory", display(path)))
             continue
         name = display(path)
         try:
-            docs = parse_all(read_text(path, name), name)
+            docs = parse_all(read_file(path, name), name)
         except InputError as exc:
             problems.extend(exc.diagnostics)
             continue
@@ -174,14 +175,9 @@ def load_paths(paths: list[Path], root: Path | None) -> list[Federation]:
                                       "pass plain values files with -f", name))
                 continue
             docs_found += 1
-            feds.append(_resolve(doc, path, i, root))
+            feds.append(resolver.federation(doc, name, path.parent, i, path))
         if not docs_found and not problems:
             problems.append(error(f"no {KIND} document in this file", name))
     if problems:
         raise InputError(problems)
     return feds
-
-
-def _resolve(doc: dict[str, Any], path: Path, index: int, root: Path | None) -> Federation:
-    resolver = Resolver(root if root is not None else find_root(path.parent))
-    return resolver.federation(doc, display(path), path.parent, index, path)

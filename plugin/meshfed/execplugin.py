@@ -23,67 +23,47 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-EXIT_OK, EXIT_INVALID = 0, 1
+from .api import Document, render
+from .diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, exit_code
+from .output import write_yaml
+from .resources import is_meshfederation, resource_ref, strip_bookkeeping
+from .source import display, read_file, working_directory
+from .yamlio import parse_all
+
 PROG = "meshfed kustomize-plugin"
 
 
 def run(config_path: str, stdout: TextIO, stderr: TextIO) -> int:
     """Render the MeshFederation in `config_path`; print the objects as a YAML stream."""
-    from . import krm
-
-    def fail(message: str) -> int:
-        print(f"{PROG}: error: {message}", file=stderr)
+    try:
+        doc, config_root = _config(config_path)
+    except InputError as exc:
+        for d in exc.diagnostics:
+            print(f"{PROG}: {d}", file=stderr)
         return EXIT_INVALID
-
-    config_root = Path(os.environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT") or os.getcwd())
-    try:
-        text = Path(config_path).read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        fallback = os.environ.get("KUSTOMIZE_PLUGIN_CONFIG_STRING")
-        if not fallback:
-            return fail(f"cannot read the plugin config {config_path}: {exc.strerror or exc}")
-        text = fallback
-    except UnicodeDecodeError:
-        return fail(f"the plugin config {config_path} is not UTF-8 text")
-
-    try:
-        docs = [d for d in krm.load_all(text) if d is not None]
-    except Exception as exc:  # yaml.YAMLError, or the core's InputError
-        return fail(f"the plugin config is not valid YAML: {krm.yaml_error_text(exc)}")
-    if len(docs) != 1 or not krm.is_meshfederation(docs[0]):
-        return fail("the plugin config must be one MeshFederation document "
-                    "(apiVersion meshfed.io/v1alpha1, kind MeshFederation)")
-    doc: dict[str, Any] = docs[0]
-
     if _stdin_has_resources():
-        return fail("MeshFederation is a generator: list it under `generators:` in "
-                    "kustomization.yaml, not under `transformers:` (it would drop every other "
-                    "resource)")
-
-    source = _source_name(doc, config_root)
-    try:
-        from .api import render_document
-
-        result = render_document(krm.strip_bookkeeping(doc), source=source, base_dir=config_root,
-                                 root=krm.explicit_root())
-    except Exception as exc:
-        diags = getattr(exc, "diagnostics", None)
-        if not diags:
-            return fail(f"{source}: {type(exc).__name__}: {exc}")
-        for d in diags:
-            print(str(d), file=stderr)
+        print(f"{PROG}: MeshFederation is a generator: list it under `generators:` in kustomization.yaml, "
+              "not under `transformers:` (it would drop every other resource)", file=stderr)
         return EXIT_INVALID
-
+    result = render(documents=[Document(strip_bookkeeping(doc), _source_name(doc, config_root), config_root)],
+                    lazy=True)
     for d in result.diagnostics:
-        print(str(d), file=stderr)
+        print(d, file=stderr)
     if not result.ok:
-        return EXIT_INVALID
-    if result.objects:
-        from .output import dump_yaml
-
-        stdout.write(dump_yaml(list(result.objects)))
-        stdout.flush()
+        return exit_code(result.diagnostics)
+    write_yaml(result.objects, stdout.write)
+    stdout.flush()
     return EXIT_OK
+
+
+def _config(config_path: str) -> tuple[dict[str, Any], Path]:
+    """The MeshFederation kustomize hands over, and the kustomization root it belongs to."""
+    config_root = Path(os.environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT") or working_directory())
+    docs = [d for d in parse_all(read_file(Path(config_path), config_path), config_path) if d is not None]
+    if len(docs) != 1 or not is_meshfederation(docs[0]):
+        raise InputError([error("the plugin config must be one MeshFederation document "
+                                "(apiVersion meshfed.io/v1alpha1, kind MeshFederation)", config_path)])
+    return docs[0], config_root
 
 
 def _source_name(doc: dict[str, Any], config_root: Path) -> str:
@@ -91,32 +71,20 @@ def _source_name(doc: dict[str, Any], config_root: Path) -> str:
 
     kustomize hands over a re-serialised temp copy, so look for a document with the same name and
     namespace directly in the kustomization directory; fall back to `MeshFederation/<name>`."""
-    from . import krm
-
-    ref = krm.resource_ref(doc)
-    want = (ref.get("name"), ref.get("namespace"))
-    hits = []
+    ref = resource_ref(doc)
+    hits = set()
     try:
-        candidates = sorted(p for p in config_root.iterdir()
-                            if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+        candidates = sorted(p for p in config_root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     except OSError:
         candidates = []
     for path in candidates:
         try:
-            text = path.read_text(encoding="utf-8-sig")
-            if "MeshFederation" not in text:
-                continue
-            docs = krm.load_all(text)
-        except Exception:
+            found = parse_all(read_file(path, path.name), path.name)
+        except InputError:
             continue
-        for d in docs:
-            if krm.is_meshfederation(d):
-                r = krm.resource_ref(d)
-                if (r.get("name"), r.get("namespace")) == want:
-                    hits.append(path.name)
-    if len(set(hits)) == 1:
-        return hits[0]
-    return f"MeshFederation/{ref.get('name') or '(unnamed)'}"
+        if any(is_meshfederation(d) and resource_ref(d) == ref for d in found):
+            hits.add(display(path))
+    return hits.pop() if len(hits) == 1 else f"MeshFederation/{ref.get('name') or '(unnamed)'}"
 
 
 def _stdin_has_resources(wait: float = 0.2) -> bool:
@@ -137,14 +105,3 @@ def _stdin_has_resources(wait: float = 0.2) -> bool:
         return bool(os.read(fd, 65536).strip())
     except (OSError, ValueError):
         return False
-
-
-def main() -> None:  # `python -m meshfed.execplugin CONFIG`
-    if len(sys.argv) < 2:
-        print(f"usage: {PROG} CONFIG", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(run(sys.argv[1], sys.stdout, sys.stderr))
-
-
-if __name__ == "__main__":
-    main()

@@ -17,11 +17,14 @@ import os
 import sys
 from typing import Any, Callable, NamedTuple, Sequence
 
+from .options import FORMATS, LAYOUTS, SCOPES
+
 # The options of `meshfed render` (see meshfed.cli.render): name -> destination.
 _LONG = {"--values": "values", "--scope": "scope", "--namespace": "namespace", "--layout": "layout",
          "--output": "output", "--root": "root"}
 _SHORT = {"-f": "values", "-n": "namespace", "-o": "output"}
-_CHOICES = {"scope": ("mesh", "namespace", "all"), "layout": ("v1", "v2"), "output": ("yaml", "json")}
+_FLAGS = {"--allow-empty": "allow_empty"}
+_CHOICES = {"scope": SCOPES, "layout": LAYOUTS, "output": FORMATS}
 _ARGOCD_ACTIONS = ("generate", "discover", "parameters")
 
 
@@ -33,6 +36,7 @@ class RenderArgs(NamedTuple):
     layout: str | None
     output: str
     root: str | None
+    allow_empty: bool = False
 
 
 def _path_ok(value: str) -> bool:
@@ -65,6 +69,9 @@ def parse_render(args: Sequence[str]) -> RenderArgs | None:
             if arg == "-" or not arg:
                 return None
             files.append(arg)
+            continue
+        if arg in _FLAGS:
+            opts[_FLAGS[arg]] = True
             continue
         if arg.startswith("--"):
             name, eq, value = arg.partition("=")
@@ -111,7 +118,7 @@ def parse_render(args: Sequence[str]) -> RenderArgs | None:
         if not is_dns_label(opts["namespace"]):
             return None
     return RenderArgs(files, opts["values"], opts.get("scope"), opts.get("namespace"), opts.get("layout"),
-                      opts.get("output", "yaml"), opts.get("root"))
+                      opts.get("output", "yaml"), opts.get("root"), opts.get("allow_empty", False))
 
 
 def parse(argv: Sequence[str]) -> Callable[[], int] | None:
@@ -138,7 +145,8 @@ def render(a: RenderArgs) -> int:
     import gc
     from pathlib import Path
 
-    from .api import render_paths
+    from .api import render as render_request
+    from .options import Options
     from .output import write_json, write_yaml
 
     # Planning creates hundreds of thousands of long-lived containers (the values, the planned
@@ -150,9 +158,9 @@ def render(a: RenderArgs) -> int:
     # Streaming: with `lazy`, the objects are built one at a time while they are written. Every
     # error is known before the first object is built (all validation happens while planning), so
     # `result.ok` is final here and stdout stays empty on any error.
-    result = render_paths([Path(f) for f in a.files], [Path(v) for v in a.values], scope=a.scope,
-                          namespace=a.namespace, layout=a.layout,
-                          root=Path(a.root) if a.root is not None else None, lazy=True)
+    result = render_request([Path(f) for f in a.files], values_files=[Path(v) for v in a.values],
+                            options=Options(a.scope, a.namespace, a.layout, True if a.allow_empty else None),
+                            root=a.root, lazy=True)
     gc.freeze()
     gc.enable()
     for d in result.diagnostics:
@@ -167,7 +175,7 @@ def _krm() -> int:
     import gc
     gc.disable()  # one short-lived request, no garbage cycles worth a pass (see render)
     from . import krm
-    return krm.run(sys.stdin, sys.stdout, sys.stderr)
+    return krm.run(sys.stdin.buffer, sys.stdout, sys.stderr)
 
 
 def _argocd(action: str) -> int:
@@ -184,11 +192,17 @@ def _kustomize_plugin(config: str) -> int:
     return execplugin.run(config, sys.stdout, sys.stderr)
 
 
-def run(runner: Callable[[], int]) -> None:
-    """Run and exit as the typer app would: its exit code; a closed stdout (`| head`) exits 1
-    quietly; Ctrl-C exits 130; end of input on a prompt prints `Aborted!` and exits 1."""
+def run(runner: Callable[[], Any]) -> None:
+    """Run and exit as the typer app would: its exit code; Ctrl-C exits 130; end of input on a
+    prompt prints `Aborted!` and exits 1. Output that cannot be written (a closed pipe, a full
+    disk) exits 1: quietly for a closed pipe (`| head`), with the reason otherwise. Also runs the
+    typer app itself (which exits by raising SystemExit), so both paths end the same way."""
     try:
-        code = runner()
+        try:
+            code = runner()
+        except SystemExit as exc:
+            code = exc.code
+        sys.stdout.flush()
     except KeyboardInterrupt:
         sys.exit(130)
     except EOFError:
@@ -198,28 +212,18 @@ def run(runner: Callable[[], int]) -> None:
     except OSError as exc:
         import errno
         if exc.errno != errno.EPIPE:
-            raise
-        _pacify()
+            print(f"meshfed: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        discard_stdout()
         sys.exit(1)
     sys.exit(code)
 
 
-class _Pacified:
-    """Like click's PacifyFlushWrapper: no BrokenPipeError from the final flush."""
-
-    def __init__(self, wrapped: Any):
-        self.wrapped = wrapped
-
-    def flush(self) -> None:
-        try:
-            self.wrapped.flush()
-        except BrokenPipeError:
-            pass
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self.wrapped, attr)
-
-
-def _pacify() -> None:
-    sys.stdout = _Pacified(sys.stdout)  # type: ignore[assignment]
-    sys.stderr = _Pacified(sys.stderr)  # type: ignore[assignment]
+def discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of what could not be
+    written raises nothing at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -11,18 +11,12 @@ from .defaults import DEFAULTS_NAME, V2_DEFAULT_INGRESS_APP, defaults_layer
 from .diagnostics import Diagnostic, error, has_errors, warning
 from .document import Patch
 from .merge import Layer, Merged, Path_, format_path, merge_layers
+from .options import Options
 from .rows import Context, Planned
 from .schema import validate
 
 V1_ONLY = ("egressGateway", "useOpenshiftRouter", "gatewaySelector", "port")
 V2_ONLY = ("gateways", "enableOpenshiftRouter", "enableGatewayAPI")
-
-
-@dataclass
-class Options:
-    scope: str | None = None
-    namespace: str | None = None
-    layout: str | None = None
 
 
 @dataclass
@@ -71,24 +65,46 @@ def infer_scope(layers: list[Layer]) -> str:
 
 
 def _apply_patches(merged: Merged, patches: list[Patch]) -> list[Diagnostic]:
+    """Apply the patches, in order, to the merged values in place: the merge made them private,
+    so one copy serves every operation (cost linear in the operations). Each operation's own
+    value is copied, as base documents are shared across the documents of one run."""
     problems: list[Diagnostic] = []
     if not patches:
         return problems
+    import copy
+
     import jsonpatch  # only documents with spec.patches pay for it
 
     for patch in patches:
         where = f"spec.patches[{patch.index}]"
         try:
-            merged.values = jsonpatch.apply_patch(merged.values, [patch.op], in_place=False)
+            merged.values = jsonpatch.apply_patch(merged.values, [copy.deepcopy(patch.op)], in_place=True)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError,
-                IndexError, ValueError) as exc:
-            problems.append(error(f"patch failed: {exc}", patch.source, where))
+                IndexError, ValueError, AttributeError) as exc:
+            problems.append(error(f"patch failed: {_patch_failure(exc, patch.op)}", patch.source, where))
             continue
         pointer = patch.op.get("path")
         if patch.op.get("op") in ("add", "replace", "copy", "move") and isinstance(pointer, str):
             merged.origins[_set_path(merged.values, jsonpatch.JsonPointer(pointer).parts)] = \
                 Layer(patch.source, {}, "", where)
     return problems
+
+
+def _patch_failure(exc: Exception, op: dict[str, Any]) -> str:
+    """Why an operation failed, without the values jsonpatch puts into some of its messages."""
+    import jsonpatch
+
+    path = op.get("path")
+    if isinstance(exc, jsonpatch.JsonPatchTestFailed):
+        return f"test: the value at {path} differs from the one given"
+    if isinstance(exc, jsonpatch.JsonPointerException):
+        text = str(exc)
+        if text.startswith("member") or text.startswith("index"):
+            return f"{op.get('op')} {path}: {text.split(' in ', 1)[0].split(' is out', 1)[0]} does not exist"
+        return f"{op.get('op')} {path}: the path goes through a value that is not a map or a list"
+    if isinstance(exc, (jsonpatch.JsonPatchConflict, jsonpatch.InvalidJsonPatch)):
+        return str(exc)
+    return f"{op.get('op')} {path}: cannot be applied to these values"
 
 
 def _set_path(values: Any, parts: list[str]) -> Path_:
@@ -164,8 +180,13 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
         out.planned = mesh_plan + ns_plan
         out.names = _final_names(out.planned)
         if not out.planned:
-            warnings.append(warning("nothing to render: these values yield no resources for the "
-                                    f"{' and '.join(sorted(tiers))} tier{'s' if len(tiers) > 1 else ''}"))
+            what = (f"nothing to render: these values yield no resources for the {' and '.join(sorted(tiers))} "
+                    f"tier{'s' if len(tiers) > 1 else ''}")
+            if opts.allow_empty:
+                warnings.append(warning(what))
+            else:
+                out.diagnostics.append(error(f"{what}; an empty render makes Argo CD prune every object of "
+                                             "the application (allow it with --allow-empty or spec.allowEmpty: true)"))
     out.diagnostics += warnings
     return out
 

@@ -8,7 +8,6 @@ recursive aliases so a hostile file gives an error, not a hang.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -286,36 +285,6 @@ def parse_all(text: str, name: str) -> list[Any]:
     for doc in docs:
         _check_size(doc, name)
     return docs
-
-
-def read_text(path: Path, display: str | None = None) -> str:
-    """A file's text, or an InputError that says why it cannot be read."""
-    name = display or str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError([error("no such file", name)]) from None
-    except IsADirectoryError:
-        raise InputError([error("is a directory, expected a file", name)]) from None
-    except OSError as exc:
-        raise InputError([error(f"cannot read: {exc.strerror}", name)]) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError([error(f"not UTF-8 text (byte {exc.start})", name)]) from None
-
-
-def load_values_file(path: Path, display: str | None = None) -> dict[str, Any]:
-    """A plain Helm values file: exactly one map (an empty file is an empty map)."""
-    name = display or str(path)
-    docs = [d for d in parse_all(read_text(path, name), name) if d is not None]
-    if not docs:
-        return {}
-    if len(docs) > 1:
-        raise InputError([error("a values file must hold one YAML document", name)])
-    if not isinstance(docs[0], dict):
-        raise InputError([error(f"a values file must hold a map, found {type_name(docs[0])}", name)])
-    return docs[0]
 
 
 def type_name(value: Any) -> str:

@@ -13,96 +13,56 @@ the cluster-grouping rule.
 from __future__ import annotations
 
 import os
-import posixpath
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
-from .. import krm
-from ..diagnostics import Diagnostic, InputError
-from ..document import find_root
+from ..diagnostics import Diagnostic, InputError, error, exit_code
+from ..resourcelist import SYNTHETIC, read_request, result, write
+from ..resources import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, annotation, is_meshfederation, resource_ref
+from ..source import find_root, working_directory
 from .consistency import check_repo
 from .repo import Repo, Source, load
 
-INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
 
-
-def _location(item: dict[str, Any], cwd: Path) -> tuple[Path | None, str | None, int]:
-    ann = krm.annotations_of(item)
-    index = 0
-    for key in INDEX_ANNOTATIONS:
-        value = ann.get(key)
-        if isinstance(value, str) and value.isdigit():
-            index = int(value)
-            break
-    for key in krm.PATH_ANNOTATIONS:
-        value = ann.get(key)
-        if isinstance(value, str) and value:
-            return (cwd / value), value, index
-    return None, None, index
-
-
-def _sources(items: list[Any], cwd: Path) -> list[Source]:
+def _sources(items: list[dict[str, Any]], cwd: Path, root: Path) -> list[Source]:
     sources = []
-    explicit = krm.explicit_root()
     for i, data in enumerate(items):
-        if not krm.is_meshfederation(data):
+        if not is_meshfederation(data):
             continue
-        file, source, index = _location(data, cwd)
-        ref = krm.resource_ref(data)
-        if source is None:
-            source = f"MeshFederation/{ref.get('name') or f'(item {i})'}"
+        path = annotation(data, PATH_ANNOTATIONS)
+        index = annotation(data, INDEX_ANNOTATIONS)
+        ref = resource_ref(data)
+        file = (cwd / path) if path and not os.path.isabs(path) else None
+        source = path if file is not None else f"{SYNTHETIC}{ref.get('name') or f'(item {i})'}"
         base_dir = file.parent if file is not None else cwd
-        root = explicit if explicit is not None else find_root(base_dir)
-        sources.append(Source(data, source, file.resolve() if file is not None else None, base_dir, index,
-                              cwd.resolve(), root, ref))
+        sources.append(Source(data, source, file.resolve() if file is not None else None, base_dir,
+                              int(index) if index and index.isdigit() else 0, cwd.resolve(), root, ref))
     return sources
 
 
-def _result(d: Diagnostic, repo: Repo | None, cwd: Path) -> dict[str, Any]:
-    entry: dict[str, Any] = {"message": d.message, "severity": d.severity}
-    owner = repo.owners.get(d) if repo is not None else None
-    if owner is not None and owner.src.ref:
-        entry["resourceRef"] = dict(owner.src.ref)
-    if d.path:
-        entry["field"] = {"path": d.path}
-    if d.file and not d.file.startswith(("<", "MeshFederation/")):
-        path = Path(d.file)
-        if path.is_absolute():
-            try:
-                entry["file"] = {"path": path.relative_to(cwd).as_posix()}
-            except ValueError:
-                pass
-        else:
-            entry["file"] = {"path": posixpath.normpath(path.as_posix())}
-    return entry
-
-
-def validate(stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    try:
-        text = stdin.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        return krm.fail(stdout, stderr, f"cannot read the ResourceList from stdin: {exc}")
-    try:
-        request = krm.parse_request(text)
-    except krm.InvalidRequest as exc:
-        return krm.fail(stdout, stderr, str(exc))
-    outcome = krm.Outcome()
-    outcome.entries = [("raw", item) for item in request.items]
-    cwd = Path(os.getcwd())
-    sources = _sources([item.data for item in request.items], cwd)
+def validate(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
+    """Check the MeshFederation items as one repository; pass every item through."""
+    items: list[dict[str, Any]] = []
     repo: Repo | None = None
-    if not sources:
-        diagnostics = [Diagnostic("warning", "no MeshFederation among the items: nothing to check")]
-    else:
-        try:
+    try:
+        request = read_request(stdin)
+        items = request.items
+        cwd = working_directory()
+        sources = _sources(items, cwd, find_root())
+        if not sources:
+            diagnostics = [Diagnostic("warning", "no MeshFederation among the items: nothing to check")]
+        else:
             repo = load(sources, [], [cwd.resolve()])
             diagnostics = check_repo(repo)
-        except InputError as exc:
-            diagnostics = list(exc.diagnostics)
+    except InputError as exc:
+        diagnostics = list(exc.diagnostics)
+    except RecursionError:
+        diagnostics = [error("the input is nested too deeply to process")]
+    results = []
     for d in diagnostics:
-        outcome.results.append(_result(d, repo, cwd))
+        owner = repo.owners.get(d) if repo is not None else None
+        results.append(result(d, owner.src.ref if owner is not None else None))
         print(str(d), file=stderr)
-    failed = any(d.severity == "error" for d in diagnostics)
-    stdout.write(krm.emit(request, outcome))
+    stdout.write(write(items, results))  # a validator returns its input as it came, errors or not
     stdout.flush()
-    return 1 if failed else 0
+    return exit_code(diagnostics)

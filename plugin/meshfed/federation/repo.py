@@ -13,12 +13,15 @@ from typing import Any, Iterable
 
 from ..checks import MESH, NAMESPACE
 from ..diagnostics import Diagnostic, InputError, error, has_errors, warning
-from ..document import Federation, Resolver, display, find_root, is_federation
+from ..document import Federation, Resolver, is_federation
 from ..merge import Layer, Merged, Path_, format_path
 from ..model import Entry, Port, Values
-from ..pipeline import Options, Rendering, infer_scope, render_layers
+from ..options import Options
+from ..pipeline import Rendering, infer_scope, render_layers
+from ..resources import strip_bookkeeping
 from ..rows import Planned
-from ..yamlio import parse_all, read_text
+from ..source import display, find_root, inside, read_file
+from ..yamlio import parse_all
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -79,7 +82,7 @@ class Doc:
 
     @property
     def namespace(self) -> str | None:
-        return self.fed.namespace if self.fed is not None else None
+        return self.fed.options.namespace if self.fed is not None else None
 
     @property
     def label(self) -> str:
@@ -238,6 +241,7 @@ def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Diagn
     sources: list[Source] = []
     problems: list[Diagnostic] = []
     seen: set[tuple[Path, int]] = set()
+    root = find_root(root)
     for path in paths:
         if not path.exists():
             problems.append(error("no such file or directory", display(path)))
@@ -256,7 +260,7 @@ def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Diagn
         for f in files:
             name = display(f)
             try:
-                text = read_text(f, name)
+                text = read_file(f, name)
             except InputError as exc:
                 problems.extend(exc.diagnostics)
                 continue
@@ -272,8 +276,7 @@ def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Diagn
                     continue
                 seen.add((real, i))
                 found += 1
-                sources.append(Source(doc, name, real, f.parent, i, top,
-                                      root if root is not None else find_root(f.parent)))
+                sources.append(Source(doc, name, real, f.parent, i, top, root))
         if not found and path.is_dir():
             problems.append(error("no MeshFederation documents below this directory", display(path)))
         elif not found and len(problems) == before:
@@ -287,11 +290,15 @@ class _Chains:
 
     def __init__(self) -> None:
         self.cache: dict[Path, Any] = {}
+        self.resolvers: dict[Path, Resolver] = {}  # one per root, so each base file is read once
+
+    def resolver(self, root: Path) -> Resolver:
+        return self.resolvers.setdefault(root, Resolver(root))
 
     def _load(self, real: Path, name: str) -> Any:
         if real not in self.cache:
             try:
-                docs = [d for d in parse_all(read_text(real, name), name) if d is not None]
+                docs = [d for d in parse_all(read_file(real, name), name) if d is not None]
                 self.cache[real] = docs[0] if len(docs) == 1 else None
             except InputError:
                 self.cache[real] = None
@@ -306,8 +313,11 @@ class _Chains:
             if not isinstance(entry, str) or not entry:
                 continue
             target = base_dir / entry
-            real = target.resolve()
-            if not _inside(real, root.resolve()) or real in stack:
+            try:
+                real = target.resolve()
+            except (OSError, RuntimeError, ValueError):
+                continue
+            if not inside(real, root) or real in stack:
                 continue
             files.append(real)
             base = self._load(real, display(target))
@@ -318,14 +328,9 @@ class _Chains:
         return files, _own_mesh(doc, source) or inherited
 
 
-def _strip(doc: dict[str, Any]) -> dict[str, Any]:
-    from ..krm import strip_bookkeeping
-    return strip_bookkeeping(doc)
-
-
 def _tiers(doc: dict[str, Any], fed: Federation | None) -> frozenset[str]:
     """The tiers a document renders: spec.scope, else inferred as the core does (2.4)."""
-    scope = fed.scope if fed is not None else _spec(doc).get("scope")
+    scope = fed.options.scope if fed is not None else _spec(doc).get("scope")
     if scope not in (MESH, NAMESPACE, "all"):
         if fed is not None:
             layers = fed.layers
@@ -337,10 +342,10 @@ def _tiers(doc: dict[str, Any], fed: Federation | None) -> frozenset[str]:
 
 
 def _resolve(src: Source, chains: _Chains) -> Doc:
-    doc = _strip(src.doc)
+    doc = strip_bookkeeping(src.doc)
     files, mesh = chains.walk(doc, src.source, src.base_dir, src.root, (src.file,) if src.file else ())
     try:
-        fed = Resolver(src.root).federation(doc, src.source, src.base_dir, src.index, src.file)
+        fed = chains.resolver(src.root).federation(doc, src.source, src.base_dir, src.index, src.file)
         problems = list(fed.diagnostics)
     except InputError as exc:
         fed, problems = None, list(exc.diagnostics)
@@ -353,7 +358,8 @@ def _render(doc: Doc) -> None:
     fed = doc.fed
     if fed is None or has_errors(doc.problems):
         return
-    rendering = render_layers(fed.layers, fed.patches, Options(fed.scope, fed.namespace, fed.layout))
+    # An empty render is the sync's concern (every route refuses it), not a federation problem.
+    rendering = render_layers(fed.layers, fed.patches, Options(allow_empty=True).over(fed.options))
     doc.rendering = rendering
     doc.problems += [d for d in rendering.diagnostics if d.severity == "error"]
     if has_errors(doc.problems):

@@ -1,0 +1,75 @@
+"""The KRM function framework part: a ResourceList in, a ResourceList out, diagnostics as results.
+
+Shared by the KRM function (`meshfed krm`) and the federation validator (`meshfed krm-check`).
+The input is read with the core's one reader (every limit and guard applies to the items too);
+the output is written by the core's one writer.
+"""
+from __future__ import annotations
+
+import posixpath
+from typing import Any, BinaryIO, NamedTuple
+
+from .diagnostics import Diagnostic, InputError, error, printable
+from .output import dump_yaml
+from .source import read_stream
+from .yamlio import parse_all, type_name
+
+API_VERSION = "config.kubernetes.io/v1"
+STDIN = "<stdin>"
+SYNTHETIC = "MeshFederation/"  # how a document with no file is named: `MeshFederation/<name>`
+
+
+class Request(NamedTuple):
+    items: list[dict[str, Any]]
+    function_config: dict[str, Any] | None
+
+
+def read_request(stream: BinaryIO) -> Request:
+    """The ResourceList on `stream`; InputError when it is not one."""
+    return parse_request(read_stream(stream, STDIN))
+
+
+def parse_request(text: str) -> Request:
+    docs = [d for d in parse_all(text, STDIN) if d is not None]
+    if len(docs) != 1:
+        raise InputError([error(f"expected one ResourceList document, found {len(docs)}", STDIN)])
+    data = docs[0]
+    if not isinstance(data, dict) or data.get("kind") not in ("ResourceList", "List"):
+        kind = data.get("kind") if isinstance(data, dict) else type_name(data)
+        raise InputError([error(f"expected a ResourceList, found {printable(repr(kind), 80)}", STDIN)])
+    items = data.get("items")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise InputError([error("must be a list", STDIN, "items")])
+    problems = [error(f"must be a map, found {type_name(item)}", STDIN, f"items[{i}]")
+                for i, item in enumerate(items) if not isinstance(item, dict)]
+    config = data.get("functionConfig")
+    if config is not None and not isinstance(config, dict):
+        problems.append(error(f"must be a map, found {type_name(config)}", STDIN, "functionConfig"))
+    if problems:
+        raise InputError(problems)
+    return Request(items, config)
+
+
+def result(d: Diagnostic, ref: dict[str, str] | None = None) -> dict[str, Any]:
+    """A diagnostic as a KRM result: the file only when it is a relative path (the spec wants
+    one), the message safe to print."""
+    entry: dict[str, Any] = {"message": printable(d.message), "severity": d.severity}
+    if ref:
+        entry["resourceRef"] = dict(ref)
+    if d.path:
+        entry["field"] = {"path": printable(d.path)}
+    if d.file and not d.file.startswith(("<", "/", SYNTHETIC)):
+        path = posixpath.normpath(d.file)
+        if not path.startswith("../"):
+            entry["file"] = {"path": printable(path)}
+    return entry
+
+
+def write(items: list[dict[str, Any]], results: list[dict[str, Any]]) -> str:
+    """The ResourceList text."""
+    doc: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "ResourceList", "items": items}
+    if results:
+        doc["results"] = results
+    return dump_yaml([doc])

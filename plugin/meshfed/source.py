@@ -1,0 +1,153 @@
+"""Where input comes from: the one root rule, and reading files and streams with their limits.
+
+Every route reads through here, so the guarantees hold on all of them: only regular files (a
+FIFO or `/dev/zero` would hang or never end), a byte limit, UTF-8 text, and base files that stay
+below the root, read once per run however often they are named.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .diagnostics import InputError, error
+from .yamlio import parse_all, type_name
+
+MAX_FILE_BYTES = 64 << 20  # one input file; the largest federations' values files are a few MB
+MAX_STDIN_BYTES = 256 << 20  # a ResourceList holds a whole package
+MAX_BASE_FILES = 256  # distinct base files one run may read
+MAX_BASE_DEPTH = 32  # bases of bases of ...
+ROOT_VARIABLE = "MESHFED_ROOT"
+
+
+def working_directory() -> Path:
+    """The working directory, or an InputError when it has been removed."""
+    try:
+        return Path(os.getcwd())
+    except OSError as exc:
+        raise InputError([error(f"cannot use the working directory: {exc.strerror}")]) from None
+
+
+def find_root(explicit: Path | str | None = None) -> Path:
+    """The directory bases may not leave: `explicit` (`--root`), else `$MESHFED_ROOT`, else the git
+    work tree that holds the working directory, else the working directory. Never derived from
+    the input, so a document cannot widen its own reach."""
+    given = explicit if explicit not in (None, "") else os.environ.get(ROOT_VARIABLE) or None
+    if given is not None:
+        root = Path(given)
+        label = "--root" if explicit not in (None, "") else ROOT_VARIABLE
+        try:
+            if root.is_dir():
+                return root.resolve()
+        except (OSError, ValueError):
+            pass
+        raise InputError([error(f"{label}: not a directory", str(root))])
+    cwd = working_directory().resolve()
+    for d in (cwd, *cwd.parents):
+        if (d / ".git").exists():
+            return d
+    return cwd
+
+
+def inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def confine(target: Path, root: Path, shown: str, source: str, where: str) -> Path:
+    """`target` with symlinks resolved, or an InputError naming `source`/`where` when it leaves
+    `root` (through `..` or a link) or cannot be resolved at all (a link loop, a NUL byte)."""
+    try:
+        real = target.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        why = "a symbolic link loop" if isinstance(exc, RuntimeError) else str(getattr(exc, "strerror", None) or exc)
+        raise InputError([error(f"{shown}: cannot resolve the path ({why})", source, where)]) from None
+    if not inside(real, root):
+        raise InputError([error(f"{shown} resolves outside the root directory {display(root)} "
+                                "(set --root or MESHFED_ROOT to widen it)", source, where)])
+    return real
+
+
+def display(path: Path) -> str:
+    """How a file is named in messages: relative to the working directory when below it."""
+    try:
+        rel = os.path.relpath(path)
+    except (OSError, ValueError):
+        return str(path)
+    return str(path) if rel.split(os.sep)[:4] == [os.pardir] * 4 else rel
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([error(f"not UTF-8 text (byte {exc.start})", name)]) from None
+
+
+def read_file(path: Path, name: str, limit: int = MAX_FILE_BYTES) -> str:
+    """A regular file's text, at most `limit` bytes, or an InputError that says why not."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block open()
+    except FileNotFoundError:
+        raise InputError([error("no such file", name)]) from None
+    except ValueError:
+        raise InputError([error("invalid file name (a NUL byte)", name)]) from None
+    except OSError as exc:
+        raise InputError([error(f"cannot read: {exc.strerror}", name)]) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError([error("is a directory, expected a file", name)])
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError([error("not a regular file", name)])
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise InputError([error(f"cannot read: {exc.strerror}", name)]) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise InputError([error(f"larger than the limit of {limit >> 20} MiB", name)])
+    return _decode(data, name)
+
+
+def read_stream(stream: BinaryIO, name: str, limit: int = MAX_STDIN_BYTES) -> str:
+    """A stream's text (standard input), at most `limit` bytes."""
+    try:
+        data = stream.read(limit + 1)
+    except OSError as exc:
+        raise InputError([error(f"cannot read: {exc.strerror}", name)]) from None
+    if len(data) > limit:
+        raise InputError([error(f"larger than the limit of {limit >> 20} MiB", name)])
+    return _decode(data, name)
+
+
+class Files:
+    """The files one run reads below a root: each parsed once, however often bases name it, and
+    at most MAX_BASE_FILES of them."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._documents: dict[Path, list[Any]] = {}
+
+    def documents(self, real: Path, name: str) -> list[Any]:
+        """The non-empty YAML documents of the file at `real` (already confined)."""
+        cached = self._documents.get(real)
+        if cached is None:
+            if len(self._documents) >= MAX_BASE_FILES:
+                raise InputError([error(f"more than {MAX_BASE_FILES} distinct base files", name)])
+            cached = [d for d in parse_all(read_file(real, name), name) if d is not None]
+            self._documents[real] = cached
+        return cached
+
+
+def load_values_file(path: Path, name: str) -> dict[str, Any]:
+    """A plain Helm values file: exactly one map (an empty file is an empty map)."""
+    docs = [d for d in parse_all(read_file(path, name), name) if d is not None]
+    if not docs:
+        return {}
+    if len(docs) > 1:
+        raise InputError([error("a values file must hold one YAML document", name)])
+    if not isinstance(docs[0], dict):
+        raise InputError([error(f"a values file must hold a map, found {type_name(docs[0])}", name)])
+    return docs[0]
