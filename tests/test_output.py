@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from meshfed import emit, output
-from meshfed.yamlio import GoLoader
+from meshfed.yamlio import GoLoader, parse_all
 
 TRICKY = [
     # booleans of YAML 1.1 and go-yaml v2, nulls
@@ -22,6 +22,9 @@ TRICKY = [
     "1e3", "1E3", "1.10", "1.", ".5", "-.5", "+1", "-1", "0", "00", "010", "0o10", "0x1F", "0X1f", "0b101",
     "1_000", "1,000", ".inf", "-.Inf", ".NaN", ".nan", "1:20", "190:20:30", "-1:20", "1:20.5", "12e03",
     "6.8523015e+5", "685.230_15e+03", "+685_230.15",
+    # go-yaml v2 (strconv.ParseInt(s, 0, 64) without underscores) and YAML 1.2 core numbers
+    "0o17", "0O17", "0X1F", "0B101", "+0X1f", "0o1_7", "1__0", "08", "0b-101", "0_x1F", "1_", "1e999", ".5_0",
+    "0o" + "7" * 30, "0x" + "f" * 20, "9" * 30, "1" * 5000,
     # timestamps, the value key, merge key, document markers
     "2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "=", "<<", "---", "...",
     "--- x", "... x", "---x",
@@ -114,6 +117,31 @@ def test_f4_scalars_keep_their_type(text: str) -> None:
 def test_f4_go_booleans_are_quoted() -> None:
     stream = output.dump_yaml([{"a": "y", "b": "n", "c": "on", "d": "1e3", "e": "1.10", "f": "null", "g": "x"}])
     assert stream == "---\na: 'y'\nb: 'n'\nc: 'on'\nd: '1e3'\ne: '1.10'\nf: 'null'\ng: x\n"
+
+
+# Strings that go-yaml v2 (Helm, Argo CD, kubectl), PyYAML's YAML 1.1 or a YAML 1.2 core schema
+# reader (go-yaml v3, kyaml) reads as numbers: a network named `0O17` must not reach Argo CD as 15.
+NUMBER_LOOKALIKES = [
+    "0o17", "0O17", "0X1F", "0B101", "+0X1f", "0o1_7", "1__0", "08", "0_8", "0b-101", "0b+1", "0_x1F", "-_1", "1_",
+    "1_e5", ".5_0", "+18446744073709551615", "18446744073709551616", "0xFFFFFFFFFFFFFFFF",
+    "1e999", ".5e999", "0o" + "7" * 30, "0x" + "f" * 20, "9" * 30, "1" * 5000, "09" + "9" * 5000,
+]
+
+
+@pytest.mark.parametrize("text", NUMBER_LOOKALIKES)
+def test_number_lookalikes_are_quoted(text: str) -> None:
+    objects = [{"network": text, "list": [text], text: 1}]
+    stream = output.dump_yaml(objects)
+    assert stream == f"---\nnetwork: '{text}'\nlist:\n- '{text}'\n'{text}': 1\n" or len(text) > 128
+    assert stream == reference(objects)
+    assert list(yaml.safe_load_all(stream)) == objects
+    assert parse_all(stream, "out.yaml") == objects
+
+
+def test_plain_strings_stay_plain() -> None:
+    """What every reader reads as a string is written as it is (the golden outputs rely on it)."""
+    texts = ["0o8", "0x", "0b", "0B-101", "._5", "1.2.3", "192.168.2.10", "v1", "1e", "0x1p-2", "_1", "+."]
+    assert output.dump_yaml([{"v": texts}]) == "---\nv:\n" + "".join(f"- {t}\n" for t in texts)
 
 
 def test_layout_of_nested_collections() -> None:

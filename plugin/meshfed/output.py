@@ -1,5 +1,6 @@
-"""Serialising the emitted objects: a YAML stream that every YAML 1.1 reader reads back with the
-same types (F4), or JSON. Key order is the order the objects were built in.
+"""Serialising the emitted objects: a YAML stream that every YAML reader Kubernetes tools use (YAML
+1.1 as PyYAML and go-yaml v2 read it, the YAML 1.2 core schema as go-yaml v3 and kyaml read it)
+reads back with the same types (F4), or JSON. Key order is the order the objects were built in.
 
 The YAML is defined as what PyYAML's `dump_all` writes with `QuotingDumper` below; `meshfed.emit`
 writes the very same bytes directly, about 20 times faster, and hands the documents it does not
@@ -23,10 +24,16 @@ except ImportError:  # pragma: no cover - pure-Python fallback
 from .emit import Writer
 from .yamlio import GO_BOOL, GO_FLOAT, GO_INT
 
+# Numbers of the YAML 1.2 core schema (go-yaml v3, kyaml, most YAML 1.2 readers) that neither
+# go-yaml v2 nor PyYAML's YAML 1.1 reads as numbers: `1e999`, `0o` or `0x` beyond 64 bits, decimals
+# of thousands of digits (go-yaml keeps those as strings because strconv fails on them).
+YAML12_NUMBER = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+)$")
+
 
 class QuotingDumper(_BaseDumper):  # type: ignore[misc, valid-type]
-    """Quotes a string whenever PyYAML's YAML 1.1 *or* go-yaml v2 would read it as another type
-    (`y`, `n`, `on`, `1e3`, `1.10`, `null`, ...), and never writes anchors or aliases."""
+    """Quotes a string whenever PyYAML's YAML 1.1, go-yaml v2 or a YAML 1.2 core schema reader
+    would read it as another type (`y`, `n`, `on`, `1e3`, `1.10`, `0o17`, `0X1F`, `null`, ...), and
+    never writes anchors or aliases."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
@@ -35,8 +42,9 @@ class QuotingDumper(_BaseDumper):  # type: ignore[misc, valid-type]
 QuotingDumper.yaml_implicit_resolvers = {k: list(v) for k, v in _BaseDumper.yaml_implicit_resolvers.items()}
 for _tag, _regexp, _first in (
     ("tag:yaml.org,2002:bool", GO_BOOL, "yYnN"),
-    ("tag:yaml.org,2002:int", GO_INT, "-+0123456789"),
+    ("tag:yaml.org,2002:int", GO_INT, "-+0123456789"),  # go-yaml v2's own resolution, not a regexp
     ("tag:yaml.org,2002:float", GO_FLOAT, "-+0123456789."),
+    ("tag:yaml.org,2002:float", YAML12_NUMBER, "-+0123456789."),
     ("tag:yaml.org,2002:str", re.compile(r"^=$"), "="),  # the YAML 1.1 value key, quoted by PyYAML anyway
 ):
     QuotingDumper.add_implicit_resolver(_tag, _regexp, list(_first))

@@ -1,14 +1,16 @@
 """Reading YAML the way Helm (go-yaml v2, YAML 1.1) reads values files.
 
 PyYAML's YAML 1.1 resolver differs from go-yaml v2 in ways users feel: go-yaml reads `y`/`n` as
-booleans and `1e3` as a number, but keeps timestamps and `1:20` as strings. The loader below
-resolves scalars like go-yaml, refuses duplicate keys, and guards against alias bombs and
-recursive aliases so a hostile file gives an error, not a hang.
+booleans, `1e3` as a number and `0o17` as an integer, but keeps timestamps and `1:20` as strings.
+The readers below resolve scalars like go-yaml, refuse duplicate keys, and refuse hostile files
+(deep nesting, alias bombs, recursive aliases) with an error that says why, not a hang or a
+traceback.
 """
 from __future__ import annotations
 
+import math
 import re
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -29,21 +31,218 @@ except ImportError:  # pragma: no cover - pure-Python fallback
             yaml.parser.Parser.__init__(self)
             _Composer.__init__(self)
 
-# The most maps and lists one document may expand to (aliases counted at every use): far above
-# what the largest federations hold, low enough to refuse an alias bomb quickly.
-MAX_NODES = 100_000
+# The deepest nesting of maps and lists a document may have: real values files nest fewer than 15
+# levels; the merge and validation code recurse, so a deeper file is refused before it gets there.
+MAX_DEPTH = 100
+# How many maps and lists aliases may add to a document once expanded (every use counted), beyond
+# those written out: far above any real use of aliases, low enough to refuse an alias bomb quickly.
+# (A file without aliases may be as large as it likes: its size is bounded by its bytes.)
+MAX_ALIAS_NODES = 100_000
+
+# --- go-yaml v2's implicit scalar types (resolve.go) ----------------------------------------
 
 GO_BOOL = re.compile(
     r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$"
 )
-GO_INT = re.compile(
-    r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"
-)
-GO_FLOAT = re.compile(
-    r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-)
 GO_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+# go-yaml's `yamlStyleFloat`: the decimal numbers it hands to strconv.ParseFloat.
+YAML_STYLE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+# What strconv.ParseFloat accepts of a scalar starting with `.` (go-yaml hands those over as they
+# are): digits, and an exponent, where an underscore may stand between two digits.
+_GO_DOT_FLOAT = re.compile(r"\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)?\Z")
+# What strconv.ParseInt(s, 0, 64) / ParseUint(s, 0, 64) parse: a sign, then 0x, 0o or 0b (either
+# case) and digits, or 0 and octal digits, or decimal digits.
+_GO_INT = re.compile(r"([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|(0[0-7]*)|([1-9][0-9]*))\Z")
+# go-yaml's fallback for `0b` when ParseInt failed: ParseInt(s[2:], 2, 64) takes a sign after `0b`.
+_GO_SIGNED_BINARY = re.compile(r"0b([-+][01]+)\Z")
+# Any of the three: what may be a number once underscores are removed.
+_GO_NUMBER = re.compile("|".join(f"(?:{p.pattern})" for p in (_GO_INT, YAML_STYLE_FLOAT, _GO_SIGNED_BINARY)))
+_INT64 = range(-(1 << 63), 1 << 63)
+_UINT64_MAX = (1 << 64) - 1
+_NUMBER_START = frozenset("+-0123456789")
+# go-yaml's `resolveMap`: the plain scalars looked up as they are.
+_WORDS: dict[str, Any] = {
+    **dict.fromkeys(["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"], True),
+    **dict.fromkeys(["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"], False),
+    **dict.fromkeys(["", "~", "null", "Null", "NULL"], None),
+    **dict.fromkeys([".nan", ".NaN", ".NAN"], math.nan),
+    **dict.fromkeys([".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"], math.inf),
+    **dict.fromkeys(["-.inf", "-.Inf", "-.INF"], -math.inf),
+}
+_NOT_A_WORD = object()
 
+
+def _go_int(plain: str) -> int | None:
+    """strconv.ParseInt(plain, 0, 64), else ParseUint(plain, 0, 64); None where both fail."""
+    m = _GO_INT.match(plain)
+    if m is None:
+        return None
+    sign, hexa, octal, binary, zero_octal, decimal = m.groups()
+    if decimal is not None:
+        if len(decimal) > 20:  # beyond 2**64 (and beyond what int() converts, for 4,300 digits)
+            return None
+        value = int(decimal)
+    elif hexa is not None:
+        value = int(hexa, 16)
+    elif binary is not None:
+        value = int(binary, 2)
+    else:
+        value = int(octal or zero_octal, 8)
+    if sign == "-":
+        value = -value
+    if value in _INT64 or (not sign and value <= _UINT64_MAX):
+        return value
+    return None
+
+
+def _go_float(text: str, syntax: re.Pattern[str]) -> float | None:
+    """strconv.ParseFloat of `text` if it matches `syntax`; None where it does not, or where the
+    number overflows (Go returns an error then, and go-yaml keeps the string)."""
+    if syntax.match(text) is None:
+        return None
+    value = float(text.replace("_", ""))
+    return None if math.isinf(value) else value
+
+
+def resolve_plain(text: str) -> Any:
+    """The value go-yaml v2 (so Helm) gives a plain scalar: None, a bool, an int, a float, or
+    `text` itself for a string. (Timestamps are strings: go-yaml keeps their text in an
+    interface{}.)"""
+    word = _WORDS.get(text, _NOT_A_WORD)
+    if word is not _NOT_A_WORD:
+        return word
+    first = text[0]  # not empty: "" is a word
+    if first == ".":  # ParseFloat of the text as it is
+        value: Any = _go_float(text, _GO_DOT_FLOAT)
+        return text if value is None else value
+    if first not in _NUMBER_START:
+        return text
+    plain = text.replace("_", "") if "_" in text else text
+    if _GO_NUMBER.match(plain) is None:  # one look for most strings (addresses, names)
+        return text
+    value = _go_int(plain)
+    if value is None:
+        value = _go_float(plain, YAML_STYLE_FLOAT)
+    if value is None and plain.startswith("0b"):
+        m = _GO_SIGNED_BINARY.match(plain)
+        if m is not None and int(m.group(1), 2) in _INT64:
+            value = int(m.group(1), 2)
+    return text if value is None else value
+
+
+class GoKind:
+    """A stand-in for an implicit resolver's regular expression (`match` is all PyYAML calls):
+    matches the plain scalars go-yaml v2 reads as a `kind` (int or float)."""
+
+    # The last scalar resolved: the int rule and the float rule ask about the same text in turn.
+    _last: tuple[str, Any] = ("", None)
+
+    def __init__(self, kind: type) -> None:
+        self.kind = kind
+
+    def match(self, text: str) -> bool:
+        last = GoKind._last
+        if last[0] != text:
+            last = GoKind._last = (text, resolve_plain(text))
+        return type(last[1]) is self.kind
+
+
+GO_INT = GoKind(int)
+GO_FLOAT = GoKind(float)
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_TAG_KINDS: dict[str, type] = {
+    "tag:yaml.org,2002:null": type(None),
+    "tag:yaml.org,2002:bool": bool,
+    "tag:yaml.org,2002:int": int,
+    "tag:yaml.org,2002:float": float,
+}
+_KIND_TAGS = {kind: "!!" + tag.rsplit(":", 1)[1] for tag, kind in _TAG_KINDS.items()} | {str: "!!str"}
+
+
+def resolve_tagged(tag: str, text: str) -> Any:
+    """A scalar with an explicit tag, as go-yaml v2 decodes it: the text must resolve to the
+    tag's type (`!!float` also takes an int64). ValueError says why not."""
+    if tag == _STR or tag == _MERGE:
+        return text
+    kind = _TAG_KINDS.get(tag)
+    if kind is None:
+        raise ValueError(f"unsupported tag {tag}")
+    value = resolve_plain(text)
+    if type(value) is kind:
+        return value
+    if kind is float and type(value) is int and value in _INT64:
+        return float(value)
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    raise ValueError(f"cannot decode {_KIND_TAGS[type(value)]} `{shown}` as a {_KIND_TAGS[kind]}")
+
+
+# --- guards ----------------------------------------------------------------------------------
+
+class Refused(yaml.MarkedYAMLError):
+    """Well-formed YAML that meshfed will not read (too deep, or an alias bomb)."""
+
+
+def _too_deep(mark: Any = None, how: str = "") -> Refused:
+    return Refused(None, None, f"maps and lists nested more than {MAX_DEPTH} levels deep{how}", mark)
+
+
+def check_expansion(root: Any, children: Callable[[Any], list[Any] | None]) -> None:
+    """Refuse a document that aliases make recursive, too deep, or larger than MAX_ALIAS_NODES
+    beyond its distinct maps and lists. `children(x)` is the maps and lists directly in x (None
+    for a scalar); sizes and heights are memoised per object, so this is linear in the distinct
+    nodes however far the aliases expand."""
+    sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}
+    open_nodes: set[int] = set()  # the path from the root: a child on it is a recursive alias
+    stack: list[tuple[Any, list[Any] | None]] = [(root, None)]
+    while stack:
+        node, kids = stack.pop()
+        key = id(node)
+        if kids is None:
+            if key in sizes:
+                continue
+            if key in open_nodes:
+                raise Refused(None, None, "a YAML alias refers to itself (recursive structure)", None)
+            kids = children(node)
+            if kids is None:
+                continue
+            open_nodes.add(key)
+            stack.append((node, kids))
+            stack.extend((c, None) for c in kids if id(c) not in sizes)
+        else:
+            sizes[key] = 1 + sum(sizes[id(c)] for c in kids)
+            heights[key] = 1 + max((heights[id(c)] for c in kids), default=0)
+            open_nodes.discard(key)
+    if heights.get(id(root), 0) > MAX_DEPTH:
+        deepest = root
+        for _ in range(MAX_DEPTH):  # down the highest child to the first level too deep
+            deepest = max(children(deepest) or (), key=lambda c: heights[id(c)])
+        mark = getattr(deepest, "start_mark", None)
+        raise _too_deep(mark, "" if mark else " once YAML aliases are expanded")
+    if sizes.get(id(root), 0) - len(sizes) > MAX_ALIAS_NODES:
+        raise Refused(None, None, f"document expands to more than {MAX_ALIAS_NODES} nodes through YAML "
+                                  "aliases (an alias bomb?)", None)
+
+
+def _object_children(value: Any) -> list[Any] | None:
+    if type(value) is dict:
+        return [v for v in value.values() if type(v) is dict or type(v) is list]  # keys are scalars
+    if type(value) is list:
+        return [v for v in value if type(v) is dict or type(v) is list]
+    return None
+
+
+def _node_children(node: Any) -> list[Any] | None:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair if isinstance(n, yaml.CollectionNode)]
+    if isinstance(node, yaml.SequenceNode):
+        return [n for n in node.value if isinstance(n, yaml.CollectionNode)]
+    return None
+
+
+# --- the node-based loader (the reference) ---------------------------------------------------
 
 class GoResolver(yaml.resolver.BaseResolver):
     """Implicit scalar types exactly as go-yaml v2 resolves them (no timestamps, no base 60)."""
@@ -54,22 +253,38 @@ for _tag, _regexp, _first in (
     ("tag:yaml.org,2002:int", GO_INT, "-+0123456789"),
     ("tag:yaml.org,2002:float", GO_FLOAT, "-+0123456789."),
     ("tag:yaml.org,2002:null", GO_NULL, ["~", "n", "N", ""]),
-    ("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), "<"),
+    (_MERGE, re.compile(r"^(?:<<)$"), "<"),
 ):
     GoResolver.add_implicit_resolver(_tag, _regexp, list(_first))
 
 
 class GoConstructor(yaml.constructor.SafeConstructor):
-    """SafeConstructor with go-yaml's booleans and a refusal of duplicate keys."""
+    """go-yaml v2's scalars (`resolve_tagged`), a refusal of duplicate keys and of the tags
+    `_documents` refuses (!!binary, !!timestamp, !!set, ...), and the same guards."""
 
-    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
-        return self.construct_scalar(node).lower() in ("y", "yes", "true", "on")
+    yaml_constructors = {
+        "tag:yaml.org,2002:seq": yaml.constructor.SafeConstructor.construct_yaml_seq,
+        "tag:yaml.org,2002:map": yaml.constructor.SafeConstructor.construct_yaml_map,
+    }
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        check_expansion(node, _node_children)
+        return super().construct_document(node)
+
+    def construct_go_scalar(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return resolve_tagged(node.tag, node.value)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(None, None, str(exc), node.start_mark) from None
+
+    def construct_unsupported(self, node: yaml.Node) -> Any:
+        raise yaml.constructor.ConstructorError(None, None, f"unsupported tag {node.tag}", node.start_mark)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         """Explicit keys must be unique; keys merged in with `<<` may be overridden by them."""
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE:
                 continue
             key = self.construct_object(key_node, deep=True)
             try:
@@ -89,8 +304,9 @@ class GoConstructor(yaml.constructor.SafeConstructor):
         return super().construct_mapping(node, deep=deep)
 
 
-GoConstructor.add_constructor("tag:yaml.org,2002:bool", GoConstructor.construct_yaml_bool)
-GoConstructor.add_constructor("tag:yaml.org,2002:map", GoConstructor.construct_yaml_map)
+for _tag in (_STR, _MERGE, *_TAG_KINDS):
+    GoConstructor.add_constructor(_tag, GoConstructor.construct_go_scalar)
+GoConstructor.add_constructor(None, GoConstructor.construct_unsupported)
 
 
 class GoLoader(_Parser, GoConstructor, GoResolver):  # type: ignore[misc, valid-type]
@@ -103,63 +319,19 @@ class GoLoader(_Parser, GoConstructor, GoResolver):  # type: ignore[misc, valid-
         GoResolver.__init__(self)
 
 
-def _check_size(doc: Any, name: str) -> None:
-    """Refuse documents whose aliases expand beyond MAX_NODES or refer to themselves."""
-    count = 0
-    stack: list[tuple[Any, frozenset[int]]] = [(doc, frozenset())]
-    while stack:
-        node, ancestors = stack.pop()
-        count += 1
-        if count > MAX_NODES:
-            raise InputError([error(f"document expands to more than {MAX_NODES} nodes "
-                                    "(excessive YAML aliasing)", name)])
-        if isinstance(node, dict):
-            children = [*node.keys(), *node.values()]
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if id(node) in ancestors:
-            raise InputError([error("a YAML alias refers to itself (recursive structure)", name)])
-        inner = ancestors | {id(node)}
-        stack.extend((c, inner) for c in children if isinstance(c, (dict, list)))
-
-
-_MERGE = "tag:yaml.org,2002:merge"
-_STR_TAGS = {"tag:yaml.org,2002:str", "!"}
-
+# --- the event reader (parse_all) ------------------------------------------------------------
 
 def _scalar(event: yaml.ScalarEvent) -> Any:
     """A scalar's value with go-yaml v2's implicit types (plain scalars) or its explicit tag."""
-    value = event.value
     tag = event.tag
-    if tag is None or tag == "!":
-        if not event.implicit[0] or tag == "!":  # quoted, or the non-specific tag
-            return value
-        for rule_tag, regexp in _IMPLICIT.get(value[:1], ()):
-            if regexp.match(value):
-                tag = rule_tag
-                break
-        else:
-            return value
-    elif tag in _STR_TAGS:
-        return value
-    constructor = _CONSTRUCT.get(tag)
-    if constructor is None:
-        raise yaml.constructor.ConstructorError(None, None, f"unsupported tag {tag}", event.start_mark)
-    return constructor(value)
-
-
-_IMPLICIT = GoResolver.yaml_implicit_resolvers  # first character -> [(tag, regexp)]
-_CONSTRUCT = {
-    "tag:yaml.org,2002:str": str,
-    "tag:yaml.org,2002:null": lambda v: None,
-    "tag:yaml.org,2002:bool": lambda v: v.lower() in ("y", "yes", "true", "on"),
-    "tag:yaml.org,2002:int": lambda v: GoConstructor.construct_yaml_int(_CONSTRUCTOR, yaml.ScalarNode("", v)),
-    "tag:yaml.org,2002:float": lambda v: GoConstructor.construct_yaml_float(_CONSTRUCTOR, yaml.ScalarNode("", v)),
-    _MERGE: str,
-}
-_CONSTRUCTOR = GoConstructor()
+    if tag is None:
+        return resolve_plain(event.value) if event.implicit[0] else event.value
+    if tag == "!":  # the non-specific tag: a string
+        return event.value
+    try:
+        return resolve_tagged(tag, event.value)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(None, None, str(exc), event.start_mark) from None
 
 
 def _duplicate(mark: Any, key: Any) -> yaml.YAMLError:
@@ -210,11 +382,13 @@ class _MapFrame:
         return self.value
 
 
-def _documents(text: str) -> list[Any]:
+def _documents(text: str) -> tuple[list[Any], bool]:
     """Build the documents straight from libyaml's events: much faster than composing nodes and
-    constructing them, with the same results as GoLoader (the reference semantics)."""
+    constructing them, with the same results as GoLoader (the reference semantics). Also says
+    whether the stream used an alias (only then can a document expand or refer to itself)."""
     parser = _Parser(text)
     docs: list[Any] = []
+    aliased = False
     anchors: dict[str, Any] = {}
     stack: list[Any] = []  # _MapFrame or list
     root: list[Any] = []
@@ -243,6 +417,8 @@ def _documents(text: str) -> list[Any]:
         elif kind is yaml.MappingStartEvent:
             if event.tag not in (None, "!", "tag:yaml.org,2002:map"):
                 raise yaml.constructor.ConstructorError(None, None, f"unsupported tag {event.tag}", event.start_mark)
+            if len(stack) >= MAX_DEPTH:
+                raise _too_deep(event.start_mark)
             new_map: dict = {}
             if event.anchor is not None:
                 anchors[event.anchor] = new_map
@@ -250,6 +426,8 @@ def _documents(text: str) -> list[Any]:
         elif kind is yaml.SequenceStartEvent:
             if event.tag not in (None, "!", "tag:yaml.org,2002:seq"):
                 raise yaml.constructor.ConstructorError(None, None, f"unsupported tag {event.tag}", event.start_mark)
+            if len(stack) >= MAX_DEPTH:
+                raise _too_deep(event.start_mark)
             new_list: list = []
             if event.anchor is not None:
                 anchors[event.anchor] = new_list
@@ -263,28 +441,55 @@ def _documents(text: str) -> list[Any]:
             if event.anchor not in anchors:
                 raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
                                                   event.start_mark)
+            aliased = True
             put(anchors[event.anchor], event.start_mark)
         elif kind is yaml.DocumentEndEvent:
             docs.append(root.pop() if root else None)
             anchors = {}
         elif kind is yaml.StreamEndEvent:
-            return docs
+            return docs, aliased
 
 
 def parse_all(text: str, name: str) -> list[Any]:
-    """Every document of a YAML stream, read as go-yaml v2 reads it."""
+    """Every document of a YAML stream, read as go-yaml v2 reads it; InputError (with the line
+    and column where there is one) for malformed YAML and for the guards above."""
     try:
-        docs = _documents(text)
+        docs, aliased = _documents(text)
+        if aliased:
+            for doc in docs:
+                check_expansion(doc, _object_children)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: no mark, an offset
+        raise InputError([error(f"invalid YAML: {_offset_position(text, exc.position)}{exc.reason}: "
+                                f"{_character(exc.character)}", name)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if problem == _LIBYAML_TOO_DEEP:  # libyaml's own limit (1000), met in a look-ahead
+            exc, problem = _too_deep(mark), _too_deep().problem
+        if isinstance(exc, Refused):
+            raise InputError([error(f"{where}{problem}", name)]) from None
         context = getattr(exc, "context", None)
         detail = f"{context}: {problem}" if context and "duplicate" in problem else problem
         raise InputError([error(f"invalid YAML: {where}{detail}", name)]) from None
-    for doc in docs:
-        _check_size(doc, name)
     return docs
+
+
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
+
+
+def _offset_position(text: str, offset: int) -> str:
+    """`line L column C: ` of libyaml's offset (in UTF-8 bytes) into `text`, counting the line
+    breaks libyaml counts (LF, CR, CRLF, NEL, LS, PS: what str.splitlines splits at, among the
+    characters YAML allows)."""
+    before = text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "ignore")
+    lines = (before + "x").splitlines()
+    return f"line {len(lines)} column {len(lines[-1])}: "
+
+
+def _character(character: Any) -> str:
+    code = character if isinstance(character, int) else ord(character)
+    return f"#x{code:04x}"
 
 
 def type_name(value: Any) -> str:
