@@ -13,7 +13,8 @@ from meshfed.api import render
 from meshfed.clustercheck import validate_objects
 
 CRDS = SHARED / "crds"
-CASES = sorted(p for p in (REPO / "tests" / "cases").glob("*/expected.out") if p.stat().st_size)
+CASES = sorted(p for p in (REPO / "tests" / "cases").glob("*/expected.out")
+               if p.stat().st_size and yaml.safe_load((p.parent / "case.yaml").read_text())["exit"] == 0)
 APPS = sorted({p.parent for p in (REPO / "overlays").glob("*/*/kustomization.yaml")})
 
 

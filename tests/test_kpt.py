@@ -1,0 +1,92 @@
+"""`meshfed krm` through the real kpt (`/usr/bin/kpt` on these machines): items in, items out.
+
+`kpt fn eval --exec` in place and `kpt fn render` of a Kptfile pipeline, each run twice: the
+source MeshFederation stays, the generated objects land beside it, and the second run leaves the
+package exactly as the first left it. Skipped where kpt is absent.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support import meshfed_executable
+
+KPT = shutil.which("kpt")
+pytestmark = pytest.mark.skipif(KPT is None, reason="kpt is not installed")
+
+DOCUMENT = """\
+apiVersion: meshfed.io/v1alpha1
+kind: MeshFederation
+metadata:
+  name: team
+  namespace: team-a
+  annotations: {config.kubernetes.io/local-config: "true"}
+spec:
+  scope: namespace
+  layout: v2
+  base: [base/values.yaml]
+  values:
+    export: [{hostname: a.mesh.global, labelSelector: {app: a}}]
+"""
+BASE = """\
+global:
+  defaultServicePorts: [{number: 80, name: http, protocol: HTTP}]
+  local: {export: [{hostname: a.mesh.global}]}
+"""
+
+
+def _package(tmp_path: Path, pipeline: str = "") -> Path:
+    pkg = tmp_path / "pkg"
+    (pkg / "base").mkdir(parents=True)
+    (pkg / "Kptfile").write_text("apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: pkg\n  annotations:\n"
+                                 "    config.kubernetes.io/local-config: \"true\"\n" + pipeline)
+    (pkg / "mf.yaml").write_text(DOCUMENT)
+    # A plain values file is no KRM resource: kpt must not see it, meshfed reads it as a base.
+    (pkg / ".krmignore").write_text("base/\n")
+    (pkg / "base/values.yaml").write_text(BASE)
+    return pkg
+
+
+def _kpt(pkg: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{meshfed_executable().parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("MESHFED_ROOT", None)
+    proc = subprocess.run([KPT, "fn", *args], cwd=pkg, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def _snapshot(pkg: Path) -> dict[str, str]:
+    return {str(p.relative_to(pkg)): p.read_text() for p in sorted(pkg.rglob("*")) if p.is_file()}
+
+
+def _check(pkg: Path, first: dict[str, str]) -> None:
+    assert set(first) == {"Kptfile", ".krmignore", "base/values.yaml", "mf.yaml", "mf.generated.yaml"}
+    source = yaml.safe_load(first["mf.yaml"])
+    assert source["kind"] == "MeshFederation" and source["spec"]["base"] == ["base/values.yaml"]
+    [entry] = yaml.safe_load_all(first["mf.generated.yaml"])
+    assert entry["kind"] == "ServiceEntry" and entry["metadata"]["namespace"] == "team-a"
+    assert entry["metadata"]["annotations"] == {"meshfed.io/generated-from": "mf.yaml"}
+    assert entry["spec"]["ports"] == [{"number": 80, "name": "http", "protocol": "HTTP"}]
+
+
+def test_eval_in_place_twice(tmp_path: Path) -> None:
+    pkg = _package(tmp_path)
+    _kpt(pkg, "eval", ".", "--exec", "meshfed krm")
+    first = _snapshot(pkg)
+    _check(pkg, first)
+    _kpt(pkg, "eval", ".", "--exec", "meshfed krm")
+    assert _snapshot(pkg) == first
+
+
+def test_render_pipeline_twice(tmp_path: Path) -> None:
+    pkg = _package(tmp_path, "pipeline:\n  mutators:\n  - exec: meshfed krm\n    configPath: mf.yaml\n")
+    _kpt(pkg, "render", "--allow-exec")
+    first = _snapshot(pkg)
+    _check(pkg, first)
+    _kpt(pkg, "render", "--allow-exec")
+    assert _snapshot(pkg) == first
