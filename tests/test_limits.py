@@ -16,7 +16,7 @@ def _render(values: dict[str, Any]) -> Rendering:
     return render_layers([Layer("values.yaml", values)], [], Options(scope="all", namespace="bookinfo"))
 
 
-def _errors(rendering: Rendering) -> list[tuple[str | None, str]]:
+def _errors(rendering: Rendering) -> list[tuple[str, str]]:
     return [(d.path, d.message) for d in rendering.diagnostics if d.severity == "error"]
 
 
