@@ -101,6 +101,25 @@ def test_origin_names_the_layer_that_supplied_each_value() -> None:
     assert result.origin(("global", "gateways", "ingress", "port")).name == "b.yaml"
 
 
+def test_origin_falls_back_to_the_first_layer_for_a_path_no_layer_set() -> None:
+    """A finding under a key that a null removed (or that no file set) still names a file."""
+    result = merge_layers([Layer("<defaults>", {"global": {"configNamespace": "istio-system"}}),
+                           Layer("a.yaml", {"global": None})])
+    assert result.origin(("global", "configNamespace")).name == "<defaults>"
+    assert result.origin(("import", 0, "hostname")).name == "<defaults>"
+    assert merge_layers([]).origin(("global",)) is None
+
+
+def test_a_map_replaced_whole_forgets_what_a_null_removed_below_it() -> None:
+    """x.req removed by a null, x then replaced by a list and by a map without req: a "required"
+    error for x.req must blame the file that set the map, not "the null removed it"."""
+    result = merge_layers([Layer("<defaults>", {"x": {"req": 1}}), Layer("a.yaml", {"x": {"req": None}}),
+                           Layer("b.yaml", {"x": [1]}), Layer("c.yaml", {"x": {"y": 1}})])
+    assert result.values == {"x": {"y": 1}}
+    assert [p for p in (*result.removed, *result.origins) if p[:2] == ("x", "req")] == []
+    assert result.origin(("x", "req")).name == "c.yaml"
+
+
 def test_errors_name_the_file_that_supplied_the_value() -> None:
     mesh = {"global": {"defaultServicePorts": [{"number": 9080, "name": "http", "protocol": "HTTP"}],
                        "configNamespace": True}}
@@ -137,6 +156,8 @@ def test_format_path() -> None:
         'global.gateways.ingress.selector["app.kubernetes.io/name"]'
     assert format_path(("a", 'say "hi"')) == 'a["say \\"hi\\""]'
     assert format_path(()) == ""
+    # Plain keys whose second character is not a letter are not bracketed either.
+    assert format_path(("k8s", "a-b", "a_b", "x1", 0, "k8s")) == "k8s.a-b.a_b.x1[0].k8s"
 
 
 # --- algebra (hypothesis) -------------------------------------------------------------------

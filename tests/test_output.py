@@ -44,6 +44,14 @@ TRICKY = [
     "x" * 200, "a b" * 70, "y" * 129,
 ]
 
+# Lone surrogates (a JSON input can hold one): libyaml cannot encode them, so neither writer can.
+UNENCODABLE = ["\ud800", "a\udfffb"]
+# The bounds of the characters the writer writes itself (emit._unprintable), each from both sides; a
+# string with any other character is left to PyYAML.
+WRITTEN = ["\x20", "\x7e", "\xa0", "\u2027", "\u202a", "\ud7ff", "\ue000", "\ufefe", "\uff00", "\ufffd"]
+LEFT_TO_PYYAML = ["\x1f", "\x7f", "\x9f", "\u2028", "\u2029", "\ud800", "\udfff", "\ufeff", "\ufffe",
+                  "\U00010000"]
+
 KEYS = ["apiVersion", "kind", "metadata", "name", "spec", "y", "n", "on", "", "1", "a: b", "a b", "-", "? x",
         "k" * 128, "k" * 129, "é" * 64, "é" * 65, "a\nb", "\t", "null", "~", "#", "a'b"]
 
@@ -68,6 +76,17 @@ def reference(objects: list) -> str:
     return output.dump_yaml_pyyaml(objects)
 
 
+def assert_same_as_reference(objects: list) -> None:
+    """`dump_yaml` writes the bytes PyYAML writes, or fails as PyYAML fails."""
+    try:
+        expected = reference(objects)
+    except Exception as exc:
+        with pytest.raises(type(exc)):
+            output.dump_yaml(objects)
+    else:
+        assert output.dump_yaml(objects) == expected
+
+
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 @example([])
@@ -77,10 +96,23 @@ def test_same_bytes_as_pyyaml(objects: list) -> None:
     assert output.dump_yaml(objects) == reference(objects)
 
 
-@pytest.mark.parametrize("text", TRICKY)
+@pytest.mark.parametrize("text", TRICKY + UNENCODABLE)
 def test_each_tricky_scalar(text: str) -> None:
     objects = [{"value": text, "list": [text, {text[:100]: text}], text[:100] or "k": [text]}]
-    assert output.dump_yaml(objects) == reference(objects)
+    assert_same_as_reference(objects)
+
+
+@pytest.mark.parametrize("char", WRITTEN + LEFT_TO_PYYAML)
+def test_the_bounds_of_the_characters_the_writer_writes_itself(char: str) -> None:
+    """Inside the range the writer writes the string (the speed); outside it defers to PyYAML (the
+    bytes). ASCII strings and the others are checked on different paths: both are tried."""
+    writer = emit.Writer(output._plain_tag)
+    for text in (char, "é" + char):
+        if char in WRITTEN:
+            assert text in writer.scalar(text)
+        else:
+            with pytest.raises(emit.Exotic):
+                writer.scalar(text)
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -96,13 +128,7 @@ def test_other_types_take_pyyamls_path() -> None:
     import datetime
     for odd in ((1, 2), b"\x00x", {1, 2}, datetime.date(2001, 12, 14), 10 ** 5000, object(), {1: "a"},
                 {"a": "b"}.keys(), type("S", (str,), {})("y")):
-        try:
-            expected = reference([{"odd": odd}, {"plain": "x"}])
-        except Exception as exc:
-            with pytest.raises(type(exc)):
-                output.dump_yaml([{"odd": odd}, {"plain": "x"}])
-        else:
-            assert output.dump_yaml([{"odd": odd}, {"plain": "x"}]) == expected
+        assert_same_as_reference([{"odd": odd}, {"plain": "x"}])
 
 
 @pytest.mark.parametrize("text", [t for t in TRICKY if "\ufeff" not in t and "\ufffe" not in t])
