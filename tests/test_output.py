@@ -112,6 +112,17 @@ def test_the_bounds_of_the_characters_the_writer_writes_itself(char: str) -> Non
                 writer.scalar(text)
 
 
+def test_the_writer_writes_the_longest_simple_keys_itself() -> None:
+    """libyaml writes a key of up to 128 UTF-8 bytes as a simple key (`k: v`), a longer one as
+    `? k`, which is left to PyYAML."""
+    writer = emit.Writer(output._plain_tag)
+    for key in ("k" * 128, "é" * 64):
+        assert writer.key(key) == key
+    for key in ("k" * 129, "é" * 64 + "k"):
+        with pytest.raises(emit.Exotic):
+            writer.key(key)
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_each_tricky_key(key: str) -> None:
     objects = [{key: "v", "m": {key: [key]}, "l": [{key: {key: 1}}]}]
@@ -183,8 +194,8 @@ export: [{hostname: productpage.mesh.global, labelSelector: {app: productpage, "
 def test_cache_is_bounded() -> None:
     writer = emit.Writer(output._plain_tag)
     for i in range(emit._CACHE_MAX + 10):
-        writer.scalar(f"name-{i}")
-    assert len(writer._cache) == emit._CACHE_MAX
+        writer.key(f"name-{i}")
+    assert len(writer._cache) == len(writer._keys) == emit._CACHE_MAX
 
 
 @settings(max_examples=200, deadline=None)
