@@ -23,8 +23,8 @@ test: $(STAMP) $(TOOLS)/bin/kubectl
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# Mutation testing of the core (not part of `test`: about 20 minutes): every single-token mutant
-# of each module against the fast tests that exercise it; the survivors are listed.
+# Mutation testing of the core (not part of `test`: about half an hour on 2 CPUs): every single-token
+# mutant of each module against the fast tests that exercise it; the survivors are listed.
 MUTATE := $(BIN)/python scripts/mutate.py
 mutation: $(STAMP)
 	$(MUTATE) plugin/meshfed/checks.py --tests tests/test_limits.py tests/test_golden.py tests/test_properties.py

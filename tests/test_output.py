@@ -115,6 +115,17 @@ def test_the_bounds_of_the_characters_the_writer_writes_itself(char: str) -> Non
                 writer.scalar(text)
 
 
+def test_the_writer_writes_the_longest_simple_keys_itself() -> None:
+    """libyaml writes a key of up to 128 UTF-8 bytes as a simple key (`k: v`), a longer one as
+    `? k`, which is left to PyYAML."""
+    writer = emit.Writer(output._plain_tag)
+    for key in ("k" * 128, "é" * 64, "日" * 42):
+        assert writer.key(key) == key
+    for key in ("k" * 129, "é" * 64 + "k", "日" * 43):
+        with pytest.raises(emit.Exotic):
+            writer.key(key)
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_each_tricky_key(key: str) -> None:
     objects = [{key: "v", "m": {key: [key]}, "l": [{key: {key: 1}}]}]
@@ -122,13 +133,15 @@ def test_each_tricky_key(key: str) -> None:
 
 
 def test_other_types_take_pyyamls_path() -> None:
-    """Floats, tuples and the like: the document is written by PyYAML, the others are not."""
+    """Floats, tuples and the like, in a map or a list: the document is written by PyYAML, the others
+    are not."""
     objects = [{"a": 1.5, "b": float("inf"), "c": -0.0, "d": 1e20}, {"plain": "x"}]
     assert output.dump_yaml(objects) == reference(objects)
     import datetime
     for odd in ((1, 2), b"\x00x", {1, 2}, datetime.date(2001, 12, 14), 10 ** 5000, object(), {1: "a"},
                 {"a": "b"}.keys(), type("S", (str,), {})("y")):
         assert_same_as_reference([{"odd": odd}, {"plain": "x"}])
+        assert_same_as_reference([{"list": [odd]}, {"plain": "x"}])
 
 
 @pytest.mark.parametrize("text", [t for t in TRICKY if "\ufeff" not in t and "\ufffe" not in t])
@@ -211,8 +224,8 @@ export: [{hostname: productpage.mesh.global, labelSelector: {app: productpage, "
 def test_cache_is_bounded() -> None:
     writer = emit.Writer(output._plain_tag)
     for i in range(emit._CACHE_MAX + 10):
-        writer.scalar(f"name-{i}")
-    assert len(writer._cache) == emit._CACHE_MAX
+        writer.key(f"name-{i}")
+    assert len(writer._cache) == len(writer._keys) == emit._CACHE_MAX
 
 
 @settings(max_examples=200, deadline=None)
