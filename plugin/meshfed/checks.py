@@ -114,13 +114,14 @@ def _check_entries(f: Findings, v: Values) -> None:
     groups: list[tuple[tuple[Entry, ...], bool]] = [(v.imports, True), (v.exports, True), (v.local_exports, v.router)]
     for entries, needs_ports in groups:
         for e in entries:
-            if needs_ports and not e.own_ports and not v.default_ports:
+            # Ports given but refused for errors were already reported: no follow-up error.
+            if needs_ports and not (e.own_ports or e.ports_given or v.default_ports or v.default_ports_given):
                 f.error((*e.path, "ports"), "no ports: the entry has none and global.defaultServicePorts is empty")
     for e in v.exports:
         if not e.label_selector and not e.selector_given:
             f.error((*e.path, "labelSelector"), "an export needs a non-empty labelSelector "
                     "(an empty selector would match every workload in the namespace)")
-    if v.router and v.egress.enabled and not v.default_ports:
+    if v.router and v.egress.enabled and not (v.default_ports or v.default_ports_given):
         f.error(("global", "defaultServicePorts"), "the OpenShift router with egress needs default service ports "
                 "(the egress routes match one SNI per default port)")
 

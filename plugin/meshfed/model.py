@@ -37,6 +37,8 @@ class Entry:
     label_selector: dict[str, str] | None = None
     # The merged labelSelector had entries (maybe dropped for type errors): not "missing".
     selector_given: bool = False
+    # Likewise the merged ports: a list whose items were all dropped for errors is not "none".
+    ports_given: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,8 @@ class Values:
     # The merged ingress selector is an empty map (nulls removed every key); an entry dropped for
     # a type error does not count, so that no follow-up error is reported for it.
     ingress_selector_emptied: bool = False
+    # The merged defaultServicePorts were a non-empty list (maybe every item dropped for errors).
+    default_ports_given: bool = False
 
     def ports_of(self, entry: Entry) -> tuple[Port, ...]:
         """An entry's own ports if non-empty, else `global.defaultServicePorts`."""
@@ -121,8 +125,10 @@ def _entries(items: Any, path: Path_, merged: Any) -> tuple[Entry, ...]:
     for i, item in enumerate(items or ()):
         if isinstance(item, dict) and "hostname" in item:
             selector = lookup(merged, (*path, i, "labelSelector"))
+            ports = lookup(merged, (*path, i, "ports"))
             out.append(Entry((*path, i), item["hostname"], _ports(item.get("ports")),
-                             item.get("labelSelector"), isinstance(selector, dict) and bool(selector)))
+                             item.get("labelSelector"), isinstance(selector, dict) and bool(selector),
+                             isinstance(ports, list) and bool(ports)))
     return tuple(out)
 
 
@@ -190,6 +196,7 @@ def build(values: dict[str, Any], layout: str, merged: dict[str, Any] | None = N
                                egress_path),
         raw=values,
         ingress_selector_emptied=lookup(merged, ingress_selector_path) == {},
+        default_ports_given=bool(lookup(merged, ("global", "defaultServicePorts"))),
     )
 
 
