@@ -272,7 +272,7 @@ CONFIGMAP = """\
   metadata:
     name: other  # a comment, kept
     annotations: {kustomize.config.k8s.io/id: "1", config.kubernetes.io/index: '7'}
-  data: {enabled: 'on', 'n': "010"}  # kyaml quotes what YAML 1.1 reads as another type
+  data: {enabled: 'on', n: "010"}
 """
 
 

@@ -348,3 +348,19 @@ def test_generated_object_clashing_with_an_input_item_is_an_error(transformer_di
     assert parse_single(proc.stdout)["items"] == []
     assert "ServiceEntry.networking.istio.io team-a/svc-mesh-global is emitted twice, by the input items " \
            "and by sub/federation.yaml" in proc.stderr
+
+
+def test_items_keep_kustomize_and_kpt_meaning_while_meshfederation_values_are_helm_values(transformer_dir):
+    """Items are read as kyaml (go-yaml v3) reads them, so an unquoted `on`, `y` or key `n` stays
+    a string and comes back as one; a MeshFederation's values are read as Helm reads them."""
+    text = TRANSFORMER_INPUT.replace(
+        "    data: {flag: 'n', yes-key: \"y\", num: '0', when: '2024-01-01', ratio: \"1e3\"}",
+        "    data: {flag: on, n: yes, y: off}").replace(
+        "          labelSelector: {app: 'y', tier: 'n'}", "          labelSelector: {app: y}")
+    proc = krm(text, cwd=transformer_dir)
+    assert proc.returncode == 1  # Helm reads the label value y as a boolean: a type error
+    assert "labelSelector.app" in proc.stderr
+    fixed = krm(text.replace("labelSelector: {app: y}", "labelSelector: {app: 'y'}"), cwd=transformer_dir)
+    assert fixed.returncode == 0, fixed.stderr
+    [rl] = [d for d in yaml.safe_load_all(fixed.stdout) if d is not None]
+    assert rl["items"][0]["data"] == {"flag": "on", "n": "yes", "y": "off"}

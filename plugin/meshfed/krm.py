@@ -73,21 +73,27 @@ def process(request: Request) -> tuple[list[dict[str, Any]], Problems]:
     problems: Problems = []
     if fc is not None and is_meshfederation(fc):
         options = opts.Options()
+        doc = request.helm_config or fc  # the values as Helm reads them
         echo = next((i for i in request.items if is_local_config(i) and OWNER not in annotations_of(i)
                      and resource_ref(i) == resource_ref(fc)), None)
         if echo is not None and annotation(fc, PATH_ANNOTATIONS) is None:  # kpt: the config is a package file
-            fc = with_annotations(fc, {k: v for k in PATH_ANNOTATIONS if (v := annotation(echo, (k,)))})
-        owner = _owner(fc)
+            doc = with_annotations(doc, {k: v for k in PATH_ANNOTATIONS if (v := annotation(echo, (k,)))})
+        owner = _owner(doc)
         kept = [i for i in request.items if annotations_of(i).get(OWNER) != owner]
-        sources = [(fc, kept.index(echo) if echo is not None else None)]
+        sources = [(doc, kept.index(echo) if echo is not None else None)]
     else:
         if fc is None and not request.items:
             raise InputError([error("empty ResourceList: no functionConfig and no items")])
         options, found = _options(fc)
         problems += [(d, None) for d in found]
-        kept = [_as_local_config(i) if is_meshfederation(i) else i
-                for i in request.items if OWNER not in annotations_of(i)]
-        sources = [(i, n) for n, i in enumerate(kept) if is_meshfederation(i)]
+        kept, sources = [], []
+        for item, helm_item in zip(request.items, request.helm_items):
+            if OWNER in annotations_of(item):
+                continue
+            if is_meshfederation(item):
+                sources.append((helm_item, len(kept)))
+                item = _as_local_config(item)
+            kept.append(item)
         if not sources and not options.allow_empty:
             problems.append((error("no MeshFederation among the items and the functionConfig is not one: nothing "
                                    "to render (set allowEmpty: \"true\" in the functionConfig if that is intended)"),

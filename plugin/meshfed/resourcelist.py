@@ -20,8 +20,14 @@ SYNTHETIC = "MeshFederation/"  # how a document with no file is named: `MeshFede
 
 
 class Request(NamedTuple):
+    """The items and functionConfig as kustomize and kpt mean them (YAML 1.2's booleans: they go
+    back out unchanged), and the same read as Helm reads values, for the MeshFederation documents
+    among them (`helm_items` in the same order, `helm_config`)."""
+
     items: list[dict[str, Any]]
     function_config: dict[str, Any] | None
+    helm_items: list[dict[str, Any]]
+    helm_config: dict[str, Any] | None
 
 
 def read_request(stream: BinaryIO) -> Request:
@@ -30,7 +36,14 @@ def read_request(stream: BinaryIO) -> Request:
 
 
 def parse_request(text: str) -> Request:
-    docs = [d for d in parse_all(text, STDIN) if d is not None]
+    items, config = _parse(text, kyaml=True)
+    if "MeshFederation" not in text:  # nothing is read as Helm values: one parse is enough
+        return Request(items, config, items, config)
+    return Request(items, config, *_parse(text, kyaml=False))
+
+
+def _parse(text: str, kyaml: bool) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    docs = [d for d in parse_all(text, STDIN, kyaml) if d is not None]
     if len(docs) != 1:
         raise InputError([error(f"expected one ResourceList document, found {len(docs)}", STDIN)])
     data = docs[0]
@@ -49,7 +62,7 @@ def parse_request(text: str) -> Request:
         problems.append(error(f"must be a map, found {type_name(config)}", STDIN, "functionConfig"))
     if problems:
         raise InputError(problems)
-    return Request(items, config)
+    return items, config
 
 
 def result(d: Diagnostic, ref: dict[str, str] | None = None) -> dict[str, Any]:

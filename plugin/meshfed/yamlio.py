@@ -130,6 +130,17 @@ def resolve_plain(text: str) -> Any:
     return text if value is None else value
 
 
+# The YAML 1.1 booleans that go-yaml v3 (kyaml: kustomize, kpt) reads as strings.
+_V2_ONLY_BOOLS = frozenset(["y", "Y", "yes", "Yes", "YES", "on", "On", "ON",
+                            "n", "N", "no", "No", "NO", "off", "Off", "OFF"])
+
+
+def resolve_kyaml(text: str) -> Any:
+    """The value kustomize and kpt (go-yaml v3) give a plain scalar: go-yaml v2's but for the
+    YAML 1.1 booleans, which stay strings. Their items must come back as they came."""
+    return text if text in _V2_ONLY_BOOLS else resolve_plain(text)
+
+
 class GoKind:
     """A stand-in for an implicit resolver's regular expression (`match` is all PyYAML calls):
     matches the plain scalars go-yaml v2 reads as a `kind` (int or float)."""
@@ -321,11 +332,11 @@ class GoLoader(_Parser, GoConstructor, GoResolver):  # type: ignore[misc, valid-
 
 # --- the event reader (parse_all) ------------------------------------------------------------
 
-def _scalar(event: yaml.ScalarEvent) -> Any:
-    """A scalar's value with go-yaml v2's implicit types (plain scalars) or its explicit tag."""
+def _scalar(event: yaml.ScalarEvent, resolve: Callable[[str], Any]) -> Any:
+    """A scalar's value with the implicit types of `resolve` (plain scalars) or its explicit tag."""
     tag = event.tag
     if tag is None:
-        return resolve_plain(event.value) if event.implicit[0] else event.value
+        return resolve(event.value) if event.implicit[0] else event.value
     if tag == "!":  # the non-specific tag: a string
         return event.value
     try:
@@ -382,7 +393,7 @@ class _MapFrame:
         return self.value
 
 
-def _documents(text: str) -> tuple[list[Any], bool]:
+def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain) -> tuple[list[Any], bool]:
     """Build the documents straight from libyaml's events: much faster than composing nodes and
     constructing them, with the same results as GoLoader (the reference semantics). Also says
     whether the stream used an alias (only then can a document expand or refer to itself)."""
@@ -410,7 +421,7 @@ def _documents(text: str) -> tuple[list[Any], bool]:
                     and event.tag is None):
                 frame.merge_next, frame.has_key, frame.key_mark = True, True, event.start_mark
                 continue
-            value = _scalar(event)
+            value = _scalar(event, resolve)
             if event.anchor is not None:
                 anchors[event.anchor] = value
             put(value, event.start_mark)
@@ -450,11 +461,12 @@ def _documents(text: str) -> tuple[list[Any], bool]:
             return docs, aliased
 
 
-def parse_all(text: str, name: str) -> list[Any]:
-    """Every document of a YAML stream, read as go-yaml v2 reads it; InputError (with the line
-    and column where there is one) for malformed YAML and for the guards above."""
+def parse_all(text: str, name: str, kyaml: bool = False) -> list[Any]:
+    """Every document of a YAML stream, read as go-yaml v2 (Helm) reads it, or with `kyaml` as
+    kustomize and kpt read their items; InputError (with the line and column where there is one)
+    for malformed YAML and for the guards above."""
     try:
-        docs, aliased = _documents(text)
+        docs, aliased = _documents(text, resolve_kyaml if kyaml else resolve_plain)
         if aliased:
             for doc in docs:
                 check_expansion(doc, _object_children)
