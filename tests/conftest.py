@@ -1,4 +1,4 @@
-"""Shared test fixtures: where the repository, ../shared and the pinned tools are."""
+"""Shared test fixtures: where the repository and the pinned tools are."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 MESHFED = Path(sys.executable).with_name("meshfed")
 
 
@@ -22,11 +21,6 @@ def _kubectl() -> Path | None:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
-
-
-@pytest.fixture(scope="session")
-def shared() -> Path:
-    return SHARED
 
 
 @pytest.fixture(scope="session")

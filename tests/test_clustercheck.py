@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from meshfed.clustercheck import Layer, Problem, validate_objects
+from meshfed.clustercheck import BUNDLED_CRDS, Layer, Problem, validate_objects
 from meshfed.clustercheck import cel as cel_rules
 from meshfed.clustercheck.cellib import (
     parse_go_duration,
@@ -23,7 +23,7 @@ from meshfed.clustercheck.cellib import (
 )
 from meshfed.clustercheck.webhook import host_subset_of
 
-CRDS = Path(__file__).resolve().parents[1].parent / "shared" / "crds"
+CRDS = BUNDLED_CRDS
 FIXTURES = Path(__file__).resolve().parent / "clustercheck"
 BROKEN = sorted((FIXTURES / "broken").glob("*.yaml"))
 

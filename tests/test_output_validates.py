@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SHARED
+from conftest import REPO
 from meshfed.api import render
-from meshfed.clustercheck import validate_objects
+from meshfed.clustercheck import BUNDLED_CRDS, validate_objects
 
-CRDS = SHARED / "crds"
+CRDS = BUNDLED_CRDS
 CASES = sorted(p for p in (REPO / "tests" / "cases").glob("*/expected.out")
                if p.stat().st_size and yaml.safe_load((p.parent / "case.yaml").read_text())["exit"] == 0)
 APPS = sorted({p.parent for p in (REPO / "overlays").glob("*/*/kustomization.yaml")})

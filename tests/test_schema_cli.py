@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from meshfed.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_EXAMPLES = REPO.parent / "shared" / "examples"
+EXAMPLES = REPO / "tests" / "examples"
 MESHFED = Path(sys.executable).parent / "meshfed"
 CASES = REPO / "tests" / "cases"
 
@@ -120,10 +120,8 @@ def test_invalid_documents_do_not_validate(document_schema: dict) -> None:
 
 
 def test_the_values_schema_accepts_the_charts_values_files(values_schema: dict) -> None:
-    if not SHARED_EXAMPLES.is_dir():
-        pytest.skip("../shared/examples is not present")
     validator = _validator(values_schema)
-    files = sorted(SHARED_EXAMPLES.glob("**/*.yaml"))
+    files = sorted(EXAMPLES.glob("**/*.yaml"))
     assert files
     for path in files:
         data = yaml.safe_load(path.read_text("utf-8")) or {}

@@ -28,7 +28,8 @@ def main() -> None:
     from .fastcli import parse, run
     runner = parse(sys.argv[1:])
     if runner is None:
-        from .cli import app
+        from .cli import app, optional_crds
+        sys.argv[1:] = optional_crds(sys.argv[1:])
         runner = app
     run(runner)
 

@@ -73,19 +73,32 @@ ALLOW_EMPTY = typer.Option(False, "--allow-empty",
                            help="Accept a render that yields no resources (else an error: with Argo CD's auto-sync "
                                 "and prune, an empty render deletes the application's objects). The document "
                                 "field spec.allowEmpty: true says the same.")
-CRDS = typer.Option(None, "--crds", metavar="PATH", show_default=False,
-                    help="CustomResourceDefinitions (files or directories, e.g. `kubectl get crd -o yaml` output) "
-                         "to validate the emitted objects against, as the cluster would: served versions, OpenAPI "
-                         "schema, CEL rules, and Istio's webhook checks. Needs `pip install 'meshfed[validate]'`.")
+CRDS = typer.Option(None, "--crds", metavar="[PATH]", show_default=False,
+                    help="Validate the emitted objects as a cluster would (served versions, OpenAPI schema, CEL "
+                         "rules, Istio's webhook checks) against CustomResourceDefinitions: with no PATH, the "
+                         "ones bundled with meshfed (Istio 1.30.3, Gateway API v1.6.1, OpenShift Route v1); "
+                         "with PATH (repeatable: files or directories, e.g. `kubectl get crd -o yaml` output), "
+                         "those instead. Needs `pip install 'meshfed[validate]'`.")
 
 
-def _cluster_problems(objects: list, crds: Optional[List[Path]]) -> list[str]:
+def optional_crds(args: list[str]) -> list[str]:
+    """`--crds` takes an optional value (click cannot say so for a repeatable option): a bare
+    `--crds`, last or before another option, becomes `--crds=`, the bundled set."""
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg == "--crds" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out[i] = "--crds="
+    return out
+
+
+def _cluster_problems(objects: list, crds: Optional[List[str]]) -> list[str]:
     """The messages the cluster would reject the objects with ([] when no CRDs are given)."""
-    if not crds:
+    if crds is None:
         return []
     from .clustercheck import validate_objects
+    paths = [Path(c) for c in crds if c]  # `--crds=` alone: the bundled set
     try:
-        return [str(p) for p in validate_objects(objects, list(crds))]
+        return [str(p) for p in validate_objects(objects, paths)]
     except RuntimeError as exc:  # the validate extra is not installed
         raise typer.BadParameter(str(exc), param_hint="--crds")
     except OSError as exc:
@@ -119,19 +132,18 @@ def render(
     output: Format = typer.Option(Format.yaml, "-o", "--output", help="Output format: a YAML stream, or a JSON List."),
     root: Optional[Path] = ROOT,
     allow_empty: bool = ALLOW_EMPTY,
-    check: bool = typer.Option(False, "--check", help="Validate the output against --crds before writing it."),
-    crds: Optional[List[Path]] = CRDS,
+    check: bool = typer.Option(False, "--check", help="Validate the output as a cluster would before writing it "
+                                                     "(against --crds PATH, else the bundled CRDs)."),
+    crds: Optional[List[str]] = CRDS,
 ) -> None:
     """Render the resources to stdout (byte-identical for the same input). Warnings and errors go
     to stderr; on any error stdout stays empty and the exit code is 1."""
     from .output import dump_json, dump_yaml
-    if check and not crds:
-        raise typer.BadParameter("--check needs --crds PATH (the cluster's CRDs)", param_hint="--check")
     result = _render(files, values, scope, namespace, layout, root, allow_empty)
     _print_diagnostics(result.diagnostics)
     if not result.ok:
         raise typer.Exit(1)
-    rejected = _cluster_problems(result.objects, crds if check else None)
+    rejected = _cluster_problems(result.objects, (crds or [""]) if check else None)
     for message in rejected:
         print(message, file=sys.stderr)
     if rejected:
@@ -149,7 +161,7 @@ def validate(
     layout: Optional[LayoutChoice] = LAYOUT,
     root: Optional[Path] = ROOT,
     allow_empty: bool = ALLOW_EMPTY,
-    crds: Optional[List[Path]] = CRDS,
+    crds: Optional[List[str]] = CRDS,
 ) -> None:
     """Report every problem (errors and warnings) with its file and field path; with --crds, also
     what the cluster would reject in the output. Exit 1 on any error."""

@@ -4,6 +4,6 @@ Imported only when validation is asked for; the CEL engine it needs is the optio
 `meshfed[validate]` and is loaded on the first call to `validate_objects`.
 """
 from .problems import Layer, Problem
-from .validate import validate_objects
+from .validate import BUNDLED_CRDS, validate_objects
 
-__all__ = ["Layer", "Problem", "validate_objects"]
+__all__ = ["BUNDLED_CRDS", "Layer", "Problem", "validate_objects"]

@@ -23,15 +23,18 @@ _NOT_CHECKED = ("some validation rules were not checked because the object was i
                 "correct the existing errors to complete validation")
 
 
-def validate_objects(objects: list[dict[str, Any]], crd_paths: list[Path]) -> list[Problem]:
+BUNDLED_CRDS = Path(__file__).resolve().parent.parent / "crds"
+
+
+def validate_objects(objects: list[dict[str, Any]], crd_paths: list[Path] | None = None) -> list[Problem]:
     """Every reason the cluster described by `crd_paths` would refuse one of `objects`.
 
     `crd_paths` are CRD files or directories (searched recursively for *.yaml, *.yml, *.json; multi-
-    document files and `kind: List` exports are read). Raises RuntimeError when the optional CEL
-    dependency is missing.
+    document files and `kind: List` exports are read); by default the CRDs bundled with meshfed
+    (`meshfed/crds`). Raises RuntimeError when the optional CEL dependency is missing.
     """
     cel.engine()
-    index = load_index(crd_paths)
+    index = load_index(crd_paths or [BUNDLED_CRDS])
     problems: list[Problem] = []
     for obj in objects:
         meta = obj.get("metadata") or {}
