@@ -127,16 +127,16 @@ def _check_entries(f: Findings, v: Values) -> None:
 
 
 def _check_endpoints(f: Findings, v: Values) -> None:
-    """An imported host that would get no endpoints at all."""
+    """An imported host that would get no endpoints at all: one no remote lists, in every layout
+    and mode (through an egress gateway or Gateway API it gets no route either), and, where
+    sidecars reach the remotes directly, one whose every listing remote has no addresses."""
     direct = (v.layout == "v2" and not v.gateway_api) or (v.layout == "v1" and not v.egress.enabled)
-    if not direct:
-        return
     svc = v.meshes_by_host
     for e in v.imports:
         remotes = svc.get(e.hostname, [])
         if not remotes:
             f.error((*e.path, "hostname"), f"no remote lists {e.hostname} in importedServices, so it gets no endpoints")
-        elif not any(r.addresses for r in remotes):
+        elif direct and not any(r.addresses for r in remotes):
             meshes = ", ".join(str(r.mesh) for r in remotes)
             f.error((*e.path, "hostname"), f"every remote listing {e.hostname} ({meshes}) has no addresses, "
                     "so it gets no endpoints")

@@ -16,8 +16,8 @@ from .merge import Path_
 @dataclass(frozen=True, slots=True)
 class Port:
     number: int
-    name: str
-    protocol: str
+    name: str | None  # None only for a local export port (its number is all that is read)
+    protocol: str | None
     target_port: int | None = None
 
     def as_dict(self, with_target: bool = True) -> dict[str, Any]:
@@ -115,8 +115,8 @@ class Values:
 def _ports(items: Any) -> tuple[Port, ...]:
     out = []
     for p in items or ():
-        if isinstance(p, dict) and all(k in p for k in ("number", "name", "protocol")):
-            out.append(Port(p["number"], p["name"], p["protocol"], p.get("targetPort")))
+        if isinstance(p, dict) and "number" in p:  # a local export's port may carry only its number
+            out.append(Port(p["number"], p.get("name"), p.get("protocol"), p.get("targetPort")))
     return tuple(out)
 
 

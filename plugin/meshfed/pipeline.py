@@ -107,6 +107,18 @@ def _patch_failure(exc: Exception, op: dict[str, Any]) -> str:
     return f"{op.get('op')} {path}: cannot be applied to these values"
 
 
+def _plain_port_numbers(values: dict[str, Any]) -> None:
+    """`global.local.export[].ports` may list plain numbers (`ports: [9080]`), as the charts'
+    values.yaml shows them and their rows read only the number: each is read as `{number: N}`."""
+    g = values.get("global")
+    local = g.get("local") if isinstance(g, dict) else None
+    exports = local.get("export") if isinstance(local, dict) else None
+    for entry in exports if isinstance(exports, list) else ():
+        ports = entry.get("ports") if isinstance(entry, dict) else None
+        if isinstance(ports, list):
+            entry["ports"] = [{"number": p} if isinstance(p, int) and not isinstance(p, bool) else p for p in ports]
+
+
 def _set_path(values: Any, parts: list[str]) -> Path_:
     """The values path a patch wrote to (`-`, the end of a list, becomes the new item's index)."""
     path: list[str | int] = []
@@ -155,6 +167,7 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
     defaults = Layer(DEFAULTS_NAME, defaults_layer(layout, MESH in tiers))
     merged = merge_layers([defaults, *user_layers])
     out.diagnostics += _apply_patches(merged, patches)
+    _plain_port_numbers(merged.values)
     report = _Reporter(merged)
     cleaned, schema_problems = validate(merged.values, "values", layout)
     out.diagnostics += [report(Finding("error", p.path, p.message)) for p in schema_problems]
