@@ -19,7 +19,7 @@ app = typer.Typer(
     name="meshfed",
     help="Federate Istio meshes through GitOps: render MeshFederation specs (or the mesh-admin / "
          "namespace-admin charts' values files) into Istio resources.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -41,6 +41,30 @@ class LayoutChoice(str, Enum):
 class Format(str, Enum):
     yaml = "yaml"
     json = "json"
+
+
+def version() -> str:
+    """The installed distribution's version (what `pip install` recorded)."""
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+    try:
+        return dist_version("meshfed")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"meshfed {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                  help="Print meshfed's version and exit."),
+) -> None:
+    """Federate Istio meshes through GitOps: render MeshFederation specs (or the mesh-admin /
+    namespace-admin charts' values files) into Istio resources."""
 
 
 def _namespace(value: Optional[str]) -> Optional[str]:
@@ -78,7 +102,7 @@ CRDS = typer.Option(None, "--crds", metavar="[PATH]", show_default=False,
                          "rules, Istio's webhook checks) against CustomResourceDefinitions: with no PATH, the "
                          "ones bundled with meshfed (Istio 1.30.3, Gateway API v1.6.1, OpenShift Route v1); "
                          "with PATH (repeatable: files or directories, e.g. `kubectl get crd -o yaml` output), "
-                         "those instead. Needs `pip install 'meshfed[validate]'`.")
+                         "those instead. Needs the `validate` extra (`pip install '.[validate]'`).")
 
 
 def optional_crds(args: list[str]) -> list[str]:

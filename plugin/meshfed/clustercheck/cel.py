@@ -15,7 +15,8 @@ from . import cellib
 from .problems import FieldError, duplicate, forbidden, invalid, required
 from .schema import Rule, Schema
 
-INSTALL_HINT = "CEL validation needs the optional dependency: pip install 'meshfed[validate]'"
+INSTALL_HINT = ("CEL validation needs the optional dependency of meshfed's validate extra: pip install "
+                "'common-expression-language>=0.10,<0.11' (or install meshfed with '.[validate]')")
 
 
 @dataclass
