@@ -134,7 +134,7 @@ def test_unserved_version_and_unknown_kind_are_rejected(tmp_path: Path):
 def test_missing_cel_package_raises_a_clear_error(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(cel_rules, "_engine", None)
     monkeypatch.setitem(sys.modules, "cel", None)
-    with pytest.raises(RuntimeError, match=r"pip install 'meshfed\[validate\]'"):
+    with pytest.raises(RuntimeError, match=r"pip install 'common-expression-language>=0.10,<0.11'"):
         validate_objects([SERVICE_ENTRY], [CRDS])
 
 
