@@ -17,7 +17,7 @@ from .merge import Layer
 from .options import Options
 from .pipeline import Rendering, render_layers
 from .resources import duplicates
-from .source import display, find_root, load_values_file
+from .source import STDIN_PATH, display, find_root, load_values_file
 
 
 class Document(NamedTuple):
@@ -92,10 +92,13 @@ def _render(paths: Sequence[Path], documents: Sequence[Document], values_files: 
 
 
 def _values_layers(values_files: Sequence[Path]) -> list[Layer]:
+    if list(values_files).count(STDIN_PATH) > 1:
+        raise InputError([error("-f - (standard input) may be given once")])
     layers, problems = [], []
     for f in values_files:
+        name = "<stdin>" if f == STDIN_PATH else display(f)
         try:
-            layers.append(Layer(display(f), load_values_file(f, display(f))))
+            layers.append(Layer(name, load_values_file(f, name)))
         except InputError as exc:
             problems.extend(exc.diagnostics)
     if problems:

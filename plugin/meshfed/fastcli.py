@@ -95,7 +95,7 @@ def parse_render(args: Sequence[str]) -> RenderArgs | None:
                 i += 1
         # Values typer would take but that are most likely mistakes (`-f --scope`), empty values,
         # and help flags given as values: let typer decide.
-        if not value or value.startswith("-") or value in ("-h", "--help"):
+        if not value or (value.startswith("-") and not (dest == "values" and value == "-")):
             return None
         if dest == "values":
             opts["values"].append(value)
@@ -109,7 +109,7 @@ def parse_render(args: Sequence[str]) -> RenderArgs | None:
             return None
     if not files and not opts["values"]:
         return None
-    if not all(_path_ok(v) for v in opts["values"]):
+    if not all(v == "-" or _path_ok(v) for v in opts["values"]):
         return None
     if "root" in opts and not _path_ok(opts["root"]):
         return None

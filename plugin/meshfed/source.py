@@ -141,9 +141,19 @@ class Files:
         return cached
 
 
+STDIN_PATH = Path("-")  # `-f -`, as with helm: the values come from standard input
+
+
 def load_values_file(path: Path, name: str) -> dict[str, Any]:
-    """A plain Helm values file: exactly one map (an empty file is an empty map)."""
-    docs = [d for d in parse_all(read_file(path, name), name) if d is not None]
+    """A plain Helm values file (`-` is standard input): exactly one map (an empty file is an
+    empty map)."""
+    if path == STDIN_PATH:
+        import sys
+        name = "<stdin>"
+        text = read_stream(sys.stdin.buffer, name, MAX_FILE_BYTES)
+    else:
+        text = read_file(path, name)
+    docs = [d for d in parse_all(text, name) if d is not None]
     if not docs:
         return {}
     if len(docs) > 1:
