@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 export KUBECTL := $(CURDIR)/$(TOOLS)/bin/kubectl
 export HELM    := $(CURDIR)/$(TOOLS)/bin/helm
 
-.PHONY: run test bench lint clean venv tools mutation
+.PHONY: run test bench bench-record lock lint clean venv tools mutation
 
 # Render every Argo CD app directory of the example repo (overlays/<cluster>/<app>/).
 run: $(STAMP)
@@ -20,8 +20,28 @@ test: $(STAMP) $(TOOLS)/bin/kubectl
 	$(BIN)/meshfed check overlays/
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# Benchmarks (about 7 minutes). `bench` prints the tables and writes bench/results/latest.md (ignored
+# by git); `bench-record` also writes bench/RESULTS.md, the committed figures the README quotes.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+bench-record: $(STAMP)
+	$(BIN)/python bench/run.py --record
+
+# The image's hash-locked requirements (tests/test_image_lock.py fails when they are stale):
+# requirements/image.txt, meshfed's runtime dependencies (not the validate extra: the image does
+# not use it), and requirements/build.txt, its build backend. Resolved by the venv's Python (the
+# image's minor version) from PyPI alone: no local indexes, wheel caches or constraints. Pins that
+# still fit pyproject.toml are kept; `make lock LOCK_ARGS=--upgrade` moves to the newest releases.
+PIP_TOOLS   := pip-tools==7.6.2
+LOCK_ARGS   ?=
+PIP_COMPILE  = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null \
+               CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile -q --generate-hashes --allow-unsafe \
+               --strip-extras --no-emit-index-url --index-url https://pypi.org/simple $(LOCK_ARGS)
+lock: $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check '$(PIP_TOOLS)'
+	$(PIP_COMPILE) -o requirements/image.txt pyproject.toml
+	$(PIP_COMPILE) --only-build-deps --all-build-deps -o requirements/build.txt pyproject.toml
 
 # Mutation testing of the core (not part of `test`: about half an hour on 2 CPUs): every single-token
 # mutant of each module against the fast tests that exercise it; the survivors are listed.

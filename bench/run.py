@@ -7,10 +7,11 @@ in the same run:
   marshal file) and only serialises them with `meshfed.output.dump_yaml` / `dump_json`.
 
 Times are wall-clock medians over several runs of a fresh process; memory is the child's peak RSS
-(`ru_maxrss` from wait4). Nothing is subtracted. The table goes to stdout,
-bench/results/latest.md (ignored by git) and bench/RESULTS.md (committed, quoted by the README).
+(`ru_maxrss` from wait4). Nothing is subtracted. The table goes to stdout and
+bench/results/latest.md (ignored by git); with --record (`make bench-record`) also to
+bench/RESULTS.md (committed, quoted by the README). Tracked files change only with --record.
 
-    .venv/bin/python bench/run.py [--sizes S,M,L,XL] [--runs N] [--keep DIR]
+    .venv/bin/python bench/run.py [--sizes S,M,L,XL] [--runs N] [--keep DIR] [--record | --no-results]
 """
 from __future__ import annotations
 
@@ -135,18 +136,37 @@ def seed_krm_input() -> bytes:
     return yaml.safe_dump(doc, sort_keys=False).encode()
 
 
-def main() -> int:
+LATEST = HERE / "results" / "latest.md"  # ignored by git
+RECORD = HERE / "RESULTS.md"  # committed: written only on request
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="S,M,L,XL")
     ap.add_argument("--runs", type=int, default=0, help="runs per case (default: 5 for S/M, 3 for L/XL)")
     ap.add_argument("--keep", help="generate the inputs into this directory and keep them")
-    ap.add_argument("--no-results", action="store_true", help="do not write bench/results/ and bench/RESULTS.md")
-    opts = ap.parse_args()
+    out = ap.add_mutually_exclusive_group()
+    out.add_argument("--record", action="store_true",
+                     help="also write bench/RESULTS.md, the committed results (`make bench-record`)")
+    out.add_argument("--no-results", action="store_true", help="only print: write no file at all")
+    return ap.parse_args(argv)
+
+
+def result_paths(opts: argparse.Namespace) -> list[Path]:
+    """Where the tables are written besides stdout: bench/results/latest.md (untracked), and the
+    tracked bench/RESULTS.md only with --record."""
+    if opts.no_results:
+        return []
+    return [LATEST, RECORD] if opts.record else [LATEST]
+
+
+def main() -> int:
+    opts = parse_args()
     sizes = [s.strip() for s in opts.sizes.split(",") if s.strip()]
     if MESHFED is None:
         raise SystemExit(f"no meshfed console script next to {PYTHON}")
 
-    # As in the image (pip compiles at install time): bytecode exists, nothing is compiled per run.
+    # As in the image (compiled at build time): bytecode exists, nothing is compiled per run.
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(REPO / "plugin" / "meshfed")], check=True,
                    stdout=subprocess.DEVNULL)
     work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="meshfed-bench-"))
@@ -192,11 +212,11 @@ def main() -> int:
     finally:
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
-    if not opts.no_results:
-        text = "\n".join(lines) + "\n"
-        (HERE / "results").mkdir(exist_ok=True)
-        (HERE / "results" / "latest.md").write_text(text)
-        (HERE / "RESULTS.md").write_text(text)
+    text = "\n".join(lines) + "\n"
+    for path in result_paths(opts):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path.relative_to(REPO)}", file=sys.stderr)
     return 0
 
 
