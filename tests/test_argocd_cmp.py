@@ -295,13 +295,14 @@ def test_destination_namespace_is_the_default_target(checkout, tmp_path):
 def test_parameter_announcement(checkout, emulator):
     announced = emulator.parameters(checkout, cmp.Application(
         source_path="overlays/central/mesh", plugin=cmp.PluginSource(name="meshfed")))
-    assert [(a["name"], a["string"]) for a in announced] == [
+    assert [(a["name"], a["string"]) for a in announced[:4]] == [
         ("scope", "mesh"), ("layout", "v2"), ("namespace", "istio-system"), ("allowEmpty", "")]
-    assert all(a["collectionType"] == "string" and a["title"] and a["tooltip"] for a in announced)
+    assert all(a["collectionType"] == "string" and a["title"] and a["tooltip"] for a in announced[:4])
+    assert [(a["name"], a["collectionType"]) for a in announced[4:]] == [("valueFiles", "array"), ("values", "map")]
     proc = subprocess.run([str(MESHFED), "argocd", "parameters"], cwd=REPO, capture_output=True,
                           text=True, timeout=60, env={})
     assert proc.returncode == 0
-    assert [a["string"] for a in json.loads(proc.stdout)] == ["", "", "", ""]  # strict JSON
+    assert [a.get("string") for a in json.loads(proc.stdout)] == ["", "", "", "", None, None]  # strict JSON
 
 
 def test_repo_root_strips_the_cleaned_source_path():

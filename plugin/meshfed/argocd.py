@@ -35,14 +35,14 @@ import os
 import posixpath
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from . import options as opts
 from .api import render
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
 from .output import write_yaml
 from .resources import has_function_annotation, is_meshfederation, resource_ref
-from .source import MAX_FILE_BYTES, read_file, working_directory
+from .source import MAX_FILE_BYTES, confine, find_root, read_file, working_directory
 from .yamlio import parse_all
 
 PROG = "meshfed"
@@ -54,6 +54,7 @@ KUSTOMIZATION_KEYS = ("apiVersion", "kind", "generators")
 ENV_OPTIONS = {"MESHFED_SCOPE": "scope", "MESHFED_LAYOUT": "layout", "MESHFED_NAMESPACE": "namespace",
                "MESHFED_ALLOW_EMPTY": "allowEmpty"}
 PARAMETERS = ("scope", "layout", "namespace", "allowEmpty")
+VALUE_FILES, VALUES = "valueFiles", "values"  # like helm's -f and --set
 
 ANNOUNCEMENTS = {
     "scope": ("Scope", "Tier to render: mesh, namespace or all. Default: spec.scope of the "
@@ -126,13 +127,23 @@ def _discover(stdout: TextIO, stderr: TextIO) -> int:
 # Options
 
 
-def settings(environ: dict[str, str] | os._Environ) -> tuple[opts.Options, list[Diagnostic]]:
-    """The options given by the plugin env and the parameters (a parameter beats an env entry)."""
+class Settings(NamedTuple):
+    """What the plugin env and the parameters ask for (a parameter beats an env entry)."""
+
+    options: opts.Options
+    value_files: list[str]  # the array parameter `valueFiles`: paths inside the repository
+    values: dict[str, str]  # the map parameter `values`: `--set` assignments
+    problems: list[Diagnostic]
+
+
+def settings(environ: dict[str, str] | os._Environ) -> Settings:
     env = {key[len(ENV_PREFIX):]: value for key, value in environ.items()
            if key.startswith(ENV_PREFIX + "MESHFED_")}
     from_env, problems = opts.parse(env, "plugin env", names=opts.NAMES, spelling=ENV_OPTIONS)
     raw = environ.get("ARGOCD_APP_PARAMETERS")
     params: dict[str, Any] = {}
+    value_files: list[str] = []
+    values: dict[str, str] = {}
     if raw is not None and raw.strip() not in ("", "null"):
         try:
             listed = json.loads(raw)
@@ -147,13 +158,31 @@ def settings(environ: dict[str, str] | os._Environ) -> tuple[opts.Options, list[
             if not isinstance(param, dict) or not isinstance(param.get("name"), str):
                 problems.append(error("every parameter must be an object with a name", "ARGOCD_APP_PARAMETERS", where))
                 continue
-            if "array" in param or "map" in param:
-                problems.append(error(f"parameter {param['name']!r} must be a string, not an array or a map",
+            name = param["name"]
+            collection = "array" if name == VALUE_FILES else "map" if name == VALUES else "string"
+            wrong = [k for k in ("string", "array", "map") if k in param and k != collection]
+            if wrong:
+                article = {"string": "a string", "array": "an array", "map": "a map"}
+                problems.append(error(f"parameter {name!r} must be {article[collection]}, not {article[wrong[0]]}",
                                       "ARGOCD_APP_PARAMETERS", where))
-                continue
-            params[param["name"]] = param.get("string")
+            elif name == VALUE_FILES:
+                files = param.get("array") or []
+                if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
+                    problems.append(error("parameter 'valueFiles' must be a list of paths", "ARGOCD_APP_PARAMETERS",
+                                          where))
+                else:
+                    value_files += files
+            elif name == VALUES:
+                given = param.get("map") or {}
+                if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
+                    problems.append(error("parameter 'values' must map value paths to strings",
+                                          "ARGOCD_APP_PARAMETERS", where))
+                else:
+                    values.update(given)
+            else:
+                params[name] = param.get("string")
     from_params, found = opts.parse(params, "parameter", names=PARAMETERS)
-    return from_params.over(from_env), problems + found
+    return Settings(from_params.over(from_env), value_files, values, problems + found)
 
 
 def repo_root(cwd: Path, source_path: str | None) -> Path | None:
@@ -211,20 +240,23 @@ def _kustomization_problems(app_dir: Path) -> list[Diagnostic]:
 
 
 def _generate(stdout: TextIO, stderr: TextIO) -> int:
+    asked = settings(os.environ)
+    problems, value_files = list(asked.problems), []
     try:
         app_dir = working_directory()
         root = repo_root(app_dir, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
-        options, problems = settings(os.environ)
         problems += _kustomization_problems(app_dir)
+        value_files = _value_files(asked.value_files, app_dir, root if root is not None else find_root(), problems)
     except InputError as exc:
-        options, problems, app_dir, root = opts.Options(), exc.diagnostics, Path("."), None
+        problems, app_dir, root = problems + exc.diagnostics, Path("."), None
     default_ns, why = opts.check_value("namespace", (os.environ.get("ARGOCD_APP_NAMESPACE") or "").strip())
     if why is not None:
         problems.append(error(why, "ARGOCD_APP_NAMESPACE"))
     where = _display(app_dir, root)
     if problems:
         return _report(problems, where, stderr)
-    result = render([Path(".")], options=options, default_namespace=default_ns, root=root, lazy=True)
+    result = render([Path(".")], values_files=value_files, options=asked.options, default_namespace=default_ns,
+                    root=root, lazy=True)
     diagnostics = [_in_repository(d, where) for d in result.diagnostics]
     if not result.ok:
         return _report(diagnostics, where, stderr)
@@ -233,6 +265,20 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
     write_yaml(result.objects, stdout.write)
     stdout.flush()
     return EXIT_OK
+
+
+def _value_files(names: list[str], app_dir: Path, root: Path, problems: list[Diagnostic]) -> list[Path]:
+    """The `valueFiles` parameter's paths, relative to the app directory and confined to the
+    repository like bases (a path leaving it is an error, not a read)."""
+    paths = []
+    for i, name in enumerate(names):
+        try:
+            confine(app_dir / name, root, f"value file {name}", "parameter", f"valueFiles[{i}]")
+        except InputError as exc:
+            problems += exc.diagnostics
+            continue
+        paths.append(Path(name))
+    return paths
 
 
 def _display(app_dir: Path, root: Path | None) -> str:
@@ -279,6 +325,12 @@ def _parameters(stdout: TextIO, stderr: TextIO) -> int:
         title, tooltip = ANNOUNCEMENTS[name]
         announcements.append({"name": name, "title": title, "tooltip": tooltip,
                               "collectionType": "string", "string": defaults.get(name, "")})
+    announcements.append({"name": VALUE_FILES, "title": "Values files", "collectionType": "array", "array": [],
+                          "tooltip": "Plain Helm values files merged after the documents' values, in order "
+                                     "(like helm's -f): paths relative to the app directory, inside the repository."})
+    announcements.append({"name": VALUES, "title": "Values", "collectionType": "map", "map": {},
+                          "tooltip": "Assignments applied last, with helm's --set rules "
+                                     "(global.remote[0].addresses[0]: 192.0.2.10)."})
     stdout.write(json.dumps(announcements, separators=(",", ":")) + "\n")
     stdout.flush()
     return EXIT_OK
