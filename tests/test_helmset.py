@@ -142,6 +142,9 @@ CASES = [
     ("brace inside", [], S("a=x{y}")),
     ("empty value", [], S("a=")),
     ("empty value then nothing", [], S("a.b=")),
+    ("empty value in list item map", [FILE], S("c[0].a=", "l[0].p=", "l[1].p=", "e[0][1].a=")),
+    ("empty value in list item map, json", [], S("c[0].a=", kind="set-json")),
+    ("empty value in list item map, literal", [], S("c[0].a=", kind="set-literal")),
     ("no equals", [], S("a")),
     ("no value after comma", [], S("a=1,b")),
     ("key ends with comma", [], S("a,b=1")),
@@ -267,12 +270,19 @@ def test_typed_value():
 
 # random flags, made of the characters that matter to the parser, against helm
 TOKENS = ["a", "b", "c", ".", "[", "]", "0", "1", "2", "-1", "=", ",", "\\", "{", "}", " ", "true", "null", '"q"', "07"]
-expression = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=10).map("".join)
+raw = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=10).map("".join)
+name = st.sampled_from(["a", "b", "c", "d", r"a\.b", "B"])
+step = st.one_of(name.map(lambda n: "." + n), st.sampled_from(["0", "1", "3"]).map(lambda i: f"[{i}]"))
+path = st.builds(lambda n, steps: n + "".join(steps), name, st.lists(step, max_size=3))
+value = st.lists(st.sampled_from(TOKENS[:3] + TOKENS[6:9] + TOKENS[13:]), max_size=3).map("".join)
+assignment = st.builds(lambda p, v: f"{p}={v}", path, value)
+structured = st.lists(assignment, min_size=1, max_size=3).map(",".join)
+expression = st.one_of(raw, structured, structured, structured)
 flag = st.builds(Assignment, st.sampled_from(["set", "set", "set-string", "set-json", "set-literal"]), expression)
 
 
 @needs_helm
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=int(os.environ.get("HELMSET_EXAMPLES", "150")), deadline=None, derandomize=not os.environ.get("HELMSET_EXAMPLES"))
 @given(st.lists(flag, min_size=1, max_size=4))
 def test_random_flags_agree_with_helm(work, flags):
     base = {"a": {"b": [1, {"c": 2}], "c": "s"}, "b": None}

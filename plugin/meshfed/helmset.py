@@ -186,6 +186,10 @@ class _Parser:
             finally:
                 _set(data, k, lst)
         elif last == "=":
+            if self.pos >= len(self.s) and self.kind not in ("set-json", "set-literal"):
+                _set(data, k, "")
+                # helm's parser reports the end of its input here: `l[0].k=` leaves l[0] alone
+                raise _Stop(_EOF, eof=True)
             _set(data, k, self._value())
         elif last == ",":
             raise _Stop(f"key {k!r} has no value (cannot end with ,)")
