@@ -9,15 +9,18 @@ Nothing here prints.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from .diagnostics import Diagnostic, InputError, error, has_errors
 from .document import Federation, Resolver, load_paths
-from .merge import Layer
+from .merge import Layer, difference, merge_layers
 from .options import Options
 from .pipeline import Rendering, render_layers
 from .resources import duplicates
 from .source import STDIN_PATH, display, find_root, load_values_file
+
+if TYPE_CHECKING:  # helmset is imported only when flags are given (start-up cost)
+    from .helmset import Assignment
 
 
 class Document(NamedTuple):
@@ -54,13 +57,19 @@ def render(
     default_namespace: str | None = None,
     root: Path | str | None = None,
     lazy: bool = False,
+    assignments: Sequence[Assignment] = (),
+    assigned_by: str = "--set",
 ) -> RenderResult:
     """Render MeshFederation documents (files, directories of them, or parsed `documents`) and
     plain values files, as `meshfed render` does. `options` (flags) beat what each document says;
     `default_namespace` (Argo CD's destination) applies to documents that name none. `root` is
-    the directory bases may not leave (see `source.find_root`). Never raises for any input."""
+    the directory bases may not leave (see `source.find_root`). `assignments` are Helm's `--set*`
+    flags, applied after the values files as helm applies them; messages name them `assigned_by`.
+    Never raises for any input."""
     try:
-        return _render(paths, documents, values_files, options or Options(), default_namespace, root, lazy)
+        extra = _values_layers(values_files)
+        sets = _Sets(assignments, assigned_by)
+        return _render(paths, documents, extra, sets, options or Options(), default_namespace, root, lazy)
     except InputError as exc:
         return RenderResult(diagnostics=exc.diagnostics)
     except RecursionError:
@@ -72,12 +81,25 @@ def render(
                                                "please report it with the input that caused it")])
 
 
-def _render(paths: Sequence[Path], documents: Sequence[Document], values_files: Sequence[Path],
+class _Sets:
+    """Helm's `--set*` flags as the last values layer of each document."""
+
+    def __init__(self, assignments: Sequence[Assignment], name: str) -> None:
+        self.assignments, self.name = list(assignments), name
+
+    def __call__(self, layers: list[Layer]) -> list[Layer]:
+        if not self.assignments:
+            return layers
+        from .helmset import apply
+        before = merge_layers(layers).values
+        return [*layers, Layer(self.name, difference(before, apply(before, self.assignments)))]
+
+
+def _render(paths: Sequence[Path], documents: Sequence[Document], extra: list[Layer], sets: _Sets,
             options: Options, default_namespace: str | None, root: Path | str | None, lazy: bool) -> RenderResult:
-    extra = _values_layers(values_files)
     fallback = Options(namespace=default_namespace)
     if not paths and not documents:
-        rendering = render_layers(extra, [], options.over(fallback))
+        rendering = render_layers(sets(extra), [], options.over(fallback))
         return _result([(rendering, "the values")], [], lazy)
     resolver = Resolver(find_root(root))
     feds = load_paths(list(paths), resolver) if paths else []
@@ -86,7 +108,7 @@ def _render(paths: Sequence[Path], documents: Sequence[Document], values_files: 
     problems: list[Diagnostic] = []
     for fed in feds:
         problems += fed.diagnostics
-        rendering = render_layers(fed.layers + extra, fed.patches, options.over(fed.options).over(fallback))
+        rendering = render_layers(sets(fed.layers + extra), fed.patches, options.over(fed.options).over(fallback))
         renderings.append((rendering, fed.source))
     return _result(renderings, problems, lazy)
 

@@ -256,7 +256,7 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
     if problems:
         return _report(problems, where, stderr)
     result = render([Path(".")], values_files=value_files, options=asked.options, default_namespace=default_ns,
-                    root=root, lazy=True)
+                    root=root, lazy=True, assignments=_assignments(asked.values), assigned_by="parameter values")
     diagnostics = [_in_repository(d, where) for d in result.diagnostics]
     if not result.ok:
         return _report(diagnostics, where, stderr)
@@ -265,6 +265,14 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
     write_yaml(result.objects, stdout.write)
     stdout.flush()
     return EXIT_OK
+
+
+def _assignments(values: dict[str, str]) -> list[Any]:
+    """The map parameter `values` as helm's `--set PATH=VALUE` flags, in the order given."""
+    if not values:
+        return []
+    from .helmset import Assignment
+    return [Assignment("set", f"{path}={value}") for path, value in values.items()]
 
 
 def _value_files(names: list[str], app_dir: Path, root: Path, problems: list[Diagnostic]) -> list[Path]:

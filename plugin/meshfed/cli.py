@@ -93,6 +93,17 @@ LAYOUT = typer.Option(None, "--layout", show_default=False,
 ROOT = typer.Option(None, "--root", show_default=False,
                     help="Directory that `base` paths may not leave. Default: $MESHFED_ROOT, else the git work tree "
                          "holding the working directory, else the working directory.")
+SET = typer.Option(None, "--set", metavar="PATH=VALUE", show_default=False,
+                   help="Set values as helm does, after the -f files: `a.b[0].c=v`, several comma-separated, "
+                        "`\\.` and `\\,` escaped; true/false/ints/null typed (null removes the key). Repeatable.")
+SET_STRING = typer.Option(None, "--set-string", metavar="PATH=VALUE", show_default=False,
+                          help="Like --set, the values always strings.")
+SET_FILE = typer.Option(None, "--set-file", metavar="PATH=FILE", show_default=False,
+                        help="Like --set, the value the text of FILE.")
+SET_JSON = typer.Option(None, "--set-json", metavar="PATH=JSON", show_default=False,
+                        help="Like --set, the value a JSON value.")
+SET_LITERAL = typer.Option(None, "--set-literal", metavar="PATH=VALUE", show_default=False,
+                           help="Like --set-string, everything after the first = taken as it is.")
 ALLOW_EMPTY = typer.Option(False, "--allow-empty",
                            help="Accept a render that yields no resources (else an error: with Argo CD's auto-sync "
                                 "and prune, an empty render deletes the application's objects). The document "
@@ -134,8 +145,18 @@ def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
         print(d, file=sys.stderr)
 
 
+def _assignments(**flags: Optional[List[str]]) -> list:
+    """helm's --set* flags, by kind (helm applies them kind by kind: set-json, set, set-string,
+    set-file, set-literal; each kind in command-line order)."""
+    if not any(flags.values()):
+        return []
+    from .helmset import Assignment
+    return [Assignment(kind.replace("_", "-"), e) for kind, given in flags.items() for e in given or []]
+
+
 def _render(files: Optional[List[Path]], values: Optional[List[Path]], scope: Optional[Scope],
-            namespace: Optional[str], layout: Optional[LayoutChoice], root: Optional[Path], allow_empty: bool):
+            namespace: Optional[str], layout: Optional[LayoutChoice], root: Optional[Path], allow_empty: bool,
+            assignments: list):
     from .api import render as render_request
     from .options import Options
     if not files and not values:
@@ -143,7 +164,8 @@ def _render(files: Optional[List[Path]], values: Optional[List[Path]], scope: Op
                                  param_hint="FILE|DIR")
     options = Options(scope.value if scope else None, namespace, layout.value if layout else None,
                       True if allow_empty else None)
-    return render_request(files or [], values_files=values or [], options=options, root=root)
+    return render_request(files or [], values_files=values or [], options=options, root=root,
+                          assignments=assignments)
 
 
 @app.command()
@@ -156,6 +178,11 @@ def render(
     output: Format = typer.Option(Format.yaml, "-o", "--output", help="Output format: a YAML stream, or a JSON List."),
     root: Optional[Path] = ROOT,
     allow_empty: bool = ALLOW_EMPTY,
+    set_: Optional[List[str]] = SET,
+    set_string: Optional[List[str]] = SET_STRING,
+    set_file: Optional[List[str]] = SET_FILE,
+    set_json: Optional[List[str]] = SET_JSON,
+    set_literal: Optional[List[str]] = SET_LITERAL,
     check: bool = typer.Option(False, "--check", help="Validate the output as a cluster would before writing it "
                                                      "(against --crds PATH, else the bundled CRDs)."),
     crds: Optional[List[str]] = CRDS,
@@ -163,7 +190,9 @@ def render(
     """Render the resources to stdout (byte-identical for the same input). Warnings and errors go
     to stderr; on any error stdout stays empty and the exit code is 1."""
     from .output import dump_json, dump_yaml
-    result = _render(files, values, scope, namespace, layout, root, allow_empty)
+    result = _render(files, values, scope, namespace, layout, root, allow_empty,
+                     _assignments(set=set_, set_string=set_string, set_file=set_file, set_json=set_json,
+                                  set_literal=set_literal))
     _print_diagnostics(result.diagnostics)
     if not result.ok:
         raise typer.Exit(1)
@@ -185,11 +214,18 @@ def validate(
     layout: Optional[LayoutChoice] = LAYOUT,
     root: Optional[Path] = ROOT,
     allow_empty: bool = ALLOW_EMPTY,
+    set_: Optional[List[str]] = SET,
+    set_string: Optional[List[str]] = SET_STRING,
+    set_file: Optional[List[str]] = SET_FILE,
+    set_json: Optional[List[str]] = SET_JSON,
+    set_literal: Optional[List[str]] = SET_LITERAL,
     crds: Optional[List[str]] = CRDS,
 ) -> None:
     """Report every problem (errors and warnings) with its file and field path; with --crds, also
     what the cluster would reject in the output. Exit 1 on any error."""
-    result = _render(files, values, scope, namespace, layout, root, allow_empty)
+    result = _render(files, values, scope, namespace, layout, root, allow_empty,
+                     _assignments(set=set_, set_string=set_string, set_file=set_file, set_json=set_json,
+                                  set_literal=set_literal))
     _print_diagnostics(result.diagnostics)
     rejected = _cluster_problems(result.objects, crds) if result.ok else []
     for message in rejected:

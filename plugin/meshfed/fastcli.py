@@ -21,7 +21,9 @@ from .options import FORMATS, LAYOUTS, SCOPES
 
 # The options of `meshfed render` (see meshfed.cli.render): name -> destination.
 _LONG = {"--values": "values", "--scope": "scope", "--namespace": "namespace", "--layout": "layout",
-         "--output": "output", "--root": "root"}
+         "--output": "output", "--root": "root", "--set": "set", "--set-string": "set-string",
+         "--set-file": "set-file", "--set-json": "set-json", "--set-literal": "set-literal"}
+_SETS = ("set", "set-string", "set-file", "set-json", "set-literal")  # helm's flags, kept in order
 _SHORT = {"-f": "values", "-n": "namespace", "-o": "output"}
 _FLAGS = {"--allow-empty": "allow_empty"}
 _CHOICES = {"scope": SCOPES, "layout": LAYOUTS, "output": FORMATS}
@@ -37,6 +39,7 @@ class RenderArgs(NamedTuple):
     output: str
     root: str | None
     allow_empty: bool = False
+    sets: tuple[tuple[str, str], ...] = ()  # (kind, expression) of helm's --set* flags
 
 
 def _path_ok(value: str) -> bool:
@@ -55,7 +58,7 @@ def parse_render(args: Sequence[str]) -> RenderArgs | None:
     """The options of `meshfed render ARGS`, or None when typer must handle them (help, usage
     errors, anything unusual)."""
     files: list[str] = []
-    opts: dict[str, Any] = {"values": []}
+    opts: dict[str, Any] = {"values": [], "sets": []}
     i, n = 0, len(args)
     while i < n:
         arg = args[i]
@@ -99,6 +102,8 @@ def parse_render(args: Sequence[str]) -> RenderArgs | None:
             return None
         if dest == "values":
             opts["values"].append(value)
+        elif dest in _SETS:
+            opts["sets"].append((dest, value))
         else:
             opts[dest] = value  # the last one wins, as in click
     for arg in files:
@@ -118,7 +123,8 @@ def parse_render(args: Sequence[str]) -> RenderArgs | None:
         if not is_dns_label(opts["namespace"]):
             return None
     return RenderArgs(files, opts["values"], opts.get("scope"), opts.get("namespace"), opts.get("layout"),
-                      opts.get("output", "yaml"), opts.get("root"), opts.get("allow_empty", False))
+                      opts.get("output", "yaml"), opts.get("root"), opts.get("allow_empty", False),
+                      tuple(opts["sets"]))
 
 
 def parse(argv: Sequence[str]) -> Callable[[], int] | None:
@@ -160,7 +166,7 @@ def render(a: RenderArgs) -> int:
     # `result.ok` is final here and stdout stays empty on any error.
     result = render_request([Path(f) for f in a.files], values_files=[Path(v) for v in a.values],
                             options=Options(a.scope, a.namespace, a.layout, True if a.allow_empty else None),
-                            root=a.root, lazy=True)
+                            root=a.root, lazy=True, assignments=_assignments(a.sets))
     gc.freeze()
     gc.enable()
     for d in result.diagnostics:
@@ -169,6 +175,14 @@ def render(a: RenderArgs) -> int:
         return 1
     (write_json if a.output == "json" else write_yaml)(result.objects, sys.stdout.write)
     return 0
+
+
+def _assignments(sets: Sequence[tuple[str, str]]) -> list[Any]:
+    """helm's --set* flags for the core (helmset is imported only when there are some)."""
+    if not sets:
+        return []
+    from .helmset import Assignment
+    return [Assignment(kind, expression) for kind, expression in sets]
 
 
 def _krm() -> int:

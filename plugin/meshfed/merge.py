@@ -116,3 +116,22 @@ def format_path(path: Path_) -> str:
             text = str(part).replace("\\", "\\\\").replace('"', '\\"')
             out.append(f'["{text}"]')
     return "".join(out)
+
+
+def difference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The layer that, merged over `before` as `merge_layers` merges, gives `after`: the keys that
+    changed (maps recursively, anything else whole) and a null for each key that went away. Lets
+    values changed by a whole-map step (Helm's `--set`) be a layer with its own provenance."""
+    out: dict[str, Any] = {key: None for key in before if key not in after}
+    for key, value in after.items():
+        old = before.get(key, _ABSENT)
+        if isinstance(old, dict) and isinstance(value, dict):
+            inner = difference(old, value)
+            if inner:
+                out[key] = inner
+        elif old is _ABSENT or old != value or type(old) is not type(value):
+            out[key] = value
+    return out
+
+
+_ABSENT = object()

@@ -182,7 +182,8 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
     mesh_plan = list(layout_rows.mesh_tier(ctx)) if MESH in tiers else []
     ns_plan = list(layout_rows.namespace_tier(ctx)) if NAMESPACE in tiers else []
     findings += checks.required_values(values, tiers, _row_tags(mesh_plan))
-    if any(p.namespace is None for p in mesh_plan):
+    # A configNamespace given but refused by the schema was reported there: no follow-up error.
+    if any(p.namespace is None for p in mesh_plan) and model.lookup(merged.values, ("global", "configNamespace")) is None:
         findings.append(Finding("error", ("global", "configNamespace"),
                                 "required: mesh-tier objects go to global.configNamespace (with no target namespace, "
                                 "and always for layout v1's egress rows)"))
