@@ -102,6 +102,13 @@ MATRIX = [
     ["render", "-f", "missing.yaml"],
     ["render", "-f", "broken.yaml"],
     ["render", "docs/kustomization.yaml"],
+    # helm's value flags (every kind, both spellings) and switches, as meshfed.flags declares them
+    ["render", "-f", "mesh.yaml", "--set", "global.remote[0].port=16443", "--set-string=global.configNamespace=x",
+     "--set-json", "global.remote[0].addresses=[\"10.0.0.1\"]", "--set-literal", "global.remote[0].network=n,1"],
+    ["render", "-f", "mesh.yaml", "--set", "global.remote[x].port=1"],
+    ["render", "-f", "mesh.yaml", "--set-file", "global.configNamespace=missing.txt"],
+    ["render", "-f", "mesh.yaml", "--allow-empty", "--scope", "namespace"],
+    ["render", "-f", "mesh.yaml", "--allow-empty=yes"],
     # usage errors and help: typer's own messages, exit 2 (or 0 for help)
     ["render"],
     ["render", "--help"],

@@ -9,11 +9,13 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 
 from .diagnostics import Diagnostic
+from .flags import BY_DEST
+from .options import FORMATS, LAYOUTS, SCOPES
 
 app = typer.Typer(
     name="meshfed",
@@ -27,20 +29,9 @@ app = typer.Typer(
 )
 
 
-class Scope(str, Enum):
-    mesh = "mesh"
-    namespace = "namespace"
-    all = "all"
-
-
-class LayoutChoice(str, Enum):
-    v1 = "v1"
-    v2 = "v2"
-
-
-class Format(str, Enum):
-    yaml = "yaml"
-    json = "json"
+Scope = Enum("Scope", {c: c for c in SCOPES}, type=str)  # type: ignore[misc]
+LayoutChoice = Enum("LayoutChoice", {c: c for c in LAYOUTS}, type=str)  # type: ignore[misc]
+Format = Enum("Format", {c: c for c in FORMATS}, type=str)  # type: ignore[misc]
 
 
 def version() -> str:
@@ -77,37 +68,24 @@ def _namespace(value: Optional[str]) -> Optional[str]:
 FILES = typer.Argument(None, metavar="FILE|DIR", show_default=False,
                        help="MeshFederation documents, or directories holding them (the *.yaml files directly "
                             "inside; other documents such as kustomization.yaml are skipped).")
-VALUES = typer.Option(None, "-f", "--values", metavar="VALUES", show_default=False,
-                      help="Plain Helm values file, merged in order after the documents' own values (like "
-                           "`helm template -f`). Repeatable. Without FILEs, the values files are the whole input.")
-SCOPE = typer.Option(None, "--scope", show_default=False,
-                     help="Tier to render: mesh (mesh-admin), namespace (namespace-admin) or all. Default: the "
-                          "document's spec.scope, else namespace when import/export is non-empty, else mesh.")
-NAMESPACE = typer.Option(None, "--namespace", "-n", callback=_namespace, show_default=False,
-                         help="Target namespace (Helm's --namespace). Default: the document's metadata.namespace. "
-                              "The mesh tier falls back to global.configNamespace; namespace-tier objects with no "
-                              "namespace carry none (Argo CD and kustomize set it).")
-LAYOUT = typer.Option(None, "--layout", show_default=False,
-                      help="Chart generation of the values: v1 (seed README) or v2 (current). Default: the "
-                           "document's spec.layout, else inferred from the keys used.")
-ROOT = typer.Option(None, "--root", show_default=False,
-                    help="Directory that `base` paths may not leave. Default: $MESHFED_ROOT, else the git work tree "
-                         "holding the working directory, else the working directory.")
-SET = typer.Option(None, "--set", metavar="PATH=VALUE", show_default=False,
-                   help="Set values as helm does, after the -f files: `a.b[0].c=v`, several comma-separated, "
-                        "`\\.` and `\\,` escaped; true/false/ints/null typed (null removes the key). Repeatable.")
-SET_STRING = typer.Option(None, "--set-string", metavar="PATH=VALUE", show_default=False,
-                          help="Like --set, the values always strings.")
-SET_FILE = typer.Option(None, "--set-file", metavar="PATH=FILE", show_default=False,
-                        help="Like --set, the value the text of FILE.")
-SET_JSON = typer.Option(None, "--set-json", metavar="PATH=JSON", show_default=False,
-                        help="Like --set, the value a JSON value.")
-SET_LITERAL = typer.Option(None, "--set-literal", metavar="PATH=VALUE", show_default=False,
-                           help="Like --set-string, everything after the first = taken as it is.")
-ALLOW_EMPTY = typer.Option(False, "--allow-empty",
-                           help="Accept a render that yields no resources (else an error: with Argo CD's auto-sync "
-                                "and prune, an empty render deletes the application's objects). The document "
-                                "field spec.allowEmpty: true says the same.")
+def _option(dest: str, default: Any = None, **extra: Any) -> Any:
+    """The typer option of a flag declared in `meshfed.flags` (the fast path reads the same table)."""
+    flag = BY_DEST[dest]
+    extra.setdefault("show_default", False)
+    return typer.Option(default, *flag.names, metavar=flag.metavar, help=flag.help, **extra)
+
+
+VALUES = _option("values")
+SCOPE = _option("scope")
+NAMESPACE = _option("namespace", callback=_namespace)
+LAYOUT = _option("layout")
+ROOT = _option("root")
+SET = _option("set_")
+SET_STRING = _option("set_string")
+SET_FILE = _option("set_file")
+SET_JSON = _option("set_json")
+SET_LITERAL = _option("set_literal")
+ALLOW_EMPTY = _option("allow_empty", False)
 CRDS = typer.Option(None, "--crds", metavar="[PATH]", show_default=False,
                     help="Validate the emitted objects as a cluster would (served versions, OpenAPI schema, CEL "
                          "rules, Istio's webhook checks) against CustomResourceDefinitions: with no PATH, the "
@@ -175,7 +153,7 @@ def render(
     scope: Optional[Scope] = SCOPE,
     namespace: Optional[str] = NAMESPACE,
     layout: Optional[LayoutChoice] = LAYOUT,
-    output: Format = typer.Option(Format.yaml, "-o", "--output", help="Output format: a YAML stream, or a JSON List."),
+    output: Format = _option("output", Format.yaml, show_default=True),
     root: Optional[Path] = ROOT,
     allow_empty: bool = ALLOW_EMPTY,
     set_: Optional[List[str]] = SET,
@@ -201,7 +179,7 @@ def render(
         print(message, file=sys.stderr)
     if rejected:
         raise typer.Exit(1)
-    text = dump_json(result.objects) if output is Format.json else dump_yaml(result.objects)
+    text = dump_json(result.objects) if output.value == "json" else dump_yaml(result.objects)
     sys.stdout.write(text)
 
 

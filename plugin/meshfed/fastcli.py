@@ -17,16 +17,10 @@ import os
 import sys
 from typing import Any, Callable, NamedTuple, Sequence
 
-from .options import FORMATS, LAYOUTS, SCOPES
+from .flags import BY_NAME, RENDER, set_kind
 
-# The options of `meshfed render` (see meshfed.cli.render): name -> destination.
-_LONG = {"--values": "values", "--scope": "scope", "--namespace": "namespace", "--layout": "layout",
-         "--output": "output", "--root": "root", "--set": "set", "--set-string": "set-string",
-         "--set-file": "set-file", "--set-json": "set-json", "--set-literal": "set-literal"}
-_SETS = ("set", "set-string", "set-file", "set-json", "set-literal")  # helm's flags, kept in order
-_SHORT = {"-f": "values", "-n": "namespace", "-o": "output"}
-_FLAGS = {"--allow-empty": "allow_empty"}
-_CHOICES = {"scope": SCOPES, "layout": LAYOUTS, "output": FORMATS}
+# The options of `meshfed render`, from the declaration the typer app uses too (meshfed.flags).
+_CHOICES = {flag.dest: flag.choices for flag in RENDER if flag.choices}
 _ARGOCD_ACTIONS = ("generate", "discover", "parameters")
 
 
@@ -73,22 +67,22 @@ def parse_render(args: Sequence[str]) -> RenderArgs | None:
                 return None
             files.append(arg)
             continue
-        if arg in _FLAGS:
-            opts[_FLAGS[arg]] = True
-            continue
         if arg.startswith("--"):
             name, eq, value = arg.partition("=")
-            dest = _LONG.get(name)
-            if dest is None:
+            flag = BY_NAME.get(name)
+            if flag is None or (eq and not flag.takes_value):
                 return None
+            if not flag.takes_value:
+                opts[flag.dest] = True
+                continue
             if not eq:
                 if i >= n:
                     return None
                 value = args[i]
                 i += 1
         else:
-            dest = _SHORT.get(arg[:2])
-            if dest is None:
+            flag = BY_NAME.get(arg[:2])
+            if flag is None or not flag.takes_value:
                 return None
             value = arg[2:]
             if not value:
@@ -98,12 +92,14 @@ def parse_render(args: Sequence[str]) -> RenderArgs | None:
                 i += 1
         # Values typer would take but that are most likely mistakes (`-f --scope`), empty values,
         # and help flags given as values: let typer decide.
+        dest = flag.dest
         if not value or (value.startswith("-") and not (dest == "values" and value == "-")):
             return None
-        if dest == "values":
-            opts["values"].append(value)
-        elif dest in _SETS:
-            opts["sets"].append((dest, value))
+        kind = set_kind(dest)
+        if kind is not None:
+            opts["sets"].append((kind, value))  # helm applies them kind by kind, each in order
+        elif flag.repeat:
+            opts[dest].append(value)
         else:
             opts[dest] = value  # the last one wins, as in click
     for arg in files:
