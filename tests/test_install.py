@@ -41,7 +41,8 @@ def _check_installed(meshfed: Path, work: Path) -> None:
 def _source_copy(tmp_path: Path) -> Path:
     """The files of the checkout git knows or would add (no .venv, no build leftovers), as a clone
     would have them."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
     src = tmp_path / "src"
     for name in files:
         if (REPO / name).is_file():
