@@ -217,3 +217,17 @@ def test_validate_reports_and_exits_0_for_valid_input(tmp_path: Path) -> None:
     result = invoke("validate", "-f", "values.yaml", cwd=tmp_path)
     assert result.exit_code == 0 and result.stdout == ""
     assert result.stderr.endswith("valid: 1 resources, 1 warnings\n")
+
+
+def test_editor_schema_takes_plain_local_export_port_numbers() -> None:
+    """`ports: [9080]` under global.local.export is valid for editors as for the generator."""
+    import jsonschema
+
+    from meshfed.schema import editor_values_schema
+    schema = editor_values_schema()
+    ok = {"global": {"local": {"export": [{"hostname": "a.mesh.global", "ports": [9080, {"number": 9443}]}]}}}
+    jsonschema.validate(ok, schema)
+    for bad in (["9080"], [0], [{"name": "http"}]):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"global": {"local": {"export": [{"hostname": "a.mesh.global", "ports": bad}]}}},
+                                schema)

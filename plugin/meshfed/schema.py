@@ -269,8 +269,13 @@ def _allow_null_keys(schema: Any) -> Any:
 
 
 def editor_values_schema() -> dict[str, Any]:
-    """The values schema as editors should see it (null allowed for map keys)."""
-    return _allow_null_keys(load_schema("values"))
+    """The values schema as editors should see it: null allowed for map keys, and a local
+    export's port also as a plain number (read as `{number: N}`; the validator here sees the
+    values after that reading, so its schema does not need the alternative)."""
+    schema = json.loads(json.dumps(load_schema("values")))
+    schema["$defs"]["localExport"]["properties"]["ports"]["items"] = {
+        "anyOf": [{"$ref": "#/$defs/localPort"}, {"$ref": "#/$defs/portNumber"}]}
+    return _allow_null_keys(schema)
 
 
 def bundled_schema() -> dict[str, Any]:
