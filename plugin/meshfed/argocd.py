@@ -18,7 +18,7 @@ Actions:
 * `discover`: prints the name of the first file directly in the cwd that holds a MeshFederation
   document without a KRM function annotation (those are meant for kustomize), nothing otherwise;
   exits 0 either way. Plain values files (no `kind`) such as the platform base do not match.
-* `generate`: renders the app directory as `meshfed render DIR` does (every `*.yaml`/`*.yml`
+* `generate`: renders the app directory as `meshfed render DIR` does (every `*.yaml`/`*.yml`/`*.json`
   file directly in it; a file that does not parse is an error, other kinds are skipped) and
   prints one YAML stream. A `kustomization.yaml` there may only list those documents under
   `generators:`; anything else in it (resources, patches, labels...) would be ignored, so it is
@@ -42,12 +42,11 @@ from .api import render
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
 from .output import write_yaml
 from .resources import has_function_annotation, is_meshfederation, resource_ref
-from .source import MAX_FILE_BYTES, confine, find_root, read_file, working_directory
+from .source import DOCUMENT_SUFFIXES, MAX_FILE_BYTES, confine, find_root, read_file, working_directory
 from .yamlio import parse_all
 
 PROG = "meshfed"
 ENV_PREFIX = "ARGOCD_ENV_"
-SUFFIXES = (".yaml", ".yml")  # as `meshfed render DIR` reads a directory
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZATION_KEYS = ("apiVersion", "kind", "generators")
 # The plugin env entries (spec.source.plugin.env, seen as ARGOCD_ENV_<name>) and parameters.
@@ -88,7 +87,8 @@ def run(action: str, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _yaml_files(app_dir: Path) -> list[Path]:
-    return sorted((p for p in app_dir.iterdir() if p.suffix in SUFFIXES and p.is_file()), key=lambda p: p.name)
+    files = (p for p in app_dir.iterdir() if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
+    return sorted(files, key=lambda p: p.name)
 
 
 def _documents(path: Path) -> list[Any] | None:

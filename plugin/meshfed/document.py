@@ -14,7 +14,7 @@ from .diagnostics import Diagnostic, InputError, error
 from .merge import Layer, format_path
 from .options import Options
 from .schema import validate
-from .source import MAX_BASE_DEPTH, Files, confine, display, read_file
+from .source import DOCUMENT_SUFFIXES, MAX_BASE_DEPTH, Files, confine, display, read_file
 from .yamlio import parse_all, type_name
 
 API_VERSION = "meshfed.io/v1alpha1"
@@ -141,7 +141,7 @@ def load_paths(paths: list[Path], resolver: Resolver) -> list[Federation]:
     for path in paths:
         if path.is_dir():
             try:
-                files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+                files = sorted(p for p in path.iterdir() if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
             except OSError as exc:
                 problems.append(error(f"cannot list the directory: {exc.strerror}", display(path)))
                 continue

@@ -27,7 +27,7 @@ from .api import Document, render
 from .diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, exit_code
 from .output import write_yaml
 from .resources import is_meshfederation, resource_ref, strip_bookkeeping
-from .source import display, read_file, working_directory
+from .source import DOCUMENT_SUFFIXES, display, read_file, working_directory
 from .yamlio import parse_all
 
 PROG = "meshfed kustomize-plugin"
@@ -74,7 +74,8 @@ def _source_name(doc: dict[str, Any], config_root: Path) -> str:
     ref = resource_ref(doc)
     hits = set()
     try:
-        candidates = sorted(p for p in config_root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        candidates = sorted(p for p in config_root.iterdir()
+                            if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
     except OSError:
         candidates = []
     for path in candidates:

@@ -19,6 +19,8 @@ MAX_STDIN_BYTES = 256 << 20  # a ResourceList holds a whole package
 MAX_BASE_FILES = 256  # distinct base files one run may read
 MAX_BASE_DEPTH = 32  # bases of bases of ...
 ROOT_VARIABLE = "MESHFED_ROOT"
+# The files of a directory that may hold documents (JSON is YAML too: kustomize and Argo CD read it).
+DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def working_directory() -> Path:

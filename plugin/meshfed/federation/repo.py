@@ -20,10 +20,9 @@ from ..options import Options
 from ..pipeline import Rendering, infer_scope, render_layers
 from ..resources import strip_bookkeeping
 from ..rows import Planned
-from ..source import display, find_root, inside, read_file
+from ..source import DOCUMENT_SUFFIXES, display, find_root, inside, read_file
 from ..yamlio import parse_all
 
-YAML_SUFFIXES = (".yaml", ".yml")
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +251,7 @@ def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Diagn
             for here, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not _hidden(d))
                 files += [Path(here) / n for n in sorted(names)
-                          if n.endswith(YAML_SUFFIXES) and not _hidden(n)]
+                          if n.endswith(DOCUMENT_SUFFIXES) and not _hidden(n)]
         else:
             top = path.resolve().parent
             files = [path]
