@@ -106,7 +106,8 @@ def _ours(path: Path) -> bool:
     docs = _documents(path)
     if docs is None:
         try:
-            return b"MeshFederation" in path.read_bytes()[:MAX_FILE_BYTES]
+            with open(path, "rb") as f:  # a regular file (see _yaml_files): at most the reading limit
+                return b"MeshFederation" in f.read(MAX_FILE_BYTES)
         except OSError:
             return False
     return any(is_meshfederation(d) and not has_function_annotation(d) for d in docs)

@@ -14,7 +14,7 @@ from .diagnostics import Diagnostic, InputError, error
 from .merge import Layer, format_path
 from .options import Options
 from .schema import validate
-from .source import DOCUMENT_SUFFIXES, MAX_BASE_DEPTH, Files, confine, display, read_file
+from .source import DOCUMENT_SUFFIXES, MAX_BASE_DEPTH, Files, confine, display, inside, read_file
 from .yamlio import parse_all, type_name
 
 API_VERSION = "meshfed.io/v1alpha1"
@@ -132,6 +132,19 @@ class Resolver:
             raise InputError([error("a base must hold one YAML document", name)])
 
 
+def _within(file: Path, directory: Path, root: Path) -> None:
+    """A file found in a directory (not named by the user) must stay in that directory or below
+    the root once its links are followed: a link in an app directory cannot read /etc/passwd."""
+    try:
+        real = file.resolve()
+        here = directory.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise InputError([error(f"cannot resolve the path ({exc})", display(file))]) from None
+    if not (inside(real, root) or inside(real, here)):
+        raise InputError([error("a link to a file outside the directory and the root directory is not read",
+                                display(file))])
+
+
 def load_paths(paths: list[Path], resolver: Resolver) -> list[Federation]:
     """The MeshFederation documents in files and directories (a directory: the documents directly
     in it, files sorted by name; other YAML such as kustomization.yaml is skipped). The files
@@ -148,6 +161,7 @@ def load_paths(paths: list[Path], resolver: Resolver) -> list[Federation]:
             found = 0
             for f in files:
                 try:
+                    _within(f, path, resolver.root)
                     docs = parse_all(read_file(f, display(f)), display(f))
                 except InputError as exc:
                     problems.extend(exc.diagnostics)
