@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from .diagnostics import Diagnostic, InputError, error, has_errors
-from .document import Federation, Resolver, load_paths
+from .document import Resolver, load_paths
 from .merge import Layer, difference, merge_layers
 from .options import Options
 from .pipeline import Rendering, render_layers

@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import sys
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 

@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 
 from .diagnostics import InputError, error
 from .source import read_file
+from .yamlio import type_name
 
 KINDS = ("set-json", "set", "set-string", "set-file", "set-literal")
 """The flag kinds, in the order helm applies them (after the -f files)."""
@@ -354,23 +355,7 @@ def _expect(value: Any, kind: type, key: str) -> Any:
     if isinstance(value, kind):
         return value
     want = "a map" if kind is dict else "a list"
-    raise _Stop(f"unable to parse key: {key!r} is {_describe(value)}, not {want}")
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "a map"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return f"a {type(value).__name__}"
+    raise _Stop(f"unable to parse key: {key!r} is {type_name(value)}, not {want}")
 
 
 def _trim_space(s: str) -> str:

@@ -33,7 +33,7 @@ from typing import Any, BinaryIO, TextIO
 
 from . import options as opts
 from .api import Document, render
-from .diagnostics import Diagnostic, InputError, error, exit_code, has_errors, warning
+from .diagnostics import Diagnostic, InputError, error, exit_code, has_errors
 from .resourcelist import SYNTHETIC, Request, read_request, result, write
 from .resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
                         annotations_of, duplicates, is_local_config, is_meshfederation, object_key,
