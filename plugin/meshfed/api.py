@@ -109,6 +109,9 @@ def _render(paths: Sequence[Path], documents: Sequence[Document], extra: list[La
     for fed in feds:
         problems += fed.diagnostics
         rendering = render_layers(sets(fed.layers + extra), fed.patches, options.over(fed.options).over(fallback))
+        # A problem of the whole document ("nothing to render") names the document.
+        rendering.diagnostics = [d if d.file else Diagnostic(d.severity, d.message, fed.source, d.path)
+                                 for d in rendering.diagnostics]
         renderings.append((rendering, fed.source))
     return _result(renderings, problems, lazy)
 
