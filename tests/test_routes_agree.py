@@ -1,6 +1,7 @@
 """Every route keeps the promises `render` keeps: the same generated document (valid, damaged, or
 hostile) through `render`, `krm`, `kustomize-plugin` and `argocd generate` gives the same objects,
-or an error on every route; never a traceback, never objects on one route and nothing on another.
+or an error on every route; never a traceback, never objects on one route and nothing on another,
+and the memory each route allocates stays bounded.
 The routes run in this process, through the adapters' own entry functions."""
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import io
 import json
 import os
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,9 @@ from meshfed.output import dump_yaml
 from test_properties import _damage, valid_values
 
 OWNER = "meshfed.io/generated-from"
+# What a route may allocate: a fixed allowance plus a generous multiple of what it reads and
+# writes. An alias bomb of 600 bytes would need gigabytes once expanded.
+MEMORY_BASE, MEMORY_PER_BYTE = 32 << 20, 400
 ROUTES = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                        HealthCheck.function_scoped_fixture])
 HOSTILE = [
@@ -108,11 +113,21 @@ def test_routes_agree(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     (app / "doc.yaml").write_text(text)
     for key in [k for k in os.environ if k.startswith(("MESHFED_", "ARGOCD_"))]:
         monkeypatch.delenv(key)
-    results = {
-        "render": _via_render(app),
-        "krm": _via_krm(app, text),
-        "kustomize-plugin": _via_exec_plugin(app),
-        "argocd": _via_argocd(app, monkeypatch),
+    routes = {
+        "render": lambda: _via_render(app),
+        "krm": lambda: _via_krm(app, text),
+        "kustomize-plugin": lambda: _via_exec_plugin(app),
+        "argocd": lambda: _via_argocd(app, monkeypatch),
     }
+    results = {}
+    for name, route in routes.items():
+        tracemalloc.start()
+        try:
+            results[name] = route()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        size = len(text) + sum(len(o) for o in results[name][1])
+        assert peak < MEMORY_BASE + MEMORY_PER_BYTE * size, f"{name} allocated {peak >> 20} MiB for {size} bytes"
     assert len({code for code, _ in results.values()}) == 1, results
     assert len({tuple(objects) for _, objects in results.values()}) == 1, results

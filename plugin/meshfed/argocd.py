@@ -41,7 +41,8 @@ from .api import render
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
 from .output import write_yaml
 from .resources import has_function_annotation, is_meshfederation, resource_ref
-from .source import DOCUMENT_SUFFIXES, MAX_FILE_BYTES, confine, find_root, read_file, working_directory
+from .source import (DOCUMENT_SUFFIXES, MAX_FILE_BYTES, confine, find_root, read_at_most, read_file,
+                     working_directory)
 from .yamlio import parse_all
 
 PROG = "meshfed"
@@ -106,7 +107,7 @@ def _ours(path: Path) -> bool:
     if docs is None:
         try:
             with open(path, "rb") as f:  # a regular file (see _yaml_files): at most the reading limit
-                return b"MeshFederation" in f.read(MAX_FILE_BYTES)
+                return b"MeshFederation" in read_at_most(f, MAX_FILE_BYTES)
         except OSError:
             return False
     return any(is_meshfederation(d) and not has_function_annotation(d) for d in docs)

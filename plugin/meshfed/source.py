@@ -86,6 +86,19 @@ def _decode(data: bytes, name: str) -> str:
         raise InputError([error(f"not UTF-8 text (byte {exc.start})", name)]) from None
 
 
+def read_at_most(stream: BinaryIO, limit: int) -> bytes:
+    """Up to `limit` + 1 bytes, read in chunks: `read(limit + 1)` would allocate the whole limit
+    up front, 64 MiB for every small file."""
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(min(1 << 20, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def read_file(path: Path, name: str, limit: int = MAX_FILE_BYTES) -> str:
     """A regular file's text, at most `limit` bytes, or an InputError that says why not."""
     try:
@@ -102,8 +115,10 @@ def read_file(path: Path, name: str, limit: int = MAX_FILE_BYTES) -> str:
             raise InputError([error("is a directory, expected a file", name)])
         if not stat.S_ISREG(info.st_mode):
             raise InputError([error("not a regular file", name)])
+        if info.st_size > limit:
+            raise InputError([error(f"larger than the limit of {limit >> 20} MiB", name)])
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
+            data = read_at_most(f, limit)
     except OSError as exc:
         raise InputError([error(f"cannot read: {exc.strerror}", name)]) from None
     finally:
@@ -116,7 +131,7 @@ def read_file(path: Path, name: str, limit: int = MAX_FILE_BYTES) -> str:
 def read_stream(stream: BinaryIO, name: str, limit: int = MAX_STDIN_BYTES) -> str:
     """A stream's text (standard input), at most `limit` bytes."""
     try:
-        data = stream.read(limit + 1)
+        data = read_at_most(stream, limit)
     except OSError as exc:
         raise InputError([error(f"cannot read: {exc.strerror}", name)]) from None
     if len(data) > limit:
