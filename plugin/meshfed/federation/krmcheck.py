@@ -1,7 +1,7 @@
 """`meshfed krm-check`: the federation check as a KRM validator.
 
-The ResourceList's items go back out exactly as they came in (each item's text copied verbatim,
-annotations included, as kustomize's validators require); the findings become `results`
+The ResourceList's items go back out as they came in (the same data, every annotation included,
+as kustomize's validators require; written by the core's one writer); the findings become `results`
 (severity, message, resourceRef, field.path, file.path). Any error-severity result gives exit
 code 1. Nothing but the ResourceList is written to stdout; findings are also printed on stderr.
 
@@ -48,7 +48,7 @@ def validate(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
         request = read_request(stdin)
         items = request.items
         cwd = working_directory()
-        sources = _sources(items, cwd, find_root())
+        sources = _sources(request.helm_items, cwd, find_root())  # the documents' values as Helm reads them
         if not sources:
             diagnostics = [Diagnostic("warning", "no MeshFederation among the items: nothing to check")]
         else:
