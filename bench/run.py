@@ -2,7 +2,8 @@
 federations from the seed README example up to hundreds of meshes, against two floors measured
 in the same run:
 
-* the start-up floor: `python -c 'import yaml'` with the same interpreter;
+* the start-up floor: `python -I -c pass` with the same interpreter (the S section times the four
+  hot routes, `render`, `krm`, `kustomize-plugin` and `argocd generate`, against it, interleaved);
 * the output floor: a process that loads the very objects `render` emits (pre-rendered, from a
   marshal file) and only serialises them with `meshfed.output.dump_yaml` / `dump_json`.
 
@@ -11,7 +12,10 @@ Times are wall-clock medians over several runs of a fresh process; memory is the
 bench/results/latest.md (ignored by git); with --record (`make bench-record`) also to
 bench/RESULTS.md (committed, quoted by the README). Tracked files change only with --record.
 
-    .venv/bin/python bench/run.py [--sizes S,M,L,XL] [--runs N] [--keep DIR] [--record | --no-results]
+    .venv/bin/python bench/run.py [--sizes S,M,L,XL] [--runs N] [--wheel] [--keep DIR] [--record | --no-results]
+
+`--sizes S` runs only the cold-start section (about a minute); `--wheel` also times the S routes
+on a fresh virtualenv with meshfed installed from a wheel (as users and the image install it).
 """
 from __future__ import annotations
 
@@ -58,7 +62,7 @@ class Sample:
 
 
 def run_once(cmd: list[str], stdin: bytes | None = None, stdout_path: str | None = None,
-             env: dict[str, str] | None = None) -> Sample:
+             env: dict[str, str] | None = None, cwd: str | None = None) -> Sample:
     """One child process: wall time, peak RSS, exit code, CPU time."""
     rss_file = None
     if GNU_TIME:
@@ -74,7 +78,7 @@ def run_once(cmd: list[str], stdin: bytes | None = None, stdout_path: str | None
     try:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=stdin_file if stdin_file else subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.DEVNULL, env=env)
+                                stderr=subprocess.DEVNULL, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -116,6 +120,20 @@ def verdict(ok: bool) -> str:
     return "pass" if ok else "FAIL"
 
 
+def fmt_ms(x: float) -> str:
+    return f"{x * 1000:.1f} ms"
+
+
+def seed_document() -> str:
+    """The S MeshFederation (both tiers), as a kustomize plugin config or an Argo CD app's file."""
+    import yaml
+
+    values = {**yaml.safe_load(SEED_MESH), **yaml.safe_load(SEED_NAMESPACE)}
+    doc = {"apiVersion": "meshfed.io/v1alpha1", "kind": "MeshFederation", "metadata": {"name": "seed"},
+           "spec": {"scope": "all", "layout": "v1", "values": values}}
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
 def seed_krm_input() -> bytes:
     """A generator ResourceList whose functionConfig is the S MeshFederation (both tiers)."""
     import yaml
@@ -143,7 +161,10 @@ RECORD = HERE / "RESULTS.md"  # committed: written only on request
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="S,M,L,XL")
-    ap.add_argument("--runs", type=int, default=0, help="runs per case (default: 5 for S/M, 3 for L/XL)")
+    ap.add_argument("--runs", type=int, default=0,
+                    help="runs per case (default: 25 interleaved for S, 5 for M, 3 for L/XL)")
+    ap.add_argument("--wheel", action="store_true",
+                    help="also time the S routes on a fresh virtualenv installed from a wheel of meshfed")
     ap.add_argument("--keep", help="generate the inputs into this directory and keep them")
     out = ap.add_mutually_exclusive_group()
     out.add_argument("--record", action="store_true",
@@ -182,15 +203,14 @@ def main() -> int:
     try:
         out(f"# meshfed benchmark\n\n{time.strftime('%Y-%m-%d %H:%M %Z')}; Python {platform.python_version()}, "
             f"{platform.machine()}, {os.cpu_count()} CPUs; {platform.platform()}.\n")
-        floor_runs = opts.runs or 9
-        startup = measure([PYTHON, "-c", "import yaml"], floor_runs)
-        out(f"Start-up floor (`python -c 'import yaml'`, median of {floor_runs}): {fmt_s(startup.seconds)} "
-            f"(CPU {fmt_s(startup.cpu)}), {startup.rss_mb:.0f} MB. Load average at start: "
-            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}.\n")
+        out(f"Load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}.\n")
         out("Wall-clock medians decide the targets; CPU time (user + system, median) is shown beside them "
             "because it is steadier when the machine is shared.\n")
         if "S" in sizes:
-            small_case(work, opts.runs or 9, startup, env, out)
+            small_case(work, opts.runs or 25, env, out, BIN, "development virtualenv, editable install")
+            if opts.wheel:
+                small_case(work, opts.runs or 25, env, out, wheel_venv(work), "fresh virtualenv, meshfed "
+                           "installed from its wheel (dependencies from the package index), bytecode compiled")
         big = [s for s in sizes if s != "S"]
         results: dict[tuple, dict] = {}
         if big:
@@ -220,33 +240,71 @@ def main() -> int:
     return 0
 
 
-def small_case(work: Path, runs: int, startup: Sample, env: dict[str, str], out) -> None:
-    mesh, ns = work / "seed-mesh.yaml", work / "seed-namespace.yaml"
+def small_case(work: Path, runs: int, env: dict[str, str], out, bin_dir: Path, where: str) -> None:
+    """The four routes Argo CD and kustomize run on every refresh, on the seed example, cold, against
+    the interpreter's own start-up; the commands run in turn (interleaved), so that a change in the
+    machine's load hits them all alike."""
+    python, meshfed = str(bin_dir / "python"), str(bin_dir / "meshfed")
+    mesh, ns, config = work / "seed-mesh.yaml", work / "seed-namespace.yaml", work / "seed-config.yaml"
     mesh.write_text(SEED_MESH)
     ns.write_text(SEED_NAMESPACE)
-    render = [MESHFED, "render", "--scope", "all", "-f", str(mesh), "-f", str(ns)]
-    typer_render = [PYTHON, "-c", "import sys; sys.argv[0] = 'meshfed'; from meshfed.cli import app; app()",
-                    *render[1:]]
-    out("## S: the seed README example, cold start\n")
-    out(f"Both tiers (`--scope all`), layout v1; median of {runs} runs; target: at most "
-        f"{S_MAX_STARTUP_RATIO:g}x the start-up floor.\n")
-    out("| command | time | x start-up floor | CPU | x floor CPU | peak RSS | target |")
+    config.write_text(seed_document())
+    app = work / "repo" / "apps" / "seed"
+    app.mkdir(parents=True, exist_ok=True)
+    (app / "federation.yaml").write_text(seed_document())
+    render = [meshfed, "render", "--scope", "all", "-f", str(mesh), "-f", str(ns)]
+    # (label, command, stdin, env, cwd, targeted)
+    rows = [
+        ("floor: `python -I -c pass`", [python, "-I", "-c", "pass"], None, env, None, False),
+        ("`meshfed render` (YAML)", render, None, env, None, True),
+        ("`meshfed render -o json`", [*render, "-o", "json"], None, env, None, False),
+        ("`meshfed krm` (generator ResourceList)", [meshfed, "krm"], seed_krm_input(), env, None, True),
+        ("`meshfed kustomize-plugin CONFIG`", [meshfed, "kustomize-plugin", config.name], None,
+         {**env, "MESHFED_ROOT": str(work)}, str(work), True),
+        ("`meshfed argocd generate`", [meshfed, "argocd", "generate"], None,
+         {**env, "ARGOCD_APP_SOURCE_PATH": "apps/seed"}, str(app), True),
+        ("reference: `render` through the typer app",
+         [python, "-c", "import sys; sys.argv[0] = 'meshfed'; from meshfed.cli import app; app()", *render[1:]],
+         None, env, None, False),
+    ]
+    samples: list[list[Sample]] = [[] for _ in rows]
+    for i in range(runs + 1):  # the first round warms the file cache and is not counted
+        for row, (label, cmd, stdin, cmd_env, cwd, _) in zip(samples, rows):
+            s = run_once(cmd, stdin, env=cmd_env, cwd=cwd)
+            if s.code:
+                raise SystemExit(f"{label}: exit code {s.code}")
+            if i:
+                row.append(s)
+    medians = [Sample(statistics.median(x.seconds for x in row), max(x.rss_mb for x in row), 0,
+                      statistics.median(x.cpu for x in row)) for row in samples]
+    floor = medians[0]
+    out(f"## S: the seed README example, cold start ({where})\n")
+    out(f"Both tiers, layout v1; median of {runs} interleaved runs; target: each route at most "
+        f"{S_MAX_STARTUP_RATIO:g}x the start-up floor `python -I -c pass` ({fmt_s(floor.seconds)}, "
+        f"CPU {fmt_s(floor.cpu)}).\n")
+    out("| command | time | x floor | CPU | x floor CPU | peak RSS | target |")
     out("|---|---:|---:|---:|---:|---:|---|")
-    rows = [("`meshfed render` (YAML)", render, None, True),
-            ("`meshfed render -o json`", [*render, "-o", "json"], None, True)]
-    krm_py = REPO / "plugin" / "meshfed" / "krm.py"
-    if krm_py.exists():
-        rows.append(("`meshfed krm` (generator ResourceList)", [MESHFED, "krm"], seed_krm_input(), True))
-    rows.append(("reference: the same render through the typer app", typer_render, None, False))
-    for label, cmd, stdin, targeted in rows:
-        s = measure(cmd, runs, stdin=stdin, env=env)
-        ratio = s.seconds / startup.seconds
+    for (label, *_, targeted), s in zip(rows, medians):
+        ratio, cpu_ratio = s.seconds / floor.seconds, s.cpu / floor.cpu
         target = verdict(ratio <= S_MAX_STARTUP_RATIO) if targeted else "-"
-        out(f"| {label} | {fmt_s(s.seconds)} | {ratio:.2f} | {fmt_s(s.cpu)} | {s.cpu / startup.cpu:.2f} | "
+        out(f"| {label} | {fmt_ms(s.seconds)} | {ratio:.2f} | {fmt_ms(s.cpu)} | {cpu_ratio:.2f} | "
             f"{s.rss_mb:.0f} MB | {target} |")
-    if not krm_py.exists():
-        out("\n`meshfed krm`: skipped, plugin/meshfed/krm.py does not exist yet.")
     out()
+
+
+def wheel_venv(work: Path) -> Path:
+    """A fresh virtualenv with meshfed installed from a wheel built from this checkout (its
+    dependencies from the package index) and all its bytecode compiled, as in the image."""
+    wheels, venv = work / "wheels", work / "wheel-venv"
+    quiet = dict(check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([PYTHON, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(wheels), str(REPO)], **quiet)
+    subprocess.run([PYTHON, "-m", "venv", str(venv)], **quiet)
+    bin_dir = venv / "bin"
+    wheel = next(wheels.glob("meshfed-*.whl"))
+    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    str(wheel)], **quiet)
+    subprocess.run([str(bin_dir / "python"), "-m", "compileall", "-q", str(venv / "lib")], **quiet)
+    return bin_dir
 
 
 def size_case(work: Path, name: str, runs: int, env: dict[str, str], out) -> dict[tuple, dict]:

@@ -9,7 +9,6 @@ Nothing here prints.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
 
 from .diagnostics import Diagnostic, InputError, error, has_errors
 from .document import Resolver, load_paths
@@ -19,17 +18,22 @@ from .pipeline import Rendering, render_layers
 from .resources import duplicates
 from .source import STDIN_PATH, display, find_root, load_values_file
 
-if TYPE_CHECKING:  # helmset is imported only when flags are given (start-up cost)
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and helmset cost start-up time: for type checkers only
+    from typing import Any, Iterator, Sequence
     from .helmset import Assignment
 
 
-class Document(NamedTuple):
+class Document:
     """A MeshFederation document already parsed (a KRM item, an exec plugin's config): `source`
     names it in messages, relative `spec.base` paths resolve against `base_dir`."""
 
-    data: dict[str, Any]
-    source: str
-    base_dir: Path
+    __slots__ = ("data", "source", "base_dir")
+
+    def __init__(self, data: dict[str, Any], source: str, base_dir: Path) -> None:
+        self.data = data
+        self.source = source
+        self.base_dir = base_dir
 
 
 class RenderResult:

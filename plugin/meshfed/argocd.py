@@ -34,7 +34,6 @@ import json
 import os
 import posixpath
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
 
 from . import options as opts
 from .api import render
@@ -44,6 +43,10 @@ from .resources import has_function_annotation, is_meshfederation, resource_ref
 from .source import (DOCUMENT_SUFFIXES, MAX_FILE_BYTES, confine, find_root, read_at_most, read_file,
                      working_directory)
 from .yamlio import parse_all
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 PROG = "meshfed"
 ENV_PREFIX = "ARGOCD_ENV_"
@@ -128,13 +131,17 @@ def _discover(stdout: TextIO, stderr: TextIO) -> int:
 # Options
 
 
-class Settings(NamedTuple):
+class Settings:
     """What the plugin env and the parameters ask for (a parameter beats an env entry)."""
 
-    options: opts.Options
-    value_files: list[str]  # the array parameter `valueFiles`: paths inside the repository
-    values: dict[str, str]  # the map parameter `values`: `--set` assignments
-    problems: list[Diagnostic]
+    __slots__ = ("options", "value_files", "values", "problems")
+
+    def __init__(self, options: opts.Options, value_files: list[str], values: dict[str, str],
+                 problems: list[Diagnostic]) -> None:
+        self.options = options
+        self.value_files = value_files  # the array parameter `valueFiles`: paths inside the repository
+        self.values = values  # the map parameter `values`: `--set` assignments
+        self.problems = problems
 
 
 def settings(environ: dict[str, str] | os._Environ) -> Settings:

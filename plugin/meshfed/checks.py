@@ -2,8 +2,6 @@
 between fields, between entries, and between the tiers."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable
 
 from . import defaults
 from .formats import is_ip, is_label_value
@@ -11,19 +9,31 @@ from .merge import Path_, format_path
 from .model import Entry, Port, Values, lookup
 from .naming import with_port
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable
+
 MESH, NAMESPACE = "mesh", "namespace"
 
 
-@dataclass(frozen=True, slots=True)
 class Finding:
-    severity: str
-    path: Path_
-    message: str
+    """An error or warning of the checks, at a path of the merged values."""
+
+    __slots__ = ("severity", "path", "message")
+
+    def __init__(self, severity: str, path: Path_, message: str) -> None:
+        self.severity = severity
+        self.path = path
+        self.message = message
 
 
-@dataclass
 class Findings:
-    items: list[Finding] = field(default_factory=list)
+    """The findings of one check run, in order."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[Finding] = []
 
     def error(self, path: Path_, message: str) -> None:
         self.items.append(Finding("error", path, message))

@@ -3,7 +3,10 @@ defaults used when a key is absent (never merged)."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULTS_NAME = "<defaults>"
 

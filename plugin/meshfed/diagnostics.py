@@ -8,10 +8,12 @@ file name cannot forge a `file: path: message` line, and a value echoed in a mes
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterable, Literal
 
-Severity = Literal["error", "warning", "info"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable, Literal
+
+    Severity = Literal["error", "warning", "info"]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 MAX_MESSAGE = 1000  # characters of one message; the middle of a longer one is cut
@@ -35,14 +37,25 @@ def printable(text: str, limit: int = MAX_MESSAGE) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
-@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One problem: `file` supplied the value (or `<defaults>`), `path` locates it in that file."""
 
-    severity: Severity
-    message: str
-    file: str | None = None
-    path: str = ""
+    __slots__ = ("severity", "message", "file", "path")
+
+    def __init__(self, severity: Severity, message: str, file: str | None = None, path: str = "") -> None:
+        self.severity = severity
+        self.message = message
+        self.file = file
+        self.path = path
+
+    def _key(self) -> tuple[str, str, str | None, str]:
+        return (self.severity, self.message, self.file, self.path)
+
+    def __eq__(self, other: object) -> bool:  # `meshfed check` reports each diagnostic once
+        return isinstance(other, Diagnostic) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def __str__(self) -> str:
         parts = [printable(p) for p in (self.file, self.path) if p]

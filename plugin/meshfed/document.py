@@ -6,9 +6,7 @@ through symlinks, and a cycle is an error that prints the chain.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .diagnostics import Diagnostic, InputError, error
 from .merge import Layer, format_path
@@ -17,29 +15,40 @@ from .schema import validate
 from .source import DOCUMENT_SUFFIXES, MAX_BASE_DEPTH, Files, confine, display, inside, read_file
 from .yamlio import parse_all, type_name
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 API_VERSION = "meshfed.io/v1alpha1"
 KIND = "MeshFederation"
 
 
-@dataclass(frozen=True, slots=True)
 class Patch:
-    source: str  # the document that holds it
-    index: int
-    op: dict[str, Any]
+    """One `spec.patches` operation and the document that holds it (`source`)."""
+
+    __slots__ = ("source", "index", "op")
+
+    def __init__(self, source: str, index: int, op: dict[str, Any]) -> None:
+        self.source = source
+        self.index = index
+        self.op = op
 
 
-@dataclass
 class Federation:
     """One MeshFederation document with its bases resolved."""
 
-    source: str
-    name: str | None
-    options: Options  # what the document's metadata.namespace and spec say
-    mesh: dict[str, str] | None
-    layers: list[Layer] = field(default_factory=list)
-    patches: list[Patch] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    index: int = 0  # position of the document in its file
+    __slots__ = ("source", "name", "options", "mesh", "layers", "patches", "diagnostics", "index")
+
+    def __init__(self, source: str, name: str | None, options: Options, mesh: dict[str, str] | None,
+                 index: int = 0) -> None:
+        self.source = source
+        self.name = name
+        self.options = options  # what the document's metadata.namespace and spec say
+        self.mesh = mesh
+        self.layers: list[Layer] = []
+        self.patches: list[Patch] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.index = index  # position of the document in its file
 
 
 def is_federation(doc: Any) -> bool:

@@ -21,7 +21,10 @@ states), restricted to block context, an indent of 2, and a line width too large
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable
 
 __all__ = ["Exotic", "Writer"]
 

@@ -21,7 +21,6 @@ import os
 import select
 import sys
 from pathlib import Path
-from typing import Any, TextIO
 
 from .api import Document, render
 from .diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, exit_code
@@ -29,6 +28,10 @@ from .output import write_yaml
 from .resources import is_meshfederation, resource_ref, strip_bookkeeping
 from .source import DOCUMENT_SUFFIXES, display, read_file, working_directory
 from .yamlio import parse_all
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 PROG = "meshfed kustomize-plugin"
 

@@ -15,25 +15,44 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, NamedTuple, Sequence
 
 from .flags import BY_NAME, RENDER, set_kind
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Sequence
 
 # The options of `meshfed render`, from the declaration the typer app uses too (meshfed.flags).
 _CHOICES = {flag.dest: flag.choices for flag in RENDER if flag.choices}
 _ARGOCD_ACTIONS = ("generate", "discover", "parameters")
 
 
-class RenderArgs(NamedTuple):
-    files: list[str]
-    values: list[str]
-    scope: str | None
-    namespace: str | None
-    layout: str | None
-    output: str
-    root: str | None
-    allow_empty: bool = False
-    sets: tuple[tuple[str, str], ...] = ()  # (kind, expression) of helm's --set* flags
+class RenderArgs:
+    """The options of `meshfed render` as the fast path parsed them."""
+
+    __slots__ = ("files", "values", "scope", "namespace", "layout", "output", "root", "allow_empty", "sets")
+
+    def __init__(self, files: list[str], values: list[str], scope: str | None, namespace: str | None,
+                 layout: str | None, output: str, root: str | None, allow_empty: bool = False,
+                 sets: tuple[tuple[str, str], ...] = ()) -> None:
+        self.files = files
+        self.values = values
+        self.scope = scope
+        self.namespace = namespace
+        self.layout = layout
+        self.output = output
+        self.root = root
+        self.allow_empty = allow_empty
+        self.sets = sets  # (kind, expression) of helm's --set* flags
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:  # tests compare parse results
+        return isinstance(other, RenderArgs) and self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        return f"RenderArgs{self._fields()!r}"
 
 
 def _path_ok(value: str) -> bool:

@@ -6,7 +6,6 @@ importing typer). A flag added here exists in both, with the same names, values 
 """
 from __future__ import annotations
 
-from typing import NamedTuple
 
 from .options import FORMATS, LAYOUTS, SCOPES
 
@@ -14,14 +13,20 @@ from .options import FORMATS, LAYOUTS, SCOPES
 SET_KINDS = ("set-json", "set", "set-string", "set-file", "set-literal")
 
 
-class Flag(NamedTuple):
-    dest: str  # the parameter name of the typer command, the key on the fast path
-    names: tuple[str, ...]
-    help: str
-    metavar: str | None = None
-    takes_value: bool = True  # False: a switch
-    repeat: bool = False  # may be given several times; every value is kept, in order
-    choices: tuple[str, ...] = ()
+class Flag:
+    """One option of `meshfed render`, as both parsers declare it."""
+
+    __slots__ = ("dest", "names", "help", "metavar", "takes_value", "repeat", "choices")
+
+    def __init__(self, dest: str, names: tuple[str, ...], help: str, metavar: str | None = None,
+                 takes_value: bool = True, repeat: bool = False, choices: tuple[str, ...] = ()) -> None:
+        self.dest = dest  # the parameter name of the typer command, the key on the fast path
+        self.names = names
+        self.help = help
+        self.metavar = metavar
+        self.takes_value = takes_value  # False: a switch
+        self.repeat = repeat  # may be given several times; every value is kept, in order
+        self.choices = choices
 
 
 RENDER: tuple[Flag, ...] = (

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
 
 from . import options as opts
 from .api import Document, render
@@ -39,6 +38,10 @@ from .resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS
                         annotations_of, duplicates, is_local_config, is_meshfederation, object_key,
                         resource_ref, strip_bookkeeping, with_annotations)
 from .source import find_root, inside, working_directory
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO, TextIO
 
 PROG = "meshfed krm"
 GENERATED_SUFFIX = ".generated.yaml"

@@ -1,12 +1,16 @@
 """Layout v1 (the generation the seed README documents): rows A1-A6 and B1-B3."""
 from __future__ import annotations
 
-from typing import Any, Iterator
 
 from . import defaults
 from .naming import dash
 from .rows import (GATEWAY, Context, Planned, egress_gateway, egress_virtual_services, import_destination_rules,
                    ingress_gateway, router_rows)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
+
 ROUTER_NAMESPACE = "istio-system"  # A5, A6: the charts hard-code it
 
 

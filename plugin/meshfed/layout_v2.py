@@ -1,12 +1,15 @@
 """Layout v2 (the current chart generation): rows M1-M7 (mesh tier) and N1-N3 (namespace tier)."""
 from __future__ import annotations
 
-from typing import Any, Iterator
 
 from .formats import is_ip
 from .naming import dash
 from .rows import (GATEWAY, Context, Planned, egress_gateway, egress_virtual_services, import_destination_rules,
                    ingress_gateway, resolution, router_rows)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 
 def mesh_tier(c: Context) -> Iterator[Planned]:

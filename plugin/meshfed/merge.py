@@ -6,21 +6,24 @@ provenance lets every error name the file that supplied the offending value.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 Path_ = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class Layer:
     """One values source: `name` is the file shown in messages, `prefix` the path of the values
     inside that file (`spec.values` in a MeshFederation document, empty in a values file)."""
 
-    name: str
-    data: dict[str, Any]
-    prefix: str = ""
-    via: str = ""  # for values set by a patch: `spec.patches[3]`
+    __slots__ = ("name", "data", "prefix", "via")
+
+    def __init__(self, name: str, data: dict[str, Any], prefix: str = "", via: str = "") -> None:
+        self.name = name
+        self.data = data
+        self.prefix = prefix
+        self.via = via  # for values set by a patch: `spec.patches[3]`
 
     def locate(self, path: Path_) -> str:
         """The field path as the user finds it in this layer's file."""
@@ -29,13 +32,15 @@ class Layer:
         return f"{full} (set by {self.via})" if self.via else full
 
 
-@dataclass
 class Merged:
     """The merged values, plus where each value came from and which keys a null removed."""
 
-    values: dict[str, Any]
-    origins: dict[Path_, Layer] = field(default_factory=dict)
-    removed: dict[Path_, Layer] = field(default_factory=dict)
+    __slots__ = ("values", "origins", "removed")
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+        self.origins: dict[Path_, Layer] = {}
+        self.removed: dict[Path_, Layer] = {}
 
     def origin(self, path: Path_) -> Layer | None:
         """The layer that supplied the value at `path` (the nearest recorded ancestor)."""

@@ -5,20 +5,26 @@ was wrong is absent (None), and the checks that need it skip it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 from . import defaults
 from .merge import Path_
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass(frozen=True, slots=True)
+
 class Port:
-    number: int
-    name: str | None  # None only for a local export port (its number is all that is read)
-    protocol: str | None
-    target_port: int | None = None
+    """One service port; `name` is None only for a local export port (its number is all that is read)."""
+
+    __slots__ = ("number", "name", "protocol", "target_port")
+
+    def __init__(self, number: int, name: str | None, protocol: str | None, target_port: int | None = None) -> None:
+        self.number = number
+        self.name = name
+        self.protocol = protocol
+        self.target_port = target_port
 
     def as_dict(self, with_target: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {"number": self.number, "name": self.name, "protocol": self.protocol}
@@ -27,68 +33,89 @@ class Port:
         return out
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
     """An `import`, `export` or `global.local.export` entry."""
 
-    path: Path_
-    hostname: str
-    own_ports: tuple[Port, ...]
-    label_selector: dict[str, str] | None = None
-    # The merged labelSelector had entries (maybe dropped for type errors): not "missing".
-    selector_given: bool = False
-    # Likewise the merged ports: a list whose items were all dropped for errors is not "none".
-    ports_given: bool = False
+    __slots__ = ("path", "hostname", "own_ports", "label_selector", "selector_given", "ports_given")
+
+    def __init__(self, path: Path_, hostname: str, own_ports: tuple[Port, ...],
+                 label_selector: dict[str, str] | None = None, selector_given: bool = False,
+                 ports_given: bool = False) -> None:
+        self.path = path
+        self.hostname = hostname
+        self.own_ports = own_ports
+        self.label_selector = label_selector
+        # The merged labelSelector had entries (maybe dropped for type errors): not "missing".
+        self.selector_given = selector_given
+        # Likewise the merged ports: a list whose items were all dropped for errors is not "none".
+        self.ports_given = ports_given
 
 
-@dataclass(frozen=True, slots=True)
 class Remote:
-    path: Path_
-    index: int
-    mesh: str | None
-    network: str | None
-    addresses: tuple[str, ...]
-    port: int | None
-    locality: str | None
-    imported: tuple[str, ...]
+    """One `global.remote` entry."""
+
+    __slots__ = ("path", "index", "mesh", "network", "addresses", "port", "locality", "imported")
+
+    def __init__(self, path: Path_, index: int, mesh: str | None, network: str | None, addresses: tuple[str, ...],
+                 port: int | None, locality: str | None, imported: tuple[str, ...]) -> None:
+        self.path = path
+        self.index = index
+        self.mesh = mesh
+        self.network = network
+        self.addresses = addresses
+        self.port = port
+        self.locality = locality
+        self.imported = imported
 
 
-@dataclass(frozen=True, slots=True)
 class GatewaySettings:
-    enabled: bool
-    selector: dict[str, str] | None
-    service_name: str | None
-    service_namespace: str | None
-    port: int | None
-    path: Path_
+    """The egress gateway's settings, at `path`."""
+
+    __slots__ = ("enabled", "selector", "service_name", "service_namespace", "port", "path")
+
+    def __init__(self, enabled: bool, selector: dict[str, str] | None, service_name: str | None,
+                 service_namespace: str | None, port: int | None, path: Path_) -> None:
+        self.enabled = enabled
+        self.selector = selector
+        self.service_name = service_name
+        self.service_namespace = service_namespace
+        self.port = port
+        self.path = path
 
 
-@dataclass
 class Values:
-    """Everything the rows read, with template-only defaults applied."""
+    """Everything the rows read, with template-only defaults applied. (No __slots__: the cached
+    property below needs the instance dict.)"""
 
-    layout: str
-    config_namespace: str | None
-    default_ports: tuple[Port, ...]
-    local_exports: tuple[Entry, ...]
-    remotes: tuple[Remote, ...]
-    imports: tuple[Entry, ...]
-    exports: tuple[Entry, ...]
-    gateway_api: bool
-    router: bool
-    ingress_selector: dict[str, str] | None
-    ingress_selector_path: Path_
-    ingress_port: int | None
-    ingress_port_path: Path_
-    ingress_port_name: str | None
-    ingress_service_name: str | None
-    egress: GatewaySettings
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
-    # The merged ingress selector is an empty map (nulls removed every key); an entry dropped for
-    # a type error does not count, so that no follow-up error is reported for it.
-    ingress_selector_emptied: bool = False
-    # The merged defaultServicePorts were a non-empty list (maybe every item dropped for errors).
-    default_ports_given: bool = False
+    def __init__(self, *, layout: str, config_namespace: str | None, default_ports: tuple[Port, ...],
+                 local_exports: tuple[Entry, ...], remotes: tuple[Remote, ...], imports: tuple[Entry, ...],
+                 exports: tuple[Entry, ...], gateway_api: bool, router: bool,
+                 ingress_selector: dict[str, str] | None, ingress_selector_path: Path_, ingress_port: int | None,
+                 ingress_port_path: Path_, ingress_port_name: str | None, ingress_service_name: str | None,
+                 egress: GatewaySettings, raw: dict[str, Any], ingress_selector_emptied: bool,
+                 default_ports_given: bool) -> None:
+        self.layout = layout
+        self.config_namespace = config_namespace
+        self.default_ports = default_ports
+        self.local_exports = local_exports
+        self.remotes = remotes
+        self.imports = imports
+        self.exports = exports
+        self.gateway_api = gateway_api
+        self.router = router
+        self.ingress_selector = ingress_selector
+        self.ingress_selector_path = ingress_selector_path
+        self.ingress_port = ingress_port
+        self.ingress_port_path = ingress_port_path
+        self.ingress_port_name = ingress_port_name
+        self.ingress_service_name = ingress_service_name
+        self.egress = egress
+        self.raw = raw
+        # The merged ingress selector is an empty map (nulls removed every key); an entry dropped for
+        # a type error does not count, so that no follow-up error is reported for it.
+        self.ingress_selector_emptied = ingress_selector_emptied
+        # The merged defaultServicePorts were a non-empty list (maybe every item dropped for errors).
+        self.default_ports_given = default_ports_given
 
     def ports_of(self, entry: Entry) -> tuple[Port, ...]:
         """An entry's own ports if non-empty, else `global.defaultServicePorts`."""

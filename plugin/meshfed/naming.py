@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Hashable, Iterable
 
 from .formats import is_dns_subdomain, is_label_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Hashable, Iterable
 
 NAME_LIMIT = 253
 LABEL_LIMIT = 63

@@ -6,10 +6,13 @@ An option that is not understood is an error, never ignored: `layout: V2` render
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
 
 from .diagnostics import Diagnostic, error
 from .formats import is_dns_label
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 SCOPES = ("mesh", "namespace", "all")
 LAYOUTS = ("v1", "v2")

@@ -12,7 +12,6 @@ rendering never holds all its objects (or all its text) at once.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -23,6 +22,10 @@ except ImportError:  # pragma: no cover - pure-Python fallback
 
 from .emit import Writer
 from .yamlio import GO_BOOL, GO_FLOAT, GO_INT
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable
 
 # Numbers of the YAML 1.2 core schema (go-yaml v3, kyaml, most YAML 1.2 readers) that neither
 # go-yaml v2 nor PyYAML's YAML 1.1 reads as numbers: `1e999`, `0o` or `0x` beyond 64 bits, decimals

@@ -2,8 +2,6 @@
 merging, patches, validation, the rows of both layouts, and F2 naming."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterator
 
 from . import checks, layout_v1, layout_v2, model, naming
 from .checks import MESH, NAMESPACE, Finding
@@ -15,23 +13,29 @@ from .options import Options
 from .rows import Context, Planned
 from .schema import validate
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
+
 V1_ONLY = ("egressGateway", "useOpenshiftRouter", "gatewaySelector", "port")
 V2_ONLY = ("gateways", "enableOpenshiftRouter", "enableGatewayAPI")
 
 
-@dataclass
 class Rendering:
     """The outcome of one values set: diagnostics, and (when there is no error) the planned
     objects with their final names, built one at a time by `objects()`."""
 
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    planned: list[Planned] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    # What the values were read as (None when the layout could not be decided): the merged
-    # values with provenance, and their typed view. Cross-cluster checks reuse them.
-    layout: str | None = None
-    merged: Merged | None = None
-    values: model.Values | None = None
+    __slots__ = ("diagnostics", "planned", "names", "layout", "merged", "values")
+
+    def __init__(self) -> None:
+        self.diagnostics: list[Diagnostic] = []
+        self.planned: list[Planned] = []
+        self.names: list[str] = []
+        # What the values were read as (None when the layout could not be decided): the merged
+        # values with provenance, and their typed view. Cross-cluster checks reuse them.
+        self.layout: str | None = None
+        self.merged: Merged | None = None
+        self.values: model.Values | None = None
 
     def objects(self) -> Iterator[dict[str, Any]]:
         for plan, name in zip(self.planned, self.names):

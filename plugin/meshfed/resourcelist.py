@@ -7,27 +7,34 @@ the output is written by the core's one writer.
 from __future__ import annotations
 
 import posixpath
-from typing import Any, BinaryIO, NamedTuple
 
 from .diagnostics import Diagnostic, InputError, error, printable
 from .output import dump_yaml
 from .source import read_stream
 from .yamlio import parse_all, type_name
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
+
 API_VERSION = "config.kubernetes.io/v1"
 STDIN = "<stdin>"
 SYNTHETIC = "MeshFederation/"  # how a document with no file is named: `MeshFederation/<name>`
 
 
-class Request(NamedTuple):
+class Request:
     """The items and functionConfig as kustomize and kpt mean them (YAML 1.2's booleans: they go
     back out unchanged), and the same read as Helm reads values, for the MeshFederation documents
     among them (`helm_items` in the same order, `helm_config`)."""
 
-    items: list[dict[str, Any]]
-    function_config: dict[str, Any] | None
-    helm_items: list[dict[str, Any]]
-    helm_config: dict[str, Any] | None
+    __slots__ = ("items", "function_config", "helm_items", "helm_config")
+
+    def __init__(self, items: list[dict[str, Any]], function_config: dict[str, Any] | None,
+                 helm_items: list[dict[str, Any]], helm_config: dict[str, Any] | None) -> None:
+        self.items = items
+        self.function_config = function_config
+        self.helm_items = helm_items
+        self.helm_config = helm_config
 
 
 def read_request(stream: BinaryIO) -> Request:

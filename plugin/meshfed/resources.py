@@ -2,9 +2,13 @@
 annotations kustomize, kpt and meshfed itself put on them."""
 from __future__ import annotations
 
-from typing import Any, Iterable
-
 from .diagnostics import Diagnostic, error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable
+
+    Key = tuple[str, Any, str, Any]
 
 GROUP = "meshfed.io"
 KIND = "MeshFederation"
@@ -22,8 +26,6 @@ BOOKKEEPING_PREFIXES = (
     "config.k8s.io/",
     "kustomize.config.k8s.io/",
 )
-
-Key = tuple[str, Any, str, Any]
 
 
 def is_meshfederation(obj: Any) -> bool:

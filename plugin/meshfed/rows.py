@@ -1,28 +1,34 @@
 """What both layouts' rows share: the planned-object record, weights, egress hosts, selectors."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
 
 from .formats import is_ip
 from .model import Port, Remote, Values
 from .naming import dash, with_port
 
-Spec = Callable[[], tuple[dict[str, Any], dict[str, str] | None]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator
+
+    Spec = Callable[[], tuple[dict[str, Any], dict[str, str] | None]]
+
 GATEWAY = "networking.istio.io/v1beta1"
 
 
-@dataclass(frozen=True, slots=True)
 class Planned:
     """One object to emit. Its final name is known only once every name of the run is (F2), so
     the content is built later by `spec`, which returns (spec, labels)."""
 
-    api_version: str
-    kind: str
-    namespace: str | None
-    name: str
-    identity: str
-    spec: Spec
+    __slots__ = ("api_version", "kind", "namespace", "name", "identity", "spec")
+
+    def __init__(self, api_version: str, kind: str, namespace: str | None, name: str, identity: str,
+                 spec: Spec) -> None:
+        self.api_version = api_version
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+        self.identity = identity
+        self.spec = spec
 
     @property
     def scope(self) -> tuple[str, str, str | None]:
@@ -39,14 +45,17 @@ class Planned:
         return {"apiVersion": self.api_version, "kind": self.kind, "metadata": metadata, "spec": spec}
 
 
-@dataclass(frozen=True)
 class Context:
     """Values plus the namespaces the tiers go to and the resolved `hostname` label values."""
 
-    values: Values
-    mesh_namespace: str | None
-    namespace: str | None
-    host_labels: dict[str, str]
+    __slots__ = ("values", "mesh_namespace", "namespace", "host_labels")
+
+    def __init__(self, values: Values, mesh_namespace: str | None, namespace: str | None,
+                 host_labels: dict[str, str]) -> None:
+        self.values = values
+        self.mesh_namespace = mesh_namespace
+        self.namespace = namespace
+        self.host_labels = host_labels
 
 
 def weights(n: int) -> list[int]:

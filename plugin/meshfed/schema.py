@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from .formats import CHECKS
 from .merge import Path_
 from .yamlio import type_name
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 _DROP = object()  # marks a value removed from the cleaned copy
 
 
-@dataclass(frozen=True, slots=True)
 class SchemaProblem:
-    path: Path_
-    message: str
+    """A value that does not fit the schema, and why."""
+
+    __slots__ = ("path", "message")
+
+    def __init__(self, path: Path_, message: str) -> None:
+        self.path = path
+        self.message = message
 
 
 @cache

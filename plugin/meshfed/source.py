@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Any, BinaryIO
 
 from .diagnostics import InputError, error
 from .yamlio import parse_all, type_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 MAX_FILE_BYTES = 64 << 20  # one input file; the largest federations' values files are a few MB
 MAX_STDIN_BYTES = 256 << 20  # a ResourceList holds a whole package

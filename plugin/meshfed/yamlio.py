@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable
 
 import yaml
 
 from .diagnostics import InputError, error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 try:  # libyaml's parser when the wheel has it; same results, much faster
     from yaml._yaml import CParser as _Parser
