@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .diagnostics import Diagnostic, InputError, error, has_errors
+from .diagnostics import Diagnostic, InputError, error, failure, has_errors
 from .document import Resolver, load_paths
 from .merge import Layer, difference, merge_layers
 from .options import Options
@@ -74,15 +74,8 @@ def render(
         extra = _values_layers(values_files)
         sets = _Sets(assignments, assigned_by)
         return _render(paths, documents, extra, sets, options or Options(), default_namespace, root, lazy)
-    except InputError as exc:
-        return RenderResult(diagnostics=exc.diagnostics)
-    except RecursionError:
-        return RenderResult(diagnostics=[error("the input is nested too deeply to process")])
-    except MemoryError:
-        return RenderResult(diagnostics=[error("the input needs more memory than is available")])
-    except Exception as exc:  # a bug: say so clearly rather than show a traceback  # noqa: BLE001
-        return RenderResult(diagnostics=[error(f"internal error ({type(exc).__name__}: {exc}); "
-                                               "please report it with the input that caused it")])
+    except Exception as exc:  # InputError, and any other: diagnostics, never a traceback  # noqa: BLE001
+        return RenderResult(diagnostics=failure(exc))
 
 
 class _Sets:

@@ -71,6 +71,18 @@ class InputError(Exception):
         self.diagnostics = diagnostics
 
 
+def failure(exc: Exception) -> list[Diagnostic]:
+    """What every route reports for an exception it did not expect to see, instead of a traceback:
+    the input's own problems, a clear word for exhausted resources, else an internal error."""
+    if isinstance(exc, InputError):
+        return exc.diagnostics
+    if isinstance(exc, RecursionError):
+        return [error("the input is nested too deeply to process")]
+    if isinstance(exc, MemoryError):
+        return [error("the input needs more memory than is available")]
+    return [error(f"internal error ({type(exc).__name__}: {exc}); please report it with the input that caused it")]
+
+
 def error(message: str, file: str | None = None, path: str = "") -> Diagnostic:
     return Diagnostic("error", message, file, path)
 

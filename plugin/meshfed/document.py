@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic, InputError, error
 from .merge import Layer, format_path
-from .options import Options
+from .options import LAYOUTS, SCOPES, Options
 from .schema import validate
 from .source import DOCUMENT_SUFFIXES, MAX_BASE_DEPTH, Files, confine, display, inside, read_file
 from .yamlio import parse_all, type_name
@@ -71,9 +71,9 @@ def _document_options(meta: dict[str, Any], spec: dict[str, Any]) -> Options:
         return value if value in allowed else None
 
     namespace = meta.get("namespace")
-    return Options(pick(spec.get("scope"), ("mesh", "namespace", "all")),
+    return Options(pick(spec.get("scope"), SCOPES),
                    namespace if isinstance(namespace, str) and namespace else None,
-                   pick(spec.get("layout"), ("v1", "v2")),
+                   pick(spec.get("layout"), LAYOUTS),
                    spec.get("allowEmpty") if isinstance(spec.get("allowEmpty"), bool) else None)
 
 

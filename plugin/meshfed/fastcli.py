@@ -244,12 +244,10 @@ def run(runner: Callable[[], Any]) -> None:
             print(f"meshfed: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
         discard_stdout()
         sys.exit(1)
-    except RecursionError:
-        print("meshfed: error: the input is nested too deeply to process", file=sys.stderr)
-        sys.exit(1)
-    except Exception as exc:  # a bug: a clear error and exit 1, never a traceback  # noqa: BLE001
-        print(f"meshfed: error: internal error ({type(exc).__name__}: {exc}); please report it with the "
-              "input that caused it", file=sys.stderr)
+    except Exception as exc:  # a clear error and exit 1, never a traceback  # noqa: BLE001
+        from .diagnostics import failure
+        for d in failure(exc):
+            print(f"meshfed: error: {d}", file=sys.stderr)
         sys.exit(1)
     sys.exit(code)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from . import options as opts
 from .api import Document, render
-from .diagnostics import Diagnostic, InputError, error, exit_code, has_errors
+from .diagnostics import Diagnostic, InputError, error, exit_code, failure, has_errors
 from .resourcelist import SYNTHETIC, Request, read_request, result, write
 from .resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
                         annotations_of, duplicates, is_local_config, is_meshfederation, object_key,
@@ -51,12 +51,8 @@ def run(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
     """Read a ResourceList from `stdin`, write exactly one ResourceList to `stdout`."""
     try:
         items, problems = process(read_request(stdin))
-    except InputError as exc:
-        items, problems = [], [(d, None) for d in exc.diagnostics]
-    except RecursionError:
-        items, problems = [], [(error("the input is nested too deeply to process"), None)]
-    except Exception as exc:  # a bug: a clear error and an empty ResourceList, not a traceback  # noqa: BLE001
-        items, problems = [], [(error(f"internal error ({type(exc).__name__}: {exc}); please report it"), None)]
+    except Exception as exc:  # the input's problems, or a bug: an empty ResourceList with results  # noqa: BLE001
+        items, problems = [], [(d, None) for d in failure(exc)]
     failed = has_errors(d for d, _ in problems)
     for d, _ in problems:
         print(f"{PROG}: {d}", file=stderr)

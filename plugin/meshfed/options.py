@@ -6,7 +6,6 @@ An option that is not understood is an error, never ignored: `layout: V2` render
 """
 from __future__ import annotations
 
-
 from .diagnostics import Diagnostic, error
 from .formats import is_dns_label
 
@@ -35,13 +34,6 @@ class Options:
         return Options(*(mine if mine is not None else theirs for mine, theirs in zip(
             (self.scope, self.namespace, self.layout, self.allow_empty),
             (other.scope, other.namespace, other.layout, other.allow_empty))))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Options) and all(
-            getattr(self, k) == getattr(other, k) for k in self.__slots__)
-
-    def __repr__(self) -> str:
-        return "Options(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
 
 
 def check_value(name: str, value: Any) -> tuple[Any, str | None]:

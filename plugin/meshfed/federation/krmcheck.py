@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from ..diagnostics import Diagnostic, InputError, error, exit_code
+from ..diagnostics import Diagnostic, exit_code, failure
 from ..resourcelist import SYNTHETIC, read_request, result, write
 from ..resources import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, annotation, is_meshfederation, resource_ref
 from ..source import find_root, working_directory
@@ -54,10 +54,8 @@ def validate(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
         else:
             repo = load(sources, [], [cwd.resolve()])
             diagnostics = check_repo(repo)
-    except InputError as exc:
-        diagnostics = list(exc.diagnostics)
-    except RecursionError:
-        diagnostics = [error("the input is nested too deeply to process")]
+    except Exception as exc:  # the input's problems, or a bug: results, never a traceback  # noqa: BLE001
+        diagnostics = failure(exc)
     results = []
     for d in diagnostics:
         owner = repo.owners.get(d) if repo is not None else None
