@@ -221,12 +221,13 @@ def _kustomization_problems(app_dir: Path) -> list[Diagnostic]:
     route = ("this plugin renders only the directory's MeshFederation documents and would ignore it; "
              "use Argo CD's kustomize source with meshfed's exec plugin instead (docs/integrations.md)")
     problems: list[Diagnostic] = []
+    present = [name for name in KUSTOMIZATIONS if (app_dir / name).is_file()]
+    if not present:  # the common case: no file is read twice
+        return problems
     documents = {p.name for p in _yaml_files(app_dir) if p.name not in KUSTOMIZATIONS and (
         (docs := _documents(p)) is None or any(is_meshfederation(d) for d in docs))}
-    for name in KUSTOMIZATIONS:
+    for name in present:
         path = app_dir / name
-        if not path.is_file():
-            continue
         docs = [d for d in parse_all(read_file(path, name), name) if d is not None]
         data = docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else None
         if data is None:
