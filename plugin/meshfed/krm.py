@@ -37,7 +37,7 @@ from .resourcelist import SYNTHETIC, Request, read_request, result, write
 from .resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
                         annotations_of, duplicates, is_local_config, is_meshfederation, object_key,
                         resource_ref, strip_bookkeeping, with_annotations)
-from .source import find_root, inside, working_directory
+from .source import confine, find_root, working_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -156,14 +156,7 @@ def _package_path(doc: dict[str, Any], cwd: Path, root: Path) -> str | None:
     if posixpath.isabs(value) or clean == ".." or clean.startswith("../") or "\x00" in value:
         raise InputError([error(f"path annotation {value!r}: must be a relative path inside the package",
                                 _synthetic(doc), where)])
-    try:
-        real = (cwd / clean).resolve()
-    except (OSError, RuntimeError) as exc:
-        raise InputError([error(f"path annotation {value!r}: cannot resolve ({exc})", _synthetic(doc), where)]) \
-            from None
-    if not inside(real, root):
-        raise InputError([error(f"path annotation {value!r}: resolves outside the root directory",
-                                _synthetic(doc), where)])
+    confine(cwd / clean, root, f"path annotation {value!r}", _synthetic(doc), where)
     return clean
 
 
