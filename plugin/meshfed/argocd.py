@@ -116,12 +116,17 @@ def _ours(path: Path) -> bool:
     return any(is_meshfederation(d) and not has_function_annotation(d) for d in docs)
 
 
+def discovered(app_dir: Path) -> str | None:
+    """The file that makes `app_dir` an application of this plugin (what `discover` prints), or
+    None. `meshfed diff` finds applications with it too."""
+    return next((path.name for path in _yaml_files(app_dir) if _ours(path)), None)
+
+
 def _discover(stdout: TextIO, stderr: TextIO) -> int:
     try:
-        for path in _yaml_files(working_directory()):
-            if _ours(path):
-                stdout.write(path.name + "\n")
-                break
+        found = discovered(working_directory())
+        if found is not None:
+            stdout.write(found + "\n")
     except Exception as exc:  # discovery must never fail the repo-server's source detection  # noqa: BLE001
         print(f"{PROG} argocd discover: {printable(str(exc))}", file=stderr)
     return EXIT_OK
@@ -215,7 +220,7 @@ def repo_root(cwd: Path, source_path: str | None) -> Path | None:
 # generate
 
 
-def _kustomization_problems(app_dir: Path) -> list[Diagnostic]:
+def kustomization_problems(app_dir: Path) -> list[Diagnostic]:
     """A kustomization.yaml may only list this directory's MeshFederation files as generators:
     anything else would be ignored by this plugin, and ignoring it loses objects."""
     route = ("this plugin renders only the directory's MeshFederation documents and would ignore it; "
@@ -254,7 +259,7 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
     try:
         app_dir = working_directory()
         root = repo_root(app_dir, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
-        problems += _kustomization_problems(app_dir)
+        problems += kustomization_problems(app_dir)
         value_files = _value_files(asked.value_files, app_dir, root if root is not None else find_root(), problems)
     except InputError as exc:
         problems, app_dir, root = problems + exc.diagnostics, Path("."), None
@@ -266,7 +271,7 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
         return _report(problems, where, stderr)
     result = render([Path(".")], values_files=value_files, options=asked.options, default_namespace=default_ns,
                     root=root, lazy=True, assignments=_assignments(asked.values), assigned_by="parameter values")
-    diagnostics = [_in_repository(d, where) for d in result.diagnostics]
+    diagnostics = [in_repository(d, where) for d in result.diagnostics]
     if not result.ok:
         return _report(diagnostics, where, stderr)
     for d in diagnostics:
@@ -307,7 +312,7 @@ def _display(app_dir: Path, root: Path | None) -> str:
     return rel or "."
 
 
-def _in_repository(d: Diagnostic, where: str) -> Diagnostic:
+def in_repository(d: Diagnostic, where: str) -> Diagnostic:
     """A diagnostic whose file is named from the repository root, as the Argo CD UI shows it."""
     if not d.file or d.file.startswith(("<", "/")) or where == ".":
         return d
