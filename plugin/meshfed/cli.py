@@ -314,3 +314,54 @@ def explain(
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
         raise typer.Exit(1)
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+class Colour(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+def _colour(choice: Colour) -> bool:
+    """`auto`: on a terminal, unless NO_COLOR is set or TERM is dumb."""
+    if choice is not Colour.auto:
+        return choice is Colour.always
+    import os
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+@app.command()
+def diff(
+    directory: Optional[List[Path]] = typer.Argument(
+        None, metavar="DIR", show_default=False,
+        help="Directories of the git repository to look for applications in (recursively; default: all of it)."),
+    base: Optional[str] = typer.Option(None, "--base", metavar="REF", show_default=False,
+                                       help="The revision to compare with. Default: the merge base of HEAD with its "
+                                            "upstream branch, else HEAD."),
+    head: Optional[str] = typer.Option(None, "--head", metavar="REF", show_default=False,
+                                       help="The revision to compare. Default: the work tree (tracked files as on "
+                                            "disk and untracked files that are not ignored)."),
+    output: DiffFormat = typer.Option(DiffFormat.text, "-o", "--output",
+                                      help="text, markdown (a pull-request comment) or json."),
+    color: Colour = typer.Option(Colour.auto, "--color",
+                                 help="Colour the text: auto (on a terminal), always or never."),
+    exit_code: bool = typer.Option(False, "--exit-code",
+                                   help="Exit as `git diff --exit-code`: 0 no differences, 1 differences, and 3 "
+                                        "when an application does not render (or git fails)."),
+) -> None:
+    """Show the objects a change adds, removes and changes, per application, between two git
+    revisions. Applications are the directories the Argo CD plugin takes and the kustomizations
+    whose generators are meshfed's; objects are matched by application, API group, kind,
+    namespace and name. The work tree, index and stash are never touched. An application that
+    does not render at either revision is reported (revision, file, field) and the others are
+    still compared. Exit codes: 0, or 1 on any error; with --exit-code 0 (same), 1 (differences)
+    or 3 (errors)."""
+    from .diff import run as run_diff
+    raise typer.Exit(run_diff(directory or [], base, head, output.value, _colour(color), exit_code,
+                              sys.stdout, sys.stderr))

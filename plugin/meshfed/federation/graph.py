@@ -18,6 +18,7 @@ from .repo import Cluster, Doc, Repo
 
 INGRESS_IDS = ("cross-network-gateway", "federation-ingress-gateway")
 EGRESS_IDS = ("cross-network-egress-gateway", "federation-egress-gateway")
+ADDED, REMOVED = "added", "removed"  # edges of a change (see `changes`)
 
 
 @dataclass
@@ -133,6 +134,37 @@ def build_graph(repo: Repo) -> Graph:
     return g
 
 
+def changes(before: Graph, after: Graph, clusters: set[str]) -> tuple[Graph, dict[tuple, str]]:
+    """The part of the federation that a change touches: the named clusters as `after` draws
+    them (as `before` drew them when they are gone), their edges of either revision, and the
+    nodes at the other ends; `marks` says which edges only `after` (added) or only `before`
+    (removed) has."""
+    def touches(g: Graph, edge: tuple) -> bool:
+        return any(g.nodes[k].cluster is not None and g.nodes[k].cluster.name in clusters for k in edge[:2])
+
+    old = [e for e in before.edges if touches(before, e)]
+    new = [e for e in after.edges if touches(after, e)]
+    had, has = set(before.edges), set(after.edges)
+    marks = {**{e: ADDED for e in new if e not in had}, **{e: REMOVED for e in old if e not in has}}
+    boxes: dict[str, Cluster] = {}
+    for c in [*after.clusters, *before.clusters]:
+        if c.name in clusters:
+            boxes.setdefault(c.name, c)
+    ends = {k for e in [*new, *marks] for k in e[:2]}
+    drawn = {c.name for c in after.clusters}
+    wanted = [n for n in after.nodes.values() if n.key in ends or (n.cluster and n.cluster.name in boxes)]
+    wanted += [n for n in before.nodes.values() if n.key not in after.nodes and (
+        n.key in ends or (n.cluster and n.cluster.name in boxes and n.cluster.name not in drawn))]
+    g = Graph()
+    for n in wanted:  # a node at the other end of an edge brings its cluster's box along
+        cluster = None if n.cluster is None else boxes.setdefault(n.cluster.name, n.cluster)
+        g.node(n.key, n.lines, n.shape, cluster, (cluster is None, cluster.name if cluster else "", *n.order[1:]))
+    g.clusters = [boxes[name] for name in sorted(boxes)]
+    for e in [*new, *(e for e in old if e not in has)]:
+        g.edge(*e)
+    return g, marks
+
+
 def _order(g: Graph) -> list[Node]:
     return sorted(g.nodes.values(), key=lambda n: n.order)
 
@@ -174,9 +206,16 @@ _MERMAID_SHAPES = {
 }
 
 
-def to_mermaid(g: Graph) -> str:
+# How `meshfed diff` marks an edge that a change adds or removes: arrow, label prefix, colour.
+_MERMAID_MARKS = {ADDED: ("==>", "+ ", "#1a7f37"), REMOVED: ("-.->", "- ", "#cf222e")}
+
+
+def to_mermaid(g: Graph, marks: dict[tuple, str] | None = None) -> str:
+    """The graph as a Mermaid flowchart; `marks` (edge -> added or removed, see `changes`)
+    draws those edges thick green or dotted red, their labels prefixed `+ ` or `- `."""
     out = ["flowchart LR"]
     nodes = _order(g)
+    marks = marks or {}
 
     def node_line(n: Node, indent: str) -> str:
         left, right = _MERMAID_SHAPES[n.shape]
@@ -187,9 +226,16 @@ def to_mermaid(g: Graph) -> str:
         out += [node_line(n, "    ") for n in inside]
         out.append("  end")
     out += [node_line(n, "  ") for n in nodes if n.cluster is None]
-    for s, t, label in _sorted_edges(g, nodes):
-        out.append(f"  {s.id} -->|{_mq(label)}| {t.id}" if label else f"  {s.id} --> {t.id}")
-    return "\n".join(out) + "\n"
+    styles = []
+    for i, (s, t, label) in enumerate(_sorted_edges(g, nodes)):
+        mark = marks.get((s.key, t.key, label))
+        if mark is None:
+            out.append(f"  {s.id} -->|{_mq(label)}| {t.id}" if label else f"  {s.id} --> {t.id}")
+            continue
+        arrow, prefix, colour = _MERMAID_MARKS[mark]
+        out.append(f"  {s.id} {arrow}|{_mq(prefix + (label or mark))}| {t.id}")
+        styles.append(f"  linkStyle {i} stroke:{colour},color:{colour}")
+    return "\n".join(out + styles) + "\n"
 
 
 # --------------------------------------------------------------------------------------------

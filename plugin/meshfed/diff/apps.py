@@ -1,0 +1,150 @@
+"""The applications of one revision, and what each of them renders.
+
+An application is a directory, named by its path from the repository root:
+
+* one the Argo CD plugin takes (`argocd.discovered`): rendered as `argocd generate` renders it,
+  with its kustomization check, but without what only the Application knows (plugin env,
+  parameters, the destination namespace);
+* else one whose kustomization lists files holding MeshFederation documents under `generators:`
+  (the exec plugin or the KRM function): those documents rendered as the exec plugin renders
+  them. The kustomization's other resources are not meshfed's and are not compared.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+from pathlib import Path
+
+from ..api import Document, render
+from ..argocd import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
+from ..diagnostics import Diagnostic, InputError, error, failure
+from ..output import dump_yaml
+from ..resources import is_meshfederation, object_key, strip_bookkeeping
+from ..source import MAX_FILE_BYTES, read_at_most, read_file
+from ..yamlio import parse_all
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..resources import Key
+
+
+class App:
+    """An application directory: `generators` are its kustomization's MeshFederation files when
+    kustomize is its route, None when the Argo CD plugin renders it."""
+
+    __slots__ = ("path", "generators")
+
+    def __init__(self, path: str, generators: list[str] | None) -> None:
+        self.path = path
+        self.generators = generators
+
+
+class Rendered:
+    """An application at one revision: its objects as YAML text by identity, or its errors."""
+
+    __slots__ = ("objects", "errors")
+
+    def __init__(self, objects: dict[Key, str], errors: list[Diagnostic]) -> None:
+        self.objects = objects
+        self.errors = errors
+
+
+def find_apps(tree: Path, dirs: list[str]) -> dict[str, App]:
+    """The applications below `dirs` (paths from the root of `tree`; hidden directories skipped),
+    by path. A directory missing at this revision holds none."""
+    apps: dict[str, App] = {}
+    for top in dirs:
+        for here, subdirs, _ in os.walk(tree / top):
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+            path = Path(here).relative_to(tree).as_posix()
+            if path in apps:
+                continue
+            app = _app(tree / path, path)
+            if app is not None:
+                apps[path] = app
+    return dict(sorted(apps.items()))
+
+
+def _app(directory: Path, path: str) -> App | None:
+    if discovered(directory) is not None:
+        return App(path, None)
+    generators = _meshfed_generators(directory)
+    return App(path, generators) if generators else None
+
+
+def _meshfed_generators(directory: Path) -> list[str]:
+    """The `generators:` entries of the directory's kustomization that are files holding a
+    MeshFederation (a kustomization that cannot be read makes no application)."""
+    found: list[str] = []
+    for name in KUSTOMIZATIONS:
+        if not (directory / name).is_file():
+            continue
+        try:
+            docs = parse_all(read_file(directory / name, name), name)
+        except InputError:
+            continue
+        data = docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else {}
+        entries = data.get("generators")
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, str) and (directory / entry).is_file() and _holds_meshfederation(directory / entry):
+                found.append(entry)
+    return found
+
+
+def _holds_meshfederation(path: Path) -> bool:
+    try:
+        return any(is_meshfederation(d) for d in parse_all(read_file(path, path.name), path.name))
+    except InputError:
+        try:  # rendering reports why it cannot be read, when it is meshfed's
+            with open(path, "rb") as f:
+                return b"MeshFederation" in read_at_most(f, MAX_FILE_BYTES)
+        except OSError:
+            return False
+
+
+def render_app(tree: Path, app: App) -> Rendered:
+    """The application's objects (YAML from the one writer) or its errors, with files named from
+    the repository root."""
+    with contextlib.chdir(tree):  # messages name files from here: the repository root
+        try:
+            if app.generators is None:
+                problems = [in_repository(d, app.path) for d in _kustomization_problems(tree / app.path)]
+                if problems:
+                    return Rendered({}, problems)
+                result = render([Path(app.path)], root=tree)
+            else:
+                result = render(documents=_generator_documents(tree, app), root=tree)
+        except InputError as exc:
+            return Rendered({}, exc.diagnostics)
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    if errors:
+        return Rendered({}, errors)
+    # Each object as `meshfed render` writes it, without the `---` that separates documents.
+    return Rendered({object_key(obj): dump_yaml([obj]).removeprefix("---\n") for obj in result.objects}, [])
+
+
+def _kustomization_problems(directory: Path) -> list[Diagnostic]:
+    try:
+        return kustomization_problems(directory)
+    except Exception as exc:  # noqa: BLE001 - an unreadable kustomization is this app's error
+        return failure(exc)
+
+
+def _generator_documents(tree: Path, app: App) -> list[Document]:
+    """The MeshFederation documents of the generator files, as kustomize hands them to meshfed
+    (its bookkeeping annotations, such as the KRM function's, stripped)."""
+    documents, problems = [], []
+    for entry in app.generators or ():
+        name = posixpath.normpath(posixpath.join(app.path, entry))
+        try:
+            docs = parse_all(read_file(tree / name, name), name)
+        except InputError as exc:
+            problems += exc.diagnostics
+            continue
+        documents += [Document(strip_bookkeeping(d), name, (tree / name).parent) for d in docs if is_meshfederation(d)]
+    if problems:
+        raise InputError(problems)
+    if not documents:
+        raise InputError([error("no MeshFederation document in the kustomization's generators", app.path)])
+    return documents

@@ -1,0 +1,208 @@
+"""The diff written out: text (for a terminal), Markdown (for a pull-request comment) or JSON.
+
+Every format lists the applications that differ or did not render, sorted by path, and within
+each the objects that differ, sorted by identity; an object's diff is the unified diff of its YAML
+as `meshfed render` writes it. Unchanged applications are only counted.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from ..diagnostics import printable
+from ..federation.graph import changes as graph_changes, to_mermaid
+from .compare import ADDED, CHANGED, ERROR, REMOVED, RENAMED, AppDiff
+from .revisions import Revision
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .clusters import FederationView
+
+FORMATS = ("text", "markdown", "json")
+# GitHub refuses a comment longer than this (characters): `-o markdown` leaves out the object
+# diffs that do not fit, after the summary, the errors and the graph, and says how many.
+COMMENT_LIMIT, COMMENT_RESERVE = 65536, 200
+
+
+class Report:
+    """Everything the writers need: the two revisions, the applications that differ, how many
+    were compared, and each revision's federation view (for the graph)."""
+
+    __slots__ = ("base", "head", "diffs", "compared", "views")
+
+    def __init__(self, base: Revision, head: Revision, diffs: list[AppDiff], compared: int,
+                 views: tuple[FederationView, FederationView]) -> None:
+        self.base = base
+        self.head = head
+        self.diffs = diffs
+        self.compared = compared
+        self.views = views
+
+    @property
+    def errors(self) -> int:
+        return sum(d.status == ERROR for d in self.diffs)
+
+    def total(self, change: str) -> int:
+        return sum(d.count(change) for d in self.diffs)
+
+    def summary(self) -> str:
+        """`2 of 6 applications differ: 3 objects added, 1 removed, 2 changed; 1 not rendered`."""
+        differ = [d for d in self.diffs if d.status != ERROR]
+        if not self.diffs:
+            return f"no differences in {_plural(self.compared, 'application')}"
+        text = (f"{len(differ)} of {_plural(self.compared, 'application')} differ: "
+                f"{_plural(self.total(ADDED), 'object')} added, {self.total(REMOVED)} removed, {self.total(CHANGED)} changed")
+        return text + (f"; {self.errors} not rendered" if self.errors else "")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _counts(d: AppDiff) -> str:
+    parts = [f"{d.count(c)} {c}" for c in (ADDED, REMOVED, CHANGED) if d.count(c)]
+    return ", ".join(parts) or "no object differs"
+
+
+def _what(d: AppDiff) -> str:
+    """How the application itself changed, for the line that introduces it."""
+    if d.status == ERROR:
+        return "not rendered"
+    if d.status == RENAMED:
+        return f"renamed from {printable(d.old_path or '')}"
+    return {ADDED: "new application", REMOVED: "application removed"}.get(d.status, "changed")
+
+
+def _cluster(d: AppDiff) -> str:
+    return d.cluster.name if d.cluster is not None else "-"
+
+
+# --------------------------------------------------------------------------------------------
+# Text
+
+_COLOURS = {"bold": "1", "red": "31", "green": "32", "cyan": "36"}
+
+
+def text(report: Report, colour: bool) -> str:
+    def paint(line: str, style: str) -> str:
+        return f"\033[{_COLOURS[style]}m{line}\033[0m" if colour else line
+
+    out = [paint(f"meshfed diff: base {report.base.name}, head {report.head.name}", "bold")]
+    for d in report.diffs:
+        out.append(paint(f"{printable(d.path)} (cluster {printable(_cluster(d))}, {_what(d)}): "
+                         f"{'see the errors' if d.status == ERROR else _counts(d)}", "bold"))
+        out += [paint(f"  error: {revision.label}: {diagnostic}", "red") for revision, diagnostic in d.errors]
+        for change in d.changes:
+            out.append(paint(f"{change.change} {change.title}", "bold"))
+            for line in change.unified("base", "head"):
+                style = ("bold" if line.startswith(("---", "+++")) else "cyan" if line.startswith("@@")
+                         else "green" if line.startswith("+") else "red" if line.startswith("-") else None)
+                out.append(paint(line, style) if style else line)
+    out.append(report.summary())
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown
+
+
+def _code(value: str) -> str:
+    """An inline code span that holds any text (GitHub tables: `|` escaped)."""
+    ticks = "`" * (max((len(m) for m in re.findall(r"`+", value)), default=0) + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{ticks}{pad}{value.replace('|', '&#124;')}{pad}{ticks}"
+
+
+def _fence(body: str, info: str) -> list[str]:
+    """A fenced block longer than any backtick run inside it."""
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`{3,}", body)), default=0) + 1)
+    return [f"{ticks}{info}", body.rstrip("\n"), ticks]
+
+
+def markdown(report: Report) -> str:
+    out = ["## meshfed diff", "",
+           f"Base {_code(report.base.name)}, head {_code(report.head.name)}: {report.summary()}.", ""]
+    if not report.diffs:
+        return "\n".join(out)
+    out += ["| cluster | application | change | added | removed | changed |", "|---|---|---|---:|---:|---:|"]
+    for d in sorted(report.diffs, key=lambda d: (d.cluster is None, _cluster(d), d.path)):
+        counts = ["", "", ""] if d.status == ERROR else [str(d.count(c)) for c in (ADDED, REMOVED, CHANGED)]
+        status = "**not rendered**" if d.status == ERROR else html.escape(_what(d)).replace("|", "&#124;")
+        out.append(f"| {html.escape(_cluster(d)).replace('|', '&#124;')} | {_code(d.path)} | {status} | "
+                   f"{' | '.join(counts)} |")
+    out.append("")
+    errors = [(d, revision, diagnostic) for d in report.diffs for revision, diagnostic in d.errors]
+    if errors:
+        out += ["### Errors", ""]
+        out += [f"- {html.escape(revision.label)}: {_code(str(diagnostic))}" for _, revision, diagnostic in errors]
+        out.append("")
+    graph = _graph(report)
+    if graph:
+        out += ["### Federation", "",
+                "The clusters whose objects differ, as at the head; edges the change adds are thick (`+`), "
+                "edges it removes dotted (`-`).", "", *_fence(graph, "mermaid"), ""]
+    size = sum(len(line) + 1 for line in out)
+    left_out = 0
+    for d in report.diffs:
+        heading = [f"### {_code(d.path)} (cluster {html.escape(_cluster(d))})", ""]
+        for change in d.changes:
+            body = "\n".join(change.unified("base", "head"))
+            block = [*heading, f"<details><summary>{change.change} <code>{html.escape(change.title)}</code>"
+                     "</summary>", "", *_fence(body, "diff"), "", "</details>", ""]
+            added = sum(len(line) + 1 for line in block)
+            if left_out or size + added > COMMENT_LIMIT - COMMENT_RESERVE:
+                left_out += 1  # in order: the diffs shown are a prefix of the list
+                continue
+            out += block
+            size += added
+            heading = []
+    if left_out:
+        out += [f"{_plural(left_out, 'more object diff')} left out: a pull-request comment holds at most "
+                f"{COMMENT_LIMIT:,} characters. `meshfed diff` shows them all.", ""]
+    return "\n".join(out)
+
+
+def _graph(report: Report) -> str:
+    """The Mermaid graph of the clusters whose objects differ ('' when none is in a cluster)."""
+    before, after = report.views
+    names = set()
+    for d in report.diffs:
+        if d.status == ERROR:
+            continue
+        for view, path in ((before, d.old_path or d.path), (after, d.path)):
+            ref = view.clusters.get(path)
+            if ref is not None:
+                names.add(ref.name)
+    if not names:
+        return ""
+    g, marks = graph_changes(before.graph, after.graph, names)
+    return to_mermaid(g, marks) if g.nodes else ""
+
+
+# --------------------------------------------------------------------------------------------
+# JSON
+
+
+def as_json(report: Report) -> str:
+    def revision(r: Revision) -> dict[str, str | None]:
+        return {"ref": r.ref, "commit": r.commit}
+
+    apps = []
+    for d in report.diffs:
+        apps.append({
+            "path": d.path,
+            "renamedFrom": d.old_path,
+            "cluster": d.cluster.name if d.cluster is not None else None,
+            "mesh": d.cluster.mesh if d.cluster is not None else None,
+            "status": d.status,
+            "objects": [{"change": c.change, "group": c.key[0], "kind": c.key[1], "namespace": c.key[2],
+                         "name": c.key[3], "diff": "\n".join(c.unified("base", "head")) + "\n"} for c in d.changes],
+            "errors": [{"revision": r.side, "file": e.file, "field": e.path, "message": e.message}
+                       for r, e in d.errors],
+        })
+    summary = {"applications": report.compared, "differ": sum(d.status != ERROR for d in report.diffs),
+               "added": report.total(ADDED), "removed": report.total(REMOVED), "changed": report.total(CHANGED),
+               "notRendered": report.errors}
+    doc = {"base": revision(report.base), "head": revision(report.head), "applications": apps, "summary": summary}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
