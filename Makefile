@@ -26,6 +26,7 @@ test: $(STAMP) $(TOOLS)/bin/kubectl
 # Benchmarks (about 7 minutes). `bench` prints the tables and writes bench/results/latest.md (ignored
 # by git); `bench-record` also writes bench/RESULTS.md, the committed figures the README quotes.
 # `make bench BENCH_ARGS='--sizes S'`: only the cold start of the four hot routes (about a minute).
+# `make bench BENCH_ARGS='--sizes D'`: only `meshfed diff` between two commits (overlays/, 50 clusters).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

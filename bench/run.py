@@ -16,6 +16,8 @@ bench/RESULTS.md (committed, quoted by the README). Tracked files change only wi
 
 `--sizes S` runs only the cold-start section (about a minute); `--wheel` also times the S routes
 on a fresh virtualenv with meshfed installed from a wheel (as users and the image install it).
+`--sizes D` runs only the D section: `meshfed diff` between two commits of the example repository
+`overlays/` and of a generated federation of DIFF_CLUSTERS clusters (`diffrepo.federation_repo`).
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from diffrepo import change as diff_change, federation_repo  # noqa: E402
 from scenarios import SEED_MESH, SEED_NAMESPACE, SIZES, values_text  # noqa: E402
 
 PYTHON = sys.executable
@@ -51,6 +54,8 @@ YAML_MAX_FLOOR_RATIO = 2.0
 JSON_MIN_SPEEDUP = 5.0
 MAX_RSS_PER_OUTPUT = 3.0
 LINEARITY_SLACK = 1.2  # time ratio L->XL at most this much above the output-size ratio
+DIFF_CLUSTERS = 50
+DIFF_MAX_SECONDS = 1.0  # `meshfed diff` on overlays/ between two commits: well under a second
 
 
 @dataclass
@@ -95,8 +100,8 @@ def run_once(cmd: list[str], stdin: bytes | None = None, stdout_path: str | None
 
 
 def measure(cmd: list[str], runs: int, stdin: bytes | None = None, env: dict[str, str] | None = None,
-            expect: int = 0) -> Sample:
-    samples = [run_once(cmd, stdin, env=env) for _ in range(runs)]
+            expect: int = 0, cwd: str | None = None) -> Sample:
+    samples = [run_once(cmd, stdin, env=env, cwd=cwd) for _ in range(runs)]
     bad = [s.code for s in samples if s.code != expect]
     if bad:
         raise SystemExit(f"{' '.join(cmd)} exited {bad[0]} (expected {expect})")
@@ -160,7 +165,7 @@ RECORD = HERE / "RESULTS.md"  # committed: written only on request
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="S,M,L,XL")
+    ap.add_argument("--sizes", default="S,M,L,XL,D")
     ap.add_argument("--runs", type=int, default=0,
                     help="runs per case (default: 25 interleaved for S, 5 for M, 3 for L/XL)")
     ap.add_argument("--wheel", action="store_true",
@@ -211,7 +216,9 @@ def main() -> int:
             if opts.wheel:
                 small_case(work, opts.runs or 25, env, out, wheel_venv(work), "fresh virtualenv, meshfed "
                            "installed from its wheel (dependencies from the package index), bytecode compiled")
-        big = [s for s in sizes if s != "S"]
+        if "D" in sizes:
+            diff_case(work, opts.runs or 5, env, out)
+        big = [s for s in sizes if s not in ("S", "D")]
         results: dict[tuple, dict] = {}
         if big:
             out("## Rendering at scale\n")
@@ -289,6 +296,49 @@ def small_case(work: Path, runs: int, env: dict[str, str], out, bin_dir: Path, w
         target = verdict(ratio <= S_MAX_STARTUP_RATIO) if targeted else "-"
         out(f"| {label} | {fmt_ms(s.seconds)} | {ratio:.2f} | {fmt_ms(s.cpu)} | {cpu_ratio:.2f} | "
             f"{s.rss_mb:.0f} MB | {target} |")
+    out()
+
+
+def git_repo(path: Path, write, change) -> None:
+    """A git repository at `path` with two commits: the files `write(path)` makes, then `change(path)`."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}  # no signing, hooks or templates
+    path.mkdir(parents=True)
+    write(path)
+    for step in (["init", "-q"], ["add", "--all"], ["commit", "-q", "-m", "base"], None,
+                 ["add", "--all"], ["commit", "-q", "-m", "change"]):
+        if step is None:
+            change(path)
+        else:
+            subprocess.run(["git", *step], cwd=path, env=env, check=True)
+
+
+def diff_case(work: Path, runs: int, env: dict[str, str], out) -> None:
+    """`meshfed diff --base HEAD~1 --head HEAD` (text, to /dev/null) on a change to the example
+    repository and to a generated federation, cold."""
+    def overlays(path: Path) -> None:
+        shutil.copytree(REPO / "overlays", path / "overlays")
+
+    def port(path: Path) -> None:
+        mesh = path / "overlays" / "central" / "mesh" / "mesh.yaml"
+        mesh.write_text(mesh.read_text().replace("\n        port: 15443", "\n        port: 15444", 1))
+
+    repos = [("`overlays/` (6 applications), a changed port", work / "diff-overlays", overlays, port),
+             (f"generated, {DIFF_CLUSTERS} clusters ({2 * DIFF_CLUSTERS} applications), a changed port",
+              work / "diff-generated", lambda p: federation_repo(p, DIFF_CLUSTERS), diff_change)]
+    out("## D: `meshfed diff` between two commits\n")
+    out(f"Median of {runs} runs (after one untimed run); target: at most {DIFF_MAX_SECONDS:g} s on `overlays/`.\n")
+    out("| repository | time | CPU | peak RSS | target |")
+    out("|---|---:|---:|---:|---|")
+    for i, (label, path, write, change) in enumerate(repos):
+        git_repo(path, write, change)
+        cmd = [MESHFED, "diff", "--base", "HEAD~1", "--head", "HEAD"]
+        if run_once(cmd, env=env, cwd=str(path)).code:
+            raise SystemExit(f"meshfed diff failed on {path}")
+        s = measure(cmd, runs, env=env, cwd=str(path))
+        target = verdict(s.seconds <= DIFF_MAX_SECONDS) if i == 0 else "-"
+        out(f"| {label} | {fmt_s(s.seconds)} | {fmt_s(s.cpu)} | {s.rss_mb:.0f} MB | {target} |")
     out()
 
 

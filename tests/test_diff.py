@@ -283,3 +283,22 @@ def test_markdown_quotes_any_text() -> None:
     assert _code("a|b") == "`a&#124;b`"
     assert _code("x`y") == "``x`y``" and _code("`x") == "`` `x ``"
     assert _fence("```\nz", "diff") == ["````diff", "```\nz", "````"]
+
+
+def test_the_benchmark_federation_is_valid_and_its_change_diffs(tmp_path: Path) -> None:
+    """`make bench` times the diff of bench/diffrepo.py's repository: it must be a federation that
+    `meshfed check` accepts, and its change must show in the diff."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("diffrepo", REPO / "bench" / "diffrepo.py")
+    diffrepo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(diffrepo)
+    repo = tmp_path / "repo"
+    diffrepo.federation_repo(repo, 5)
+    git(repo, "init", "-q")
+    commit(repo, "base")
+    check = subprocess.run([str(MESHFED), "check", "overlays/"], cwd=repo, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    diffrepo.change(repo)
+    out, err, code = diff(repo, exit_code=True)
+    assert code == 1, err
+    assert out.splitlines()[-1] == "1 of 10 applications differ: 0 objects added, 0 removed, 3 changed"
