@@ -189,6 +189,15 @@ def test_exit_codes(tmp_path: Path) -> None:
     assert diff(repo, exit_code=True)[2] == 3
 
 
+def test_a_document_that_does_not_parse_is_reported_in_its_cluster(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    (repo / "overlays" / "east" / "bookinfo" / "bookinfo.yaml").write_text("kind: MeshFederation\nspec: [\n")
+    out, err, code = diff(repo)
+    assert code == 1
+    assert "overlays/east/bookinfo (cluster east, not rendered): see the errors" in out
+    assert err.startswith("head work tree: overlays/east/bookinfo/bookinfo.yaml: invalid YAML: line 3")
+
+
 def test_git_problems_are_errors_with_nothing_on_stdout(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "repo")
     for args, dirs, message in (

@@ -92,7 +92,8 @@ def compare(base: Side, head: Side) -> list[AppDiff]:
         old_path = renamed_from.get(path, path if path in base.apps else None)
         before = base.apps.get(old_path) if old_path is not None else None
         after = head.apps.get(path)
-        cluster = head.clusters.get(path) if after is not None else base.clusters.get(path)
+        # The head's cluster, else the base's (a document that does not render belongs to none).
+        cluster = head.clusters.get(path) or (base.clusters.get(old_path) if old_path is not None else None)
         errors = [(base.revision, d) for d in (before.errors if before else [])]
         errors += [(head.revision, d) for d in (after.errors if after else [])]
         if errors:
