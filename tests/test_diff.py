@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -130,7 +131,10 @@ def _state(repo: Path) -> dict[str, object]:
             "refs": git(repo, "for-each-ref"), "worktrees": git(repo, "worktree", "list"), "files": files}
 
 
-def test_work_tree_index_and_stash_are_untouched(tmp_path: Path) -> None:
+def test_work_tree_index_and_stash_are_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the revisions are copied to
     repo = init_repo(tmp_path / "repo")
     (repo / ".gitignore").write_text("ignored/\n")
     commit(repo, "ignore")
@@ -153,7 +157,7 @@ def test_work_tree_index_and_stash_are_untouched(tmp_path: Path) -> None:
     assert "overlays/central/mesh (cluster central, changed)" in out  # unstaged
     assert "overlays/east/untracked (cluster east, new application)" in out  # untracked, not ignored
     assert "ignored/app" not in out and "stashed" not in out
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("meshfed-diff-*"))
+    assert not list(scratch.iterdir())  # the copies are removed
 
 
 def test_default_base_is_the_merge_base_with_upstream(tmp_path: Path) -> None:
