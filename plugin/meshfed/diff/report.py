@@ -128,7 +128,8 @@ def markdown(report: Report) -> str:
     out += ["| cluster | application | change | added | removed | changed |", "|---|---|---|---:|---:|---:|"]
     for d in sorted(report.diffs, key=lambda d: (d.cluster is None, _cluster(d), d.path)):
         counts = ["", "", ""] if d.status == ERROR else [str(d.count(c)) for c in (ADDED, REMOVED, CHANGED)]
-        status = "**not rendered**" if d.status == ERROR else html.escape(_what(d)).replace("|", "&#124;")
+        status = ("**not rendered**" if d.status == ERROR else f"renamed from {_code(d.old_path or '')}"
+                  if d.status == RENAMED else _what(d))
         out.append(f"| {html.escape(_cluster(d)).replace('|', '&#124;')} | {_code(d.path)} | {status} | "
                    f"{' | '.join(counts)} |")
     out.append("")
@@ -168,7 +169,7 @@ def _graph(report: Report) -> str:
     before, after = report.views
     names = set()
     for d in report.diffs:
-        if d.status == ERROR:
+        if not d.changes:  # not rendered, or renamed with every object the same
             continue
         for view, path in ((before, d.old_path or d.path), (after, d.path)):
             ref = view.clusters.get(path)
