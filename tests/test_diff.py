@@ -205,7 +205,8 @@ def test_a_document_that_does_not_parse_is_reported_in_its_cluster(tmp_path: Pat
 def test_git_problems_are_errors_with_nothing_on_stdout(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "repo")
     for args, dirs, message in (
-            (("--base", "no-such-ref"), (), "meshfed diff: not a commit of this repository: no-such-ref\n"),
+            (("--base", "no-such-ref"), (), "meshfed diff: not a commit of this repository: no-such-ref (in a shallow or single-branch "
+                                          "clone, fetch it first)\n"),
             ((), ("../elsewhere",), "not inside the git repository"),
             ((), ("nowhere",), "no such directory at base HEAD")):
         out, err, code = diff(repo, *args, dirs=dirs)

@@ -74,7 +74,8 @@ def commit_of(top: Path, ref: str) -> str:
     try:
         return git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").strip()
     except InputError:
-        raise InputError([error(f"not a commit of this repository: {printable(ref)}")]) from None
+        raise InputError([error(f"not a commit of this repository: {printable(ref)} (in a shallow or "
+                                "single-branch clone, fetch it first)")]) from None
 
 
 def export_commit(top: Path, commit: str, dest: Path) -> None:
