@@ -92,10 +92,15 @@ def test_golden_diff(case_dir: Path, tmp_path: Path) -> None:
     apply_case(repo, case_dir)
     head = commit(repo, "head")
     errs = set()
+
+    def normalised(text: str) -> str:
+        for commit_id, shown in ((base, "<base>"), (head, "<head>"), (base[:7], "<base>"), (head[:7], "<head>")):
+            text = text.replace(commit_id, shown)
+        return text
+
     for fmt, name in OUTPUTS.items():
         out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD", fmt=fmt)
-        for commit_id, shown in ((base, "<base>"), (head, "<head>"), (base[:7], "<base>"), (head[:7], "<head>")):
-            out = out.replace(commit_id, shown)
+        out = normalised(out)
         err = err.replace(base[:7], "<base>").replace(head[:7], "<head>")
         assert "Traceback" not in err
         assert code == case.get("exit", 0), err
@@ -107,6 +112,11 @@ def test_golden_diff(case_dir: Path, tmp_path: Path) -> None:
         if fmt == "json":
             json.loads(out)
     assert errs == {(case_dir / "expected.err").read_text()}
+    # The console script, with another hash seed: the same bytes (determinism).
+    seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
+    proc = subprocess.run([str(MESHFED), "diff", "--base", "HEAD~1", "--head", "HEAD", "-o", "markdown"], cwd=repo,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+    assert (normalised(proc.stdout), proc.returncode) == ((case_dir / "expected.md").read_text(), case.get("exit", 0))
 
 
 def test_the_same_change_in_the_work_tree_gives_the_same_diff(tmp_path: Path) -> None:
@@ -174,7 +184,8 @@ def test_default_base_is_the_merge_base_with_upstream(tmp_path: Path) -> None:
     merge_base = git(clone, "merge-base", "HEAD", "@{upstream}").strip()
     out, _, _ = diff(clone, "--head", "HEAD")
     head = git(clone, "rev-parse", "--short=7", "HEAD").strip()
-    assert out.splitlines()[0] == f"meshfed diff: base merge base with origin/main ({merge_base[:7]}), head HEAD ({head})"
+    assert out.splitlines()[0] == (f"meshfed diff: base merge base with origin/main ({merge_base[:7]}), "
+                                   f"head HEAD ({head})")
     assert "overlays/central/mesh" in out and "overlays/west" not in out
     git(clone, "branch", "-q", "--unset-upstream")
     out, _, _ = diff(clone)  # no upstream: HEAD against the work tree, which holds no change
@@ -205,8 +216,8 @@ def test_a_document_that_does_not_parse_is_reported_in_its_cluster(tmp_path: Pat
 def test_git_problems_are_errors_with_nothing_on_stdout(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "repo")
     for args, dirs, message in (
-            (("--base", "no-such-ref"), (), "meshfed diff: not a commit of this repository: no-such-ref (in a shallow or single-branch "
-                                          "clone, fetch it first)\n"),
+            (("--base", "no-such-ref"), (), "meshfed diff: not a commit of this repository: no-such-ref "
+                                            "(in a shallow or single-branch clone, fetch it first)\n"),
             ((), ("../elsewhere",), "not inside the git repository"),
             ((), ("nowhere",), "no such directory at base HEAD")):
         out, err, code = diff(repo, *args, dirs=dirs)

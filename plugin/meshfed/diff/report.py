@@ -52,7 +52,8 @@ class Report:
         if not self.diffs:
             return f"no differences in {_plural(self.compared, 'application')}"
         text = (f"{len(differ)} of {_plural(self.compared, 'application')} differ: "
-                f"{_plural(self.total(ADDED), 'object')} added, {self.total(REMOVED)} removed, {self.total(CHANGED)} changed")
+                f"{_plural(self.total(ADDED), 'object')} added, {self.total(REMOVED)} removed, "
+                f"{self.total(CHANGED)} changed")
         return text + (f"; {self.errors} not rendered" if self.errors else "")
 
 
