@@ -327,3 +327,21 @@ def test_the_benchmark_federation_is_valid_and_its_change_diffs(tmp_path: Path) 
     out, err, code = diff(repo, exit_code=True)
     assert code == 1, err
     assert out.splitlines()[-1] == "1 of 10 applications differ: 0 objects added, 0 removed, 3 changed"
+
+
+def test_the_graph_of_a_removed_cluster_shows_where_its_requests_go_now(tmp_path: Path) -> None:
+    """east is gone; central, whose objects do not change, still lists east-mesh as a remote: the
+    graph draws east as the base had it, its edges removed, and central's request for ratings
+    now going to a mesh outside the repository."""
+    repo = init_repo(tmp_path / "repo")
+    git(repo, "rm", "-rq", "overlays/east")
+    out, _, _ = diff(repo, fmt="markdown")
+    graph = out[out.index("```mermaid"):]
+    graph = graph[:graph.index("\n```\n")]
+    assert '  subgraph cluster_east["east: mesh east-mesh, network east-network"]' in graph
+    assert "cluster_west" not in graph
+    edges = [line.strip() for line in graph.splitlines() if any(a in line for a in ("-->", "==>", "-.->"))]
+    assert edges == [
+        'central_egress -.->|"- ratings.mesh.global (weight 50)"| east_ingress',
+        'central_egress ==>|"+ ratings.mesh.global (weight 50)"| ext_east_mesh',
+        'east_ingress -.->|"- removed"| east_svc_bookinfo_ratings_mesh_global']

@@ -136,15 +136,19 @@ def build_graph(repo: Repo) -> Graph:
 
 def changes(before: Graph, after: Graph, clusters: set[str]) -> tuple[Graph, dict[tuple, str]]:
     """The part of the federation that a change touches: the named clusters as `after` draws
-    them (as `before` drew them when they are gone), their edges of either revision, and the
-    nodes at the other ends; `marks` says which edges only `after` (added) or only `before`
-    (removed) has."""
+    them (as `before` drew them when they are gone), their edges of either revision, the other
+    changed edges of the nodes those start from, and the nodes at the other ends; `marks` says
+    which edges only `after` (added) or only `before` (removed) has."""
     def touches(g: Graph, edge: tuple) -> bool:
         return any(g.nodes[k].cluster is not None and g.nodes[k].cluster.name in clusters for k in edge[:2])
 
+    had, has = set(before.edges), set(after.edges)
     old = [e for e in before.edges if touches(before, e)]
     new = [e for e in after.edges if touches(after, e)]
-    had, has = set(before.edges), set(after.edges)
+    # Where the requests of a node whose edges changed go now (or went), in whatever cluster.
+    sources = {e[0] for e in old if e not in has} | {e[0] for e in new if e not in had}
+    old += [e for e in before.edges if e not in has and e[0] in sources and e not in old]
+    new += [e for e in after.edges if e not in had and e[0] in sources and e not in new]
     marks = {**{e: ADDED for e in new if e not in had}, **{e: REMOVED for e in old if e not in has}}
     boxes: dict[str, Cluster] = {}
     for c in [*after.clusters, *before.clusters]:
