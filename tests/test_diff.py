@@ -345,3 +345,29 @@ def test_the_graph_of_a_removed_cluster_shows_where_its_requests_go_now(tmp_path
         'central_egress -.->|"- ratings.mesh.global (weight 50)"| east_ingress',
         'central_egress ==>|"+ ratings.mesh.global (weight 50)"| ext_east_mesh',
         'east_ingress -.->|"- removed"| east_svc_bookinfo_ratings_mesh_global']
+
+
+def test_an_error_at_the_base_names_the_base(tmp_path: Path) -> None:
+    """A broken commit being fixed: the error is the base's; the fix still shows as an error (its
+    objects cannot be compared), and the exit code says so."""
+    repo = init_repo(tmp_path / "repo")
+    apply_case(repo, CASES / "broken-head")
+    commit(repo, "broken")
+    git(repo, "checkout", "-q", "HEAD~1", "--", "overlays/west/bookinfo")
+    out, err, code = diff(repo)
+    assert code == 1
+    assert err.startswith("base HEAD (") and "): overlays/west/bookinfo/bookinfo.yaml: spec.values.export[0]" in err
+    assert "overlays/west/bookinfo (cluster west, not rendered): see the errors" in out
+
+
+def test_symbolic_links_of_a_commit_are_kept(tmp_path: Path) -> None:
+    """A base reached through a symbolic link in git resolves in the copy of the commit."""
+    repo = init_repo(tmp_path / "repo")
+    (repo / "overlays" / "common").symlink_to("base")
+    for cluster in ("central", "east", "west"):
+        mesh = repo / "overlays" / cluster / "mesh" / "mesh.yaml"
+        mesh.write_text(mesh.read_text().replace("../../base/mesh.yaml", "../../common/mesh.yaml"))
+    commit(repo, "through a link")
+    out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1] == "no differences in 6 applications"
