@@ -217,11 +217,15 @@ def validate(
 @app.command()
 def schema(
     values_only: bool = typer.Option(False, "--values", help="Print the schema of plain values files instead."),
+    federation: bool = typer.Option(False, "--federation", help="Print the schema of the Federation document instead."),
 ) -> None:
-    """Print the JSON Schema of the MeshFederation document (self-contained), or of the values,
-    for editor completion and validation."""
+    """Print the JSON Schema of the MeshFederation document (self-contained), of the Federation
+    document, or of the values, for editor completion and validation."""
     from .schema import bundled_schema, editor_values_schema
-    doc = editor_values_schema() if values_only else bundled_schema()
+    if values_only and federation:
+        print("Error: --values and --federation exclude each other", file=sys.stderr)
+        raise typer.Exit(2)
+    doc = editor_values_schema() if values_only else bundled_schema("federation" if federation else "meshfederation")
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
