@@ -318,3 +318,35 @@ def explain(
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
         raise typer.Exit(1)
+
+
+federation_app = typer.Typer(
+    help="Work with a Federation document: one source for a whole federation, from which every "
+         "cluster's MeshFederation documents derive their remotes, exports and imports.",
+    no_args_is_help=True,
+)
+app.add_typer(federation_app, name="federation")
+
+
+@federation_app.command("scaffold")
+def federation_scaffold(
+    federation: Path = typer.Argument(..., help="The Federation document's file."),
+    out: Path = typer.Option(..., "--out", help="Where the application directories go: <out>/<cluster>/<app>/."),
+    root: Optional[Path] = ROOT,
+) -> None:
+    """Write one application directory per cluster and tier or namespace (<cluster>/mesh,
+    <cluster>/<namespace>): a kustomization.yaml and a MeshFederation naming the Federation, the
+    layout the ApplicationSet in kustomize/argocd/ picks up. Prints the files it changed. Files
+    it wrote earlier are rewritten; any other file in the way stops the run before anything is
+    written. Applications the Federation no longer has are reported, not deleted."""
+    from .diagnostics import InputError
+    from .federation.scaffold import scaffold
+    from .source import display
+    try:
+        changed, diagnostics = scaffold(federation, out, root)
+    except InputError as exc:
+        _print_diagnostics(exc.diagnostics)
+        raise typer.Exit(1)
+    _print_diagnostics(diagnostics)
+    for path in changed:
+        print(display(path))
