@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import federation  # noqa: E402
 from scenarios import SEED_MESH, SEED_NAMESPACE, SIZES, values_text  # noqa: E402
 
 PYTHON = sys.executable
@@ -160,7 +161,8 @@ RECORD = HERE / "RESULTS.md"  # committed: written only on request
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="S,M,L,XL")
+    ap.add_argument("--sizes", default="S,M,L,XL,F",
+                    help="S: cold start; M, L, XL: one render at scale; F: a 50-cluster Federation, every application")
     ap.add_argument("--runs", type=int, default=0,
                     help="runs per case (default: 25 interleaved for S, 5 for M, 3 for L/XL)")
     ap.add_argument("--wheel", action="store_true",
@@ -211,7 +213,7 @@ def main() -> int:
             if opts.wheel:
                 small_case(work, opts.runs or 25, env, out, wheel_venv(work), "fresh virtualenv, meshfed "
                            "installed from its wheel (dependencies from the package index), bytecode compiled")
-        big = [s for s in sizes if s != "S"]
+        big = [s for s in sizes if s not in ("S", "F")]
         results: dict[tuple, dict] = {}
         if big:
             out("## Rendering at scale\n")
@@ -229,6 +231,8 @@ def main() -> int:
             out()
             out("Sizes: " + "; ".join(notes) + ".")
             summary(results, big, out)
+        if "F" in sizes:
+            federation_case(work, opts.runs or 3, env, out)
     finally:
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -290,6 +294,29 @@ def small_case(work: Path, runs: int, env: dict[str, str], out, bin_dir: Path, w
         out(f"| {label} | {fmt_ms(s.seconds)} | {ratio:.2f} | {fmt_ms(s.cpu)} | {cpu_ratio:.2f} | "
             f"{s.rss_mb:.0f} MB | {target} |")
     out()
+
+
+def federation_case(work: Path, runs: int, env: dict[str, str], out) -> None:
+    """A generated federation of 50 clusters in one Federation document, scaffolded, rendered whole:
+    every cluster's every application."""
+    directory = work / "federation"
+    apps = federation.generate(directory, MESHFED)
+    rendered = directory / "all.yaml"
+    out(f"## A {federation.CLUSTERS}-cluster Federation\n")
+    spec = federation.federation()["spec"]
+    imports = sum(len(s["imports"]) for s in spec["services"])
+    out(f"`federation.yaml`: {len(spec['meshes'])} meshes, {len(spec['services'])} services, {imports} imports "
+        f"({(directory / 'federation.yaml').stat().st_size / 1024:.0f} KiB), scaffolded into {len(apps)} "
+        "applications. Time: median; RSS: peak.\n")
+    out("| what | time | CPU | peak RSS |")
+    out("|---|---:|---:|---:|")
+    for label, cmd in federation.commands(directory, apps, PYTHON, MESHFED, rendered):
+        samples = [run_once(cmd, env=env, cwd=str(directory)) for _ in range(runs)]
+        if any(s.code for s in samples):
+            raise SystemExit(f"{' '.join(cmd[:3])} ... exited {samples[0].code}")
+        out(f"| {label} | {fmt_s(statistics.median(s.seconds for s in samples))} | "
+            f"{fmt_s(statistics.median(s.cpu for s in samples))} | {max(s.rss_mb for s in samples):.0f} MB |")
+    out(f"\nThe {len(apps)} applications render {rendered.stat().st_size / 2**20:.1f} MiB of YAML.\n")
 
 
 def wheel_venv(work: Path) -> Path:

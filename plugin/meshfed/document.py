@@ -76,10 +76,11 @@ class Federation:
         spec, mesh, ns = derivation.spec, derivation.mesh, opts.namespace
         if opts.scope in ("namespace", "all") and (ns is None or ns not in spec.namespaces(mesh.name)):
             where = "metadata.namespace" if self.options.namespace == ns and ns else ""
-            why = ("needs a namespace (metadata.namespace or --namespace): whose imports and exports to render"
-                   if ns is None else f"namespace {ns}: no service of the Federation is exported from or imported "
-                   f"into mesh {mesh.name} there, so its namespace tier has nothing to render")
-            return None, [error(f"a namespace-tier document naming a Federation {why}", self.source, where)]
+            why = ("a namespace-tier document naming a Federation needs a namespace (metadata.namespace or "
+                   "--namespace): whose imports and exports it renders" if ns is None else
+                   f"namespace {ns}: no service of the Federation {spec.source} is exported from it or imported "
+                   f"into it by mesh {mesh.name}, so this namespace tier would render nothing")
+            return None, [error(why, self.source, where)]
         lists = opts.scope in ("namespace", "all") or (opts.scope is None and ns is not None)
         return spec.layers_for(mesh, ns, lists) + self.layers, []
 

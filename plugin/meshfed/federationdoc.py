@@ -260,7 +260,7 @@ def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str)
                 out.append(error(f"{attr} {value} is also the {attr} of {seen.field} ({seen.name}); each mesh needs "
                                  f"its own", source, field))
     known = {m.name for m in meshes}
-    names = ", ".join(m.name for m in meshes) or "none"
+    names = ", ".join(dict.fromkeys(m.name for m in meshes)) or "none"
     hosts: dict[str, ServiceSpec] = {}
     for svc in services:
         seen_svc = hosts.setdefault(svc.hostname, svc)
@@ -295,11 +295,16 @@ def application_documents(spec: FederationSpec, path: str) -> list[tuple[str, di
     (`<cluster>/mesh`, `<cluster>/<namespace>`): what `meshfed federation scaffold` writes and
     what `check`, `graph` and `explain` read when given the Federation alone. `path` names the
     Federation relative to an application directory. A mesh tier goes to the mesh's
-    `global.configNamespace` (explicit, so that no Argo CD destination namespace overrides it)."""
+    `global.configNamespace` (explicit, so that no Argo CD destination namespace overrides it).
+    A mesh that neither exports nor imports anything has no application: its tier would render
+    nothing, which every route refuses."""
     from .merge import merge_layers
 
     out: list[tuple[str, dict[str, Any]]] = []
     for mesh in spec.meshes:
+        namespaces = spec.namespaces(mesh.name)
+        if not namespaces:
+            continue
         ref = {"path": path, "mesh": mesh.name}
         meta: dict[str, Any] = {"name": mesh.name}
         merged = merge_layers(spec.layers_for(mesh, None, False)).values.get("global")
@@ -307,7 +312,7 @@ def application_documents(spec: FederationSpec, path: str) -> list[tuple[str, di
         if isinstance(namespace, str) and namespace:
             meta["namespace"] = namespace
         out.append((f"{mesh.cluster}/{MESH_DIRECTORY}", _document(meta, "mesh", ref)))
-        for ns in spec.namespaces(mesh.name):
+        for ns in namespaces:
             out.append((f"{mesh.cluster}/{ns}", _document({"name": ns, "namespace": ns}, "namespace", ref)))
     return out
 
