@@ -188,3 +188,13 @@ def test_scaffold_refuses_a_federation_with_errors_writing_nothing(tmp_path: Pat
     assert run.returncode == 1 and run.stdout == ""
     assert "spec.meshes[2].network: network east-network is also the network of spec.meshes[1]" in run.stderr
     assert not (repo / "clusters").exists()
+
+
+def test_the_example_repository_is_the_scaffold_of_its_federation(tmp_path: Path) -> None:
+    """overlays/ is federation.yaml plus what scaffold writes: a run on a copy changes nothing."""
+    import shutil
+    repo = tmp_path / "overlays"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "overlays", repo)
+    (tmp_path / ".git").mkdir()
+    run = _meshfed("federation", "scaffold", "overlays/federation.yaml", "--out", "overlays", cwd=tmp_path)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")

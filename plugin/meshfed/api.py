@@ -118,6 +118,13 @@ def _render(paths: Sequence[Path], documents: Sequence[Document], extra: list[La
     return _result(renderings, problems, lazy)
 
 
+def declared_options(directory: Path, root: Path | str | None = None) -> list[Options]:
+    """The options each MeshFederation document in `directory` declares (a Federation it names
+    gives its layout), for Argo CD's parameter announcement. Raises InputError."""
+    resolver = Resolver(find_root(root))
+    return [fed.options for fed in load_paths([directory], resolver)]
+
+
 def _values_layers(values_files: Sequence[Path]) -> list[Layer]:
     if list(values_files).count(STDIN_PATH) > 1:
         raise InputError([error("-f - (standard input) may be given once")])

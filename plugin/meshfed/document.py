@@ -78,7 +78,7 @@ class Federation:
             where = "metadata.namespace" if self.options.namespace == ns and ns else ""
             why = ("a namespace-tier document naming a Federation needs a namespace (metadata.namespace or "
                    "--namespace): whose imports and exports it renders" if ns is None else
-                   f"namespace {ns}: no service of the Federation {spec.source} is exported from it or imported "
+                   f"namespace {ns}: no service of the Federation is exported from it or imported "
                    f"into it by mesh {mesh.name}, so this namespace tier would render nothing")
             return None, [error(why, self.source, where)]
         lists = opts.scope in ("namespace", "all") or (opts.scope is None and ns is not None)
@@ -150,14 +150,14 @@ class Resolver:
         mesh = spec.mesh(mesh_name)
         if mesh is None:
             names = ", ".join(m.name for m in spec.meshes) or "none"
-            fed.diagnostics.append(error(f"mesh {mesh_name} is not a mesh of the Federation {spec.source} "
-                                         f"(its meshes: {names})", fed.source, "spec.federation.mesh"))
+            fed.diagnostics.append(error(f"mesh {mesh_name} is not a mesh of the Federation (its meshes: {names})",
+                                         fed.source, "spec.federation.mesh"))
         if "mesh" in doc_spec:
             fed.diagnostics.append(error("spec.mesh and spec.federation exclude each other: the Federation gives "
                                          "the document its mesh", fed.source, "spec.mesh"))
         if fed.options.layout is not None and spec.layout is not None and fed.options.layout != spec.layout:
-            fed.diagnostics.append(error(f"the Federation {spec.source} says layout {spec.layout}; remove this "
-                                         "or make it agree", fed.source, "spec.layout"))
+            fed.diagnostics.append(error(f"the Federation says layout {spec.layout}; remove this or make it agree",
+                                         fed.source, "spec.layout"))
         if mesh is None or has_errors(fed.diagnostics):
             return
         fed.derivation = Derivation(spec, mesh)
