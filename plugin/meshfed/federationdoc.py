@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .diagnostics import Diagnostic, error
+from .formats import is_dns_label
 from .merge import Layer, format_path
 from .schema import validate
 
@@ -309,7 +310,7 @@ def application_documents(spec: FederationSpec, path: str) -> list[tuple[str, di
         meta: dict[str, Any] = {"name": mesh.name}
         merged = merge_layers(spec.layers_for(mesh, None, False)).values.get("global")
         namespace = merged.get("configNamespace") if isinstance(merged, dict) else None
-        if isinstance(namespace, str) and namespace:
+        if isinstance(namespace, str) and is_dns_label(namespace):  # else the values' own error says why
             meta["namespace"] = namespace
         out.append((f"{mesh.cluster}/{MESH_DIRECTORY}", _document(meta, "mesh", ref)))
         for ns in namespaces:
