@@ -17,7 +17,7 @@ bench/RESULTS.md (committed, quoted by the README). Tracked files change only wi
 `--sizes S` runs only the cold-start section (about a minute); `--wheel` also times the S routes
 on a fresh virtualenv with meshfed installed from a wheel (as users and the image install it).
 `--sizes D` runs only the D section: `meshfed diff` between two commits of the example repository
-`overlays/` and of a generated federation of DIFF_CLUSTERS clusters (`diffrepo.federation_repo`).
+`overlays/` and of the generated federation of the F section (`federation.generate`).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from diffrepo import change as diff_change, federation_repo  # noqa: E402
+import federation  # noqa: E402
 from scenarios import SEED_MESH, SEED_NAMESPACE, SIZES, values_text  # noqa: E402
 
 PYTHON = sys.executable
@@ -54,7 +54,6 @@ YAML_MAX_FLOOR_RATIO = 2.0
 JSON_MIN_SPEEDUP = 5.0
 MAX_RSS_PER_OUTPUT = 3.0
 LINEARITY_SLACK = 1.2  # time ratio L->XL at most this much above the output-size ratio
-DIFF_CLUSTERS = 50
 DIFF_MAX_SECONDS = 1.0  # `meshfed diff` on overlays/ between two commits: well under a second
 
 
@@ -165,7 +164,9 @@ RECORD = HERE / "RESULTS.md"  # committed: written only on request
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="S,M,L,XL,D")
+    ap.add_argument("--sizes", default="S,M,L,XL,F,D",
+                    help="S: cold start; M, L, XL: one render at scale; F: a 50-cluster Federation, every "
+                         "application; D: meshfed diff between two commits")
     ap.add_argument("--runs", type=int, default=0,
                     help="runs per case (default: 25 interleaved for S, 5 for M, 3 for L/XL)")
     ap.add_argument("--wheel", action="store_true",
@@ -216,9 +217,7 @@ def main() -> int:
             if opts.wheel:
                 small_case(work, opts.runs or 25, env, out, wheel_venv(work), "fresh virtualenv, meshfed "
                            "installed from its wheel (dependencies from the package index), bytecode compiled")
-        if "D" in sizes:
-            diff_case(work, opts.runs or 5, env, out)
-        big = [s for s in sizes if s not in ("S", "D")]
+        big = [s for s in sizes if s not in ("S", "F", "D")]
         results: dict[tuple, dict] = {}
         if big:
             out("## Rendering at scale\n")
@@ -236,6 +235,10 @@ def main() -> int:
             out()
             out("Sizes: " + "; ".join(notes) + ".")
             summary(results, big, out)
+        if "F" in sizes:
+            federation_case(work, opts.runs or 3, env, out)
+        if "D" in sizes:
+            diff_case(work, opts.runs or 5, env, out)
     finally:
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -299,6 +302,29 @@ def small_case(work: Path, runs: int, env: dict[str, str], out, bin_dir: Path, w
     out()
 
 
+def federation_case(work: Path, runs: int, env: dict[str, str], out) -> None:
+    """A generated federation of 50 clusters in one Federation document, scaffolded, rendered whole:
+    every cluster's every application."""
+    directory = work / "federation"
+    apps = federation.generate(directory, MESHFED)
+    rendered = directory / "all.yaml"
+    out(f"## A {federation.CLUSTERS}-cluster Federation\n")
+    spec = federation.federation()["spec"]
+    imports = sum(len(s["imports"]) for s in spec["services"])
+    out(f"`federation.yaml`: {len(spec['meshes'])} meshes, {len(spec['services'])} services, {imports} imports "
+        f"({(directory / 'federation.yaml').stat().st_size / 1024:.0f} KiB), scaffolded into {len(apps)} "
+        "applications. Time: median; RSS: peak.\n")
+    out("| what | time | CPU | peak RSS |")
+    out("|---|---:|---:|---:|")
+    for label, cmd in federation.commands(directory, apps, PYTHON, MESHFED, rendered):
+        samples = [run_once(cmd, env=env, cwd=str(directory)) for _ in range(runs)]
+        if any(s.code for s in samples):
+            raise SystemExit(f"{' '.join(cmd[:3])} ... exited {samples[0].code}")
+        out(f"| {label} | {fmt_s(statistics.median(s.seconds for s in samples))} | "
+            f"{fmt_s(statistics.median(s.cpu for s in samples))} | {max(s.rss_mb for s in samples):.0f} MB |")
+    out(f"\nThe {len(apps)} applications render {rendered.stat().st_size / 2**20:.1f} MiB of YAML.\n")
+
+
 def git_repo(path: Path, write, change) -> None:
     """A git repository at `path` with two commits: the files `write(path)` makes, then `change(path)`."""
     env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
@@ -314,25 +340,30 @@ def git_repo(path: Path, write, change) -> None:
             subprocess.run(["git", *step], cwd=path, env=env, check=True)
 
 
+def gateway_port(federation_file: Path) -> None:
+    """The change the D section reviews: the east-west gateway port of a Federation's first mesh
+    that has a gateway (comments are not kept: nothing renders them)."""
+    import yaml
+    doc = yaml.safe_load(federation_file.read_text())
+    mesh = next(m for m in doc["spec"]["meshes"] if "gateway" in m)
+    mesh["gateway"]["port"] += 1
+    federation_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
 def diff_case(work: Path, runs: int, env: dict[str, str], out) -> None:
     """`meshfed diff --base HEAD~1 --head HEAD` (text, to /dev/null) on a change to the example
-    repository and to a generated federation, cold."""
-    def overlays(path: Path) -> None:
-        shutil.copytree(REPO / "overlays", path / "overlays")
-
-    def port(path: Path) -> None:
-        mesh = path / "overlays" / "central" / "mesh" / "mesh.yaml"
-        mesh.write_text(mesh.read_text().replace("\n        port: 15443", "\n        port: 15444", 1))
-
-    repos = [("`overlays/` (6 applications), a changed port", work / "diff-overlays", overlays, port),
-             (f"generated, {DIFF_CLUSTERS} clusters ({2 * DIFF_CLUSTERS} applications), a changed port",
-              work / "diff-generated", lambda p: federation_repo(p, DIFF_CLUSTERS), diff_change)]
+    repository and to the F section's generated federation, cold."""
+    repos = [("`overlays/` (6 applications)", work / "diff-overlays",
+              lambda p: shutil.copytree(REPO / "overlays", p / "overlays"), "overlays/federation.yaml"),
+             (f"the F section's Federation ({federation.CLUSTERS} clusters)", work / "diff-generated",
+              lambda p: federation.generate(p, MESHFED), "federation.yaml")]
     out("## D: `meshfed diff` between two commits\n")
-    out(f"Median of {runs} runs (after one untimed run); target: at most {DIFF_MAX_SECONDS:g} s on `overlays/`.\n")
+    out(f"A changed gateway port; median of {runs} runs (after one untimed run); target: at most "
+        f"{DIFF_MAX_SECONDS:g} s on `overlays/`.\n")
     out("| repository | time | CPU | peak RSS | target |")
     out("|---|---:|---:|---:|---|")
-    for i, (label, path, write, change) in enumerate(repos):
-        git_repo(path, write, change)
+    for i, (label, path, write, changed) in enumerate(repos):
+        git_repo(path, write, lambda p: gateway_port(p / changed))
         cmd = [MESHFED, "diff", "--base", "HEAD~1", "--head", "HEAD"]
         if run_once(cmd, env=env, cwd=str(path)).code:
             raise SystemExit(f"meshfed diff failed on {path}")

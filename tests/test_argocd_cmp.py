@@ -205,8 +205,8 @@ def _broken_checkout(checkout: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("edit, expected", [
-    (("overlays/east/bookinfo/bookinfo.yaml", "app: ratings", "app: 'no spaces allowed'"),
-     "overlays/east/bookinfo/bookinfo.yaml: spec.values.export[0].labelSelector.app: must be"),
+    (("overlays/federation.yaml", "app: ratings", "app: 'no spaces allowed'"),
+     "overlays/federation.yaml: spec.services[1].exports[0].labelSelector.app: must be"),
     (("overlays/east/bookinfo/bookinfo.yaml", "  scope: namespace", "  scope: [namespace"),
      "overlays/east/bookinfo/bookinfo.yaml: invalid YAML"),
     (("overlays/base/mesh.yaml", "number: 9080", "number: 0"),
@@ -258,8 +258,9 @@ def test_parameters_and_env_entries(checkout, emulator):
 
     base = run()
     assert {o["metadata"]["namespace"] for o in base} == {"bookinfo"}
-    moved = run(parameters=[{"name": "namespace", "string": "shop"}])
-    assert {o["metadata"]["namespace"] for o in moved} == {"shop"}
+    # The namespace parameter decides whose imports the Federation gives: shop has none.
+    with pytest.raises(cmp.CmpError, match=re.escape("bookinfo.yaml: namespace shop: no service of the Federation")):
+        run(parameters=[{"name": "namespace", "string": "shop"}])
     both = run(env=[("MESHFED_SCOPE", "all")])
     assert {o["kind"] for o in both} > {o["kind"] for o in base}  # the mesh tier too
     assert canon(run(env=[("MESHFED_SCOPE", "all")],
@@ -280,10 +281,10 @@ def test_destination_namespace_is_the_default_target(checkout, tmp_path):
     repo = _broken_checkout(checkout, tmp_path)
     app = repo / "apps/team"
     app.mkdir(parents=True)
-    doc = yaml.safe_load((REPO / "overlays/east/bookinfo/bookinfo.yaml").read_text())
-    del doc["metadata"]["namespace"]
-    doc["spec"]["base"] = ["../../overlays/east/mesh/mesh.yaml"]
-    (app / "federation.yaml").write_text(yaml.safe_dump(doc))
+    doc = {"apiVersion": "meshfed.io/v1alpha1", "kind": "MeshFederation", "metadata": {"name": "team"},
+           "spec": {"scope": "namespace", "layout": "v2", "base": ["../../overlays/base/mesh.yaml"],
+                    "values": {"export": [{"hostname": "ratings.mesh.global", "labelSelector": {"app": "ratings"}}]}}}
+    (app / "team.yaml").write_text(yaml.safe_dump(doc))
     emulator = make_emulator(tmp_path / "sidecar")
     for dest in ("team-a", ""):
         result = emulator.generate(repo, cmp.Application(

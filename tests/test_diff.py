@@ -1,8 +1,9 @@
 """`meshfed diff`: golden diffs of two-commit repositories, and the guarantees around them.
 
-Each `tests/diff/<name>/` is a change to the example repository `overlays/`: a temporary git
-repository holds `overlays/` as its first commit, and as its second the same files with
-`after/` written over them, then the `move:` of case.yaml applied (old path: new path). The
+Each `tests/diff/<name>/case.yaml` is a change to the example repository `overlays/`: a temporary
+git repository holds `overlays/` as its first commit, and as its second the same files with the
+case's `edit:` made (in `file`, the text `old`, which must occur once, becomes `new`), then its
+`move:` (old path: new path). The
 outputs of `meshfed diff --base HEAD~1 --head HEAD` are the golden files `expected.txt`,
 `expected.md` and `expected.json` (stdout of `-o text`, `-o markdown`, `-o json`; the commits'
 ids replaced by `<base>` and `<head>`) and `expected.err` (stderr, the same for every format);
@@ -59,11 +60,13 @@ def commit(repo: Path, message: str) -> str:
 
 
 def apply_case(repo: Path, case_dir: Path) -> None:
-    """Write the case's `after/` files over the repository, then make its moves."""
-    after = case_dir / "after"
-    if after.is_dir():
-        shutil.copytree(after, repo, dirs_exist_ok=True)
+    """Make the case's edits in the repository's files, then its moves."""
     case = yaml.safe_load((case_dir / "case.yaml").read_text())
+    for edit in case.get("edit") or []:
+        path = repo / edit["file"]
+        text = path.read_text()
+        assert text.count(edit["old"]) == 1, f"{case_dir.name}: {edit['file']} must hold the old text once"
+        path.write_text(text.replace(edit["old"], edit["new"]))
     for old, new in (case.get("move") or {}).items():
         git(repo, "mv", old, new)
 
@@ -86,7 +89,7 @@ def _cases() -> list[Path]:
 @pytest.mark.parametrize("case_dir", _cases(), ids=lambda p: p.name)
 def test_golden_diff(case_dir: Path, tmp_path: Path) -> None:
     case = yaml.safe_load((case_dir / "case.yaml").read_text())
-    assert set(case) <= {"description", "move", "exit"} and case["description"].strip()
+    assert set(case) <= {"description", "edit", "move", "exit"} and case["description"].strip()
     repo = init_repo(tmp_path / "repo")
     base = git(repo, "rev-parse", "HEAD").strip()
     apply_case(repo, case_dir)
@@ -149,24 +152,21 @@ def test_work_tree_index_and_stash_are_untouched(tmp_path: Path, monkeypatch: py
     (repo / ".gitignore").write_text("ignored/\n")
     commit(repo, "ignore")
     # A stash entry, a staged change, an unstaged one, an untracked app and an ignored one.
-    mesh = repo / "overlays" / "east" / "mesh" / "mesh.yaml"
-    mesh.write_text(mesh.read_text().replace("ratings.mesh.global", "stashed.mesh.global"))
+    apply_case(repo, CASES / "added-remote")
     git(repo, "stash", "-q")
-    staged = repo / "overlays" / "west" / "mesh" / "mesh.yaml"
-    staged.write_text(staged.read_text().replace("        - hostname: details.mesh.global\n", ""))
-    git(repo, "add", str(staged))
-    unstaged = repo / "overlays" / "central" / "mesh" / "mesh.yaml"
-    unstaged.write_text(unstaged.read_text().replace("port: 15443", "port: 15444", 1))
+    apply_case(repo, CASES / "removed-export")
+    git(repo, "add", "overlays/federation.yaml")
+    apply_case(repo, CASES / "changed-port")  # unstaged, in the same file
     shutil.copytree(repo / "overlays" / "east" / "bookinfo", repo / "overlays" / "east" / "untracked")
     shutil.copytree(repo / "overlays" / "east" / "bookinfo", repo / "ignored" / "app")
     before = _state(repo)
     out, err, code = diff(repo)
     assert _state(repo) == before
     assert code == 0, err
-    assert "overlays/west/mesh (cluster west, changed)" in out  # staged
-    assert "overlays/central/mesh (cluster central, changed)" in out  # unstaged
+    assert "removed ServiceEntry.networking.istio.io bookinfo/ratings-mesh-global" in out  # staged
+    assert "changed ServiceEntry.networking.istio.io istio-system/ingress-east-mesh" in out  # unstaged
     assert "overlays/east/untracked (cluster east, new application)" in out  # untracked, not ignored
-    assert "ignored/app" not in out and "stashed" not in out
+    assert "ignored/app" not in out and "north" not in out  # ignored, stashed
     assert not list(scratch.iterdir())  # the copies are removed
 
 
@@ -198,6 +198,7 @@ def test_exit_codes(tmp_path: Path) -> None:
     apply_case(repo, CASES / "changed-port")
     assert diff(repo)[2] == 0
     assert diff(repo, exit_code=True)[2] == 1
+    git(repo, "checkout", "-q", "--", ".")
     apply_case(repo, CASES / "broken-head")
     out, err, code = diff(repo)
     assert code == 1 and "overlays/central/mesh" in out and "head work tree: overlays/west/bookinfo" in err
@@ -250,14 +251,18 @@ def test_kustomize_generators_are_applications(tmp_path: Path) -> None:
 
 
 def test_a_directory_moved_to_another_cluster_is_not_a_rename(tmp_path: Path) -> None:
-    """Objects that leave one cluster for another are removed there and added here, whatever
-    their names: a rename is only found within a cluster."""
+    """Objects that leave one cluster for another are removed there and added here, even when
+    they share their identities: a rename is only found within a cluster (the same mesh)."""
     repo = init_repo(tmp_path / "repo")
-    git(repo, "mv", "overlays/east/bookinfo", "overlays/west/ratings")  # the same objects, now in west
+    git(repo, "mv", "overlays/east/bookinfo", "overlays/west/ratings")
+    moved = repo / "overlays" / "west" / "ratings" / "bookinfo.yaml"
+    moved.write_text(moved.read_text().replace("mesh: east-mesh", "mesh: west-mesh"))
     out, _, _ = diff(repo)
     assert "overlays/east/bookinfo (cluster east, application removed): 1 removed" in out
-    assert "overlays/west/ratings (cluster west, new application): 1 added" in out
+    assert "overlays/west/ratings (cluster west, new application): 2 added" in out
     git(repo, "mv", "overlays/west/ratings", "overlays/east/ratings")
+    moved = repo / "overlays" / "east" / "ratings" / "bookinfo.yaml"
+    moved.write_text(moved.read_text().replace("mesh: west-mesh", "mesh: east-mesh"))
     out, _, _ = diff(repo)
     assert "overlays/east/ratings (cluster east, renamed from overlays/east/bookinfo): no object differs" in out
 
@@ -310,41 +315,73 @@ def test_markdown_quotes_any_text() -> None:
     assert _fence("```\nz", "diff") == ["````diff", "```\nz", "````"]
 
 
-def test_the_benchmark_federation_is_valid_and_its_change_diffs(tmp_path: Path) -> None:
-    """`make bench` times the diff of bench/diffrepo.py's repository: it must be a federation that
-    `meshfed check` accepts, and its change must show in the diff."""
+def test_the_benchmark_repository_and_its_change_diff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make bench` (the D section) times the diff of a change to the F section's generated
+    Federation: the change must render and show."""
     import importlib.util
-    spec = importlib.util.spec_from_file_location("diffrepo", REPO / "bench" / "diffrepo.py")
-    diffrepo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(diffrepo)
+    import sys
+    spec = importlib.util.spec_from_file_location("meshfed_bench_run", REPO / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # (its dataclasses look their module up)
+    spec.loader.exec_module(bench)
     repo = tmp_path / "repo"
-    diffrepo.federation_repo(repo, 5)
-    git(repo, "init", "-q")
-    commit(repo, "base")
-    check = subprocess.run([str(MESHFED), "check", "overlays/"], cwd=repo, capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    diffrepo.change(repo)
-    out, err, code = diff(repo, exit_code=True)
-    assert code == 1, err
-    assert out.splitlines()[-1] == "1 of 10 applications differ: 0 objects added, 0 removed, 3 changed"
+    bench.git_repo(repo, lambda p: bench.federation.generate(p, str(MESHFED), 8),
+                   lambda p: bench.gateway_port(p / "federation.yaml"))
+    out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD", exit_code=True)
+    assert (code, err) == (1, "")
+    assert "not rendered" not in out and "changed ServiceEntry.networking.istio.io istio-system/ingress-mesh-00" in out
 
 
-def test_the_graph_of_a_removed_cluster_shows_where_its_requests_go_now(tmp_path: Path) -> None:
-    """east is gone; central, whose objects do not change, still lists east-mesh as a remote: the
-    graph draws east as the base had it, its edges removed, and central's request for ratings
-    now going to a mesh outside the repository."""
+def test_the_graph_of_a_removed_cluster(tmp_path: Path) -> None:
+    """east leaves the Federation: the graph draws east as the base had it, with its edges removed,
+    and central's ratings now coming from west alone."""
     repo = init_repo(tmp_path / "repo")
     git(repo, "rm", "-rq", "overlays/east")
-    out, _, _ = diff(repo, fmt="markdown")
+    federation = repo / "overlays" / "federation.yaml"
+    text = federation.read_text()
+    east = text[text.index("  - name: east-mesh\n"):text.index("  - name: west-mesh\n")]
+    export = "    - mesh: east-mesh\n      namespace: bookinfo\n      labelSelector:\n        app: ratings\n"
+    federation.write_text(text.replace(east, "").replace(export, ""))
+    out, err, _ = diff(repo, fmt="markdown")
+    assert err == ""
     graph = out[out.index("```mermaid"):]
     graph = graph[:graph.index("\n```\n")]
     assert '  subgraph cluster_east["east: mesh east-mesh, network east-network"]' in graph
-    assert "cluster_west" not in graph
     edges = [line.strip() for line in graph.splitlines() if any(a in line for a in ("-->", "==>", "-.->"))]
     assert edges == [
+        'central_egress -->|"details.mesh.global"| west_ingress',
+        'central_egress ==>|"+ ratings.mesh.global"| west_ingress',
         'central_egress -.->|"- ratings.mesh.global (weight 50)"| east_ingress',
-        'central_egress ==>|"+ ratings.mesh.global (weight 50)"| ext_east_mesh',
+        'central_egress -.->|"- ratings.mesh.global (weight 50)"| west_ingress',
+        'central_ns_bookinfo -->|"details.mesh.global"| central_egress',
+        'central_ns_bookinfo -->|"ratings.mesh.global"| central_egress',
         'east_ingress -.->|"- removed"| east_svc_bookinfo_ratings_mesh_global']
+
+
+def test_the_graph_follows_a_changed_node_out_of_the_changed_clusters() -> None:
+    """A node whose edge into a changed cluster is removed shows where that request goes now,
+    though neither it nor the new target is in a changed cluster."""
+    from meshfed.federation.graph import Graph, changes, to_mermaid
+    from meshfed.federation.repo import Cluster, MeshDecl
+
+    def cluster(name: str) -> Cluster:
+        return Cluster(f"{name}-mesh", f"{name}-network", MeshDecl(f"{name}-mesh", f"{name}-network", "x"), name=name)
+
+    central, east = cluster("central"), cluster("east")
+    before, after = Graph(clusters=[central, east]), Graph(clusters=[central])
+    egress = before.node(("central", "egress"), ["egress"], "gateway", central, (0, 1, ""))
+    ingress = before.node(("east", "ingress"), ["ingress"], "gateway", east, (1, 0, ""))
+    before.edge(egress, ingress, "ratings")
+    after.node(egress, ["egress"], "gateway", central, (0, 1, ""))
+    external = after.node(("ext", "east-mesh"), ["mesh east-mesh"], "external", None, (1, 0, "east-mesh"))
+    after.edge(egress, external, "ratings")
+    g, marks = changes(before, after, {"east"})
+    assert marks == {(egress, ingress, "ratings"): "removed", (egress, external, "ratings"): "added"}
+    assert to_mermaid(g, marks).splitlines()[-4:] == [
+        '  central_egress -.->|"- ratings"| east_ingress',
+        '  central_egress ==>|"+ ratings"| ext_east_mesh',
+        "  linkStyle 0 stroke:#cf222e,color:#cf222e",
+        "  linkStyle 1 stroke:#1a7f37,color:#1a7f37"]
 
 
 def test_an_error_at_the_base_names_the_base(tmp_path: Path) -> None:
@@ -356,7 +393,7 @@ def test_an_error_at_the_base_names_the_base(tmp_path: Path) -> None:
     git(repo, "checkout", "-q", "HEAD~1", "--", "overlays/west/bookinfo")
     out, err, code = diff(repo)
     assert code == 1
-    assert err.startswith("base HEAD (") and "): overlays/west/bookinfo/bookinfo.yaml: spec.values.export[0]" in err
+    assert err.startswith("base HEAD (") and "): overlays/west/bookinfo/bookinfo.yaml: spec.federation.mesh: " in err
     assert "overlays/west/bookinfo (cluster west, not rendered): see the errors" in out
 
 

@@ -58,8 +58,9 @@ def test_generator_output_equals_render(tmp_path):
 
 def test_error_goes_to_stderr_with_the_file_name(tmp_path):
     app = REPO / "overlays/east/bookinfo"
-    config = reserialised(app / "bookinfo.yaml").replace("app: ratings", "app: '-bad-'")
-    proc = plugin(app, config, tmp_path)
+    doc = yaml.safe_load((app / "bookinfo.yaml").read_text())
+    doc["spec"]["values"] = {"export": [{"hostname": "ratings.mesh.global", "labelSelector": {"app": "-bad-"}}]}
+    proc = plugin(app, yaml.safe_dump(doc, sort_keys=True), tmp_path)
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.startswith("bookinfo.yaml: spec.values.export[0].labelSelector.app")

@@ -93,6 +93,24 @@ def test_real_meshfederation_documents_validate(document_schema: dict) -> None:
     assert checked >= 5
 
 
+def test_the_federation_schema_accepts_real_federations_and_refuses_broken_ones() -> None:
+    result = invoke("schema", "--federation")
+    assert result.exit_code == 0, result.stderr
+    schema = json.loads(result.stdout)
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+    assert "values.schema.json#" not in json.dumps(schema)  # self-contained
+    validator = _validator(schema)
+    found = {p: yaml.safe_load(p.read_text("utf-8"))
+             for p in sorted([*REPO.glob("overlays/*.yaml"), *CASES.glob("fed-*/**/*.yaml")]) if "fed-errors" not in str(p)}
+    federations = {p: doc for p, doc in found.items() if isinstance(doc, dict) and doc.get("kind") == "Federation"}
+    assert len(federations) >= 5, federations
+    for path, doc in federations.items():
+        assert [e.message for e in validator.iter_errors(doc)] == [], path
+    broken = yaml.safe_load((CASES / "fed-errors-values" / "federation.yaml").read_text("utf-8"))
+    assert [e.message for e in validator.iter_errors(broken)]  # configNamespace Istio_System, port 99999
+    assert invoke("schema", "--federation", "--values").exit_code == 2
+
+
 def test_a_null_that_removes_a_default_validates(document_schema: dict) -> None:
     doc = {"apiVersion": "meshfed.io/v1alpha1", "kind": "MeshFederation", "metadata": {"name": "x"},
            "spec": {"values": {"global": {"configNamespace": None,

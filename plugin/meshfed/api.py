@@ -105,12 +105,24 @@ def _render(paths: Sequence[Path], documents: Sequence[Document], extra: list[La
     problems: list[Diagnostic] = []
     for fed in feds:
         problems += fed.diagnostics
-        rendering = render_layers(sets(fed.layers + extra), fed.patches, options.over(fed.options).over(fallback))
+        opts = options.over(fed.options).over(fallback)
+        layers, why = fed.values_layers(opts)
+        problems += why
+        if layers is None:  # a Federation it names cannot be derived from: its errors say why
+            continue
+        rendering = render_layers(sets(layers + extra), fed.patches, opts)
         # A problem of the whole document ("nothing to render") names the document.
         rendering.diagnostics = [d if d.file else Diagnostic(d.severity, d.message, fed.source, d.path)
                                  for d in rendering.diagnostics]
         renderings.append((rendering, fed.source))
     return _result(renderings, problems, lazy)
+
+
+def declared_options(directory: Path, root: Path | str | None = None) -> list[Options]:
+    """The options each MeshFederation document in `directory` declares (a Federation it names
+    gives its layout), for Argo CD's parameter announcement. Raises InputError."""
+    resolver = Resolver(find_root(root))
+    return [fed.options for fed in load_paths([directory], resolver)]
 
 
 def _values_layers(values_files: Sequence[Path]) -> list[Layer]:
@@ -129,9 +141,11 @@ def _values_layers(values_files: Sequence[Path]) -> list[Layer]:
 
 
 def _result(renderings: list[tuple[Rendering, str]], problems: list[Diagnostic], lazy: bool) -> RenderResult:
-    result = RenderResult(diagnostics=problems)
+    diagnostics = list(problems)
     for rendering, _ in renderings:
-        result.diagnostics += rendering.diagnostics
+        diagnostics += rendering.diagnostics
+    # Documents that name one Federation each report its problems: once is enough.
+    result = RenderResult(diagnostics=list(dict.fromkeys(diagnostics)))
     result.diagnostics += duplicates(
         ((p.api_version.rpartition("/")[0], p.kind, p.namespace or "", name), source)
         for rendering, source in renderings for p, name in zip(rendering.planned, rendering.names))

@@ -36,10 +36,10 @@ import posixpath
 from pathlib import Path
 
 from . import options as opts
-from .api import render
+from .api import declared_options, render
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
 from .output import write_yaml
-from .resources import has_function_annotation, is_meshfederation, resource_ref
+from .resources import has_function_annotation, is_meshfederation
 from .source import (DOCUMENT_SUFFIXES, MAX_FILE_BYTES, confine, find_root, read_at_most, read_file,
                      working_directory)
 from .yamlio import parse_all
@@ -334,8 +334,11 @@ def _report(problems: list[Diagnostic], where: str, stderr: TextIO) -> int:
 def _parameters(stdout: TextIO, stderr: TextIO) -> int:
     defaults: dict[str, str] = {}
     try:
-        docs = [d for p in _yaml_files(working_directory()) for d in _documents(p) or [] if is_meshfederation(d)]
-        defaults = _document_defaults(docs)
+        app_dir = working_directory()
+        defaults = _document_defaults(declared_options(Path("."), repo_root(app_dir, os.environ.get(
+            "ARGOCD_APP_SOURCE_PATH"))))
+    except InputError:  # the generate step reports the documents' problems
+        pass
     except Exception as exc:  # an announcement never fails; the generate step reports problems  # noqa: BLE001
         print(f"{PROG} argocd parameters: {printable(str(exc))}", file=stderr)
     if not defaults.get("namespace"):
@@ -358,15 +361,13 @@ def _parameters(stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK
 
 
-def _document_defaults(docs: list[dict[str, Any]]) -> dict[str, str]:
+def _document_defaults(declared: list[opts.Options]) -> dict[str, str]:
     """The value every document agrees on, per option."""
     seen: dict[str, set[Any]] = {name: set() for name in PARAMETERS}
-    for d in docs:
-        spec = d.get("spec") if isinstance(d.get("spec"), dict) else {}
-        seen["scope"].add(spec.get("scope"))
-        seen["layout"].add(spec.get("layout"))
-        seen["namespace"].add(resource_ref(d).get("namespace"))
-        allow = spec.get("allowEmpty")
-        seen["allowEmpty"].add(("true" if allow else "false") if isinstance(allow, bool) else None)
+    for o in declared:
+        seen["scope"].add(o.scope)
+        seen["layout"].add(o.layout)
+        seen["namespace"].add(o.namespace)
+        seen["allowEmpty"].add(None if o.allow_empty is None else ("true" if o.allow_empty else "false"))
     return {name: next(iter(values)) for name, values in seen.items()
             if len(values) == 1 and isinstance(next(iter(values)), str)}

@@ -217,11 +217,15 @@ def validate(
 @app.command()
 def schema(
     values_only: bool = typer.Option(False, "--values", help="Print the schema of plain values files instead."),
+    federation: bool = typer.Option(False, "--federation", help="Print the schema of the Federation document instead."),
 ) -> None:
-    """Print the JSON Schema of the MeshFederation document (self-contained), or of the values,
-    for editor completion and validation."""
+    """Print the JSON Schema of the MeshFederation document (self-contained), of the Federation
+    document, or of the values, for editor completion and validation."""
     from .schema import bundled_schema, editor_values_schema
-    doc = editor_values_schema() if values_only else bundled_schema()
+    if values_only and federation:
+        print("Error: --values and --federation exclude each other", file=sys.stderr)
+        raise typer.Exit(2)
+    doc = editor_values_schema() if values_only else bundled_schema("federation" if federation else "meshfederation")
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
@@ -314,6 +318,38 @@ def explain(
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
         raise typer.Exit(1)
+
+
+federation_app = typer.Typer(
+    help="Work with a Federation document: one source for a whole federation, from which every "
+         "cluster's MeshFederation documents derive their remotes, exports and imports.",
+    no_args_is_help=True,
+)
+app.add_typer(federation_app, name="federation")
+
+
+@federation_app.command("scaffold")
+def federation_scaffold(
+    federation: Path = typer.Argument(..., help="The Federation document's file."),
+    out: Path = typer.Option(..., "--out", help="Where the application directories go: <out>/<cluster>/<app>/."),
+    root: Optional[Path] = ROOT,
+) -> None:
+    """Write one application directory per cluster and tier or namespace (<cluster>/mesh,
+    <cluster>/<namespace>): a kustomization.yaml and a MeshFederation naming the Federation, the
+    layout the ApplicationSet in kustomize/argocd/ picks up. Prints the files it changed. Files
+    it wrote earlier are rewritten; any other file in the way stops the run before anything is
+    written. Applications the Federation no longer has are reported, not deleted."""
+    from .diagnostics import InputError
+    from .federation.scaffold import scaffold
+    from .source import display
+    try:
+        changed, diagnostics = scaffold(federation, out, root)
+    except InputError as exc:
+        _print_diagnostics(exc.diagnostics)
+        raise typer.Exit(1)
+    _print_diagnostics(diagnostics)
+    for path in changed:
+        print(display(path))
 
 
 class DiffFormat(str, Enum):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .diagnostics import Diagnostic, InputError, error
+from . import federationdoc
+from .diagnostics import Diagnostic, InputError, error, has_errors
+from .federationdoc import FederationSpec, MeshSpec
 from .merge import Layer, format_path
 from .options import LAYOUTS, SCOPES, Options
 from .schema import validate
@@ -34,10 +36,20 @@ class Patch:
         self.op = op
 
 
+class Derivation:
+    """A document's `spec.federation`: the Federation it names, read, and the mesh it renders."""
+
+    __slots__ = ("spec", "mesh")
+
+    def __init__(self, spec: FederationSpec, mesh: MeshSpec) -> None:
+        self.spec = spec
+        self.mesh = mesh
+
+
 class Federation:
     """One MeshFederation document with its bases resolved."""
 
-    __slots__ = ("source", "name", "options", "mesh", "layers", "patches", "diagnostics", "index")
+    __slots__ = ("source", "name", "options", "mesh", "layers", "patches", "diagnostics", "index", "derivation")
 
     def __init__(self, source: str, name: str | None, options: Options, mesh: dict[str, str] | None,
                  index: int = 0) -> None:
@@ -49,6 +61,28 @@ class Federation:
         self.patches: list[Patch] = []
         self.diagnostics: list[Diagnostic] = []
         self.index = index  # position of the document in its file
+        # Set when the document names a Federation; `broken` when that Federation cannot be used.
+        self.derivation: Derivation | str | None = None
+
+    def values_layers(self, opts: Options) -> tuple[list[Layer] | None, list[Diagnostic]]:
+        """The layers of the document's values as rendered with `opts` (the options in effect:
+        flags over the document over defaults): a Federation's derived layers come first. None
+        when there is nothing to render from (the Federation named has errors)."""
+        derivation = self.derivation
+        if derivation is None:
+            return self.layers, []
+        if not isinstance(derivation, Derivation):
+            return None, []
+        spec, mesh, ns = derivation.spec, derivation.mesh, opts.namespace
+        if opts.scope in ("namespace", "all") and (ns is None or ns not in spec.namespaces(mesh.name)):
+            where = "metadata.namespace" if self.options.namespace == ns and ns else ""
+            why = ("a namespace-tier document naming a Federation needs a namespace (metadata.namespace or "
+                   "--namespace): whose imports and exports it renders" if ns is None else
+                   f"namespace {ns}: no service of the Federation is exported from it or imported "
+                   f"into it by mesh {mesh.name}, so this namespace tier would render nothing")
+            return None, [error(why, self.source, where)]
+        lists = opts.scope in ("namespace", "all") or (opts.scope is None and ns is not None)
+        return spec.layers_for(mesh, ns, lists) + self.layers, []
 
 
 def is_federation(doc: Any) -> bool:
@@ -83,6 +117,7 @@ class Resolver:
     def __init__(self, root: Path, files: Files | None = None):
         self.root = root
         self.files = files if files is not None else Files(root)
+        self.specs: dict[Path, FederationSpec] = {}  # each Federation read once per run
 
     def federation(self, doc: dict[str, Any], source: str, base_dir: Path, index: int = 0,
                    file: Path | None = None) -> Federation:
@@ -98,7 +133,72 @@ class Resolver:
         fed.diagnostics.extend(_envelope_problems(doc, source))
         chain = [file.resolve()] if file is not None else []
         self._collect(doc, source, base_dir, chain, fed)
+        ref = spec.get("federation")
+        if isinstance(ref, dict) and isinstance(ref.get("path"), str) and ref["path"] and isinstance(ref.get("mesh"), str):
+            self._derive(fed, ref["path"], ref["mesh"], spec, base_dir)
         return fed
+
+    def _derive(self, fed: Federation, path: str, mesh_name: str, doc_spec: dict[str, Any], base_dir: Path) -> None:
+        """Attach the Federation a document names (see federationdoc)."""
+        fed.derivation = "broken"
+        try:
+            spec = self.federation_spec(base_dir / path, fed.source, "spec.federation.path")
+        except InputError as exc:
+            fed.diagnostics.extend(exc.diagnostics)
+            return
+        fed.diagnostics.extend(spec.diagnostics)
+        mesh = spec.mesh(mesh_name)
+        if mesh is None:
+            names = ", ".join(m.name for m in spec.meshes) or "none"
+            fed.diagnostics.append(error(f"mesh {mesh_name} is not a mesh of the Federation (its meshes: {names})",
+                                         fed.source, "spec.federation.mesh"))
+        if "mesh" in doc_spec:
+            fed.diagnostics.append(error("spec.mesh and spec.federation exclude each other: the Federation gives "
+                                         "the document its mesh", fed.source, "spec.mesh"))
+        if fed.options.layout is not None and spec.layout is not None and fed.options.layout != spec.layout:
+            fed.diagnostics.append(error(f"the Federation says layout {spec.layout}; remove this or make it agree",
+                                         fed.source, "spec.layout"))
+        if mesh is None or has_errors(fed.diagnostics):
+            return
+        fed.derivation = Derivation(spec, mesh)
+        fed.mesh = {"name": mesh.name, "network": mesh.network}
+        fed.options = fed.options.over(Options(layout=spec.layout))
+        fed.patches[:0] = spec.patches
+
+    def federation_spec(self, target: Path, source: str, where: str) -> FederationSpec:
+        """The Federation document at `target` (named by `source` at `where`), read once."""
+        real = confine(target, self.root, f"federation {target.name}", source, where)
+        spec = self.specs.get(real)
+        if spec is not None:
+            return spec
+        name = display(target)
+        try:
+            docs = [d for d in self.files.documents(real, name) if d is not None]
+        except InputError as exc:
+            raise InputError([error(f"federation {target.name}: {d.message}", source, where)
+                              if d.file == name and not d.message.startswith("invalid YAML") else d
+                              for d in exc.diagnostics]) from None
+        if len(docs) != 1 or not federationdoc.is_federation_spec(docs[0]):
+            raise InputError([error(f"{name} must hold one Federation document (kind: Federation)", source, where)])
+        spec = self.read_spec(docs[0], name, real)
+        self.specs[real] = spec
+        return spec
+
+    def read_spec(self, doc: dict[str, Any], name: str, real: Path | None) -> FederationSpec:
+        """A Federation document read, its bases resolved against its own directory."""
+        scratch = Federation(name, None, Options(), None)
+        raw = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        bases = raw.get("base") if isinstance(raw.get("base"), list) else []
+        directory = real.parent if real is not None else self.root
+        try:
+            for i, entry in enumerate(bases):
+                if isinstance(entry, str) and entry:
+                    self._base(entry, name, f"spec.base[{i}]", directory, [real] if real else [], scratch)
+        except InputError as exc:
+            scratch.diagnostics.extend(exc.diagnostics)
+        spec = federationdoc.read(doc, name, scratch.layers, scratch.diagnostics)
+        spec.patches = scratch.patches
+        return spec
 
     def _collect(self, doc: dict[str, Any], source: str, base_dir: Path, chain: list[Path], fed: Federation) -> None:
         spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
@@ -130,7 +230,13 @@ class Resolver:
         if len(docs) == 1 and is_federation(docs[0]):
             base = docs[0]
             fed.diagnostics.extend(_envelope_problems(base, name))
+            if isinstance(base.get("spec"), dict) and "federation" in base["spec"]:
+                fed.diagnostics.append(error("spec.federation is read only in the document rendered, not in a base",
+                                             name, "spec.federation"))
             self._collect(base, name, real.parent, [*chain, real], fed)
+        elif len(docs) == 1 and federationdoc.is_federation_spec(docs[0]):
+            raise InputError([error(f"base {entry} is a Federation: name it with spec.federation, not spec.base",
+                                    source, where)])
         elif len(docs) <= 1:
             data = docs[0] if docs else {}
             if not isinstance(data, dict):

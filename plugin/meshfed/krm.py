@@ -11,7 +11,8 @@ functionConfig:
 * Transformer: any other functionConfig (a ConfigMap whose `data`, or another kind whose `spec`,
   holds the options `scope`, `layout`, `namespace`, `allowEmpty`), or none. Every MeshFederation
   item is rendered, and marked `config.kubernetes.io/local-config: "true"` so that neither
-  kustomize nor `kpt live apply` sends it to the cluster; its objects follow it.
+  kustomize nor `kpt live apply` sends it to the cluster; its objects follow it. A Federation
+  item (what documents name in `spec.federation`) is marked local-config too.
 
 Generated objects carry `meshfed.io/generated-from: <document>`; a later run first drops the
 objects an earlier run generated from the same documents, so running the function again (kpt
@@ -33,6 +34,7 @@ from pathlib import Path
 from . import options as opts
 from .api import Document, render
 from .diagnostics import Diagnostic, InputError, error, exit_code, failure, has_errors
+from .federationdoc import is_federation_spec
 from .resourcelist import SYNTHETIC, Request, read_request, result, write
 from .resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
                         annotations_of, duplicates, is_local_config, is_meshfederation, object_key,
@@ -91,6 +93,8 @@ def process(request: Request) -> tuple[list[dict[str, Any]], Problems]:
                 continue
             if is_meshfederation(item):
                 sources.append((helm_item, len(kept)))
+                item = _as_local_config(item)
+            elif is_federation_spec(item):  # what the documents derive from: never for the cluster
                 item = _as_local_config(item)
             kept.append(item)
         if not sources and not options.allow_empty:

@@ -35,7 +35,7 @@ class SchemaProblem:
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """`values` or `meshfederation`, parsed from the package data."""
+    """`values`, `meshfederation` or `federation`, parsed from the package data."""
     # The package data sits next to this module (also in the wheel); importlib.resources would
     # cost more to import than reading the file.
     path = os.path.join(os.path.dirname(__file__), "schema", f"{name}.schema.json")
@@ -99,12 +99,10 @@ class Validator:
         while "$ref" in schema:
             ref = schema["$ref"]
             extra = {k: v for k, v in schema.items() if k != "$ref"}
-            if ref.startswith("#/$defs/"):
-                target = self.root["$defs"][ref[len("#/$defs/"):]]
-            else:
-                sub = load_schema(ref.removesuffix(".schema.json"))
-                self.root = sub
-                target = sub
+            file, _, pointer = ref.partition("#")
+            if file:  # another schema file, whole or one of its $defs
+                self.root = load_schema(file.removesuffix(".schema.json"))
+            target = self.root["$defs"][pointer[len("/$defs/"):]] if pointer else self.root
             schema = {**target, **extra}
         self._refs[memo] = (schema, self.root, original)
         return schema
@@ -284,13 +282,15 @@ def editor_values_schema() -> dict[str, Any]:
     return _allow_null_keys(schema)
 
 
-def bundled_schema() -> dict[str, Any]:
-    """The MeshFederation schema with the (editor) values schema inlined, so one file serves editors."""
-    doc = json.loads(json.dumps(load_schema("meshfederation")))
+def bundled_schema(name: str = "meshfederation") -> dict[str, Any]:
+    """A document's schema (`meshfederation` or `federation`) with the (editor) values schema
+    inlined as `$defs.values`, so one file serves editors."""
+    doc = json.loads(json.dumps(load_schema(name)).replace('"values.schema.json#/$defs/', '"#/$defs/values/$defs/'))
     text = json.dumps(editor_values_schema()).replace('"#/$defs/', '"#/$defs/values/$defs/')
     inlined = json.loads(text)
     inlined.pop("$schema", None)
     inlined.pop("$id", None)
     doc.setdefault("$defs", {})["values"] = inlined
-    doc["properties"]["spec"]["properties"]["values"] = {"$ref": "#/$defs/values"}
+    if name == "meshfederation":
+        doc["properties"]["spec"]["properties"]["values"] = {"$ref": "#/$defs/values"}
     return doc

@@ -13,7 +13,8 @@ from typing import Any, Iterable
 
 from ..checks import MESH, NAMESPACE
 from ..diagnostics import Diagnostic, InputError, error, has_errors, warning
-from ..document import Federation, Resolver, is_federation
+from ..document import Derivation, Federation, Resolver, is_federation
+from ..federationdoc import application_documents, is_federation_spec
 from ..merge import Layer, Merged, Path_, format_path
 from ..model import Entry, Port, Values
 from ..options import Options
@@ -31,11 +32,13 @@ from ..yamlio import parse_all
 
 @dataclass(frozen=True)
 class MeshDecl:
-    """A `spec.mesh` (this cluster's identity) and the file that holds it."""
+    """A `spec.mesh` (this cluster's identity) and the file that holds it; `field` locates it
+    there (`spec.meshes[2]` when a Federation declares it)."""
 
     name: str
     network: str
     file: str
+    field: str = "spec.mesh"
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Source:
     top: Path  # the directory given on the command line it was found under
     root: Path  # the directory its bases may not leave
     ref: dict[str, Any] | None = None  # KRM resourceRef
+    cluster: str | None = None  # the cluster a document derived from a Federation belongs to
 
 
 @dataclass
@@ -123,6 +127,7 @@ class Cluster:
     network: str
     decl: MeshDecl
     name: str = ""
+    hint: str | None = None  # the cluster's name when a Federation gives it
     directory: Path | None = None
     mesh_docs: list[Doc] = field(default_factory=list)
     ns_docs: list[Doc] = field(default_factory=list)
@@ -233,11 +238,19 @@ def _hidden(name: str) -> bool:
 # Finding the documents
 
 
-def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Diagnostic]]:
-    """Every MeshFederation document below the given directories (recursively; hidden
-    directories skipped) or in the given files. YAML files of other kinds are skipped; a file
-    that cannot be parsed is reported only when it mentions MeshFederation."""
+class FoundFederation:
+    """A Federation document found by `scan`: `real` is its resolved file."""
+
+    def __init__(self, doc: dict[str, Any], name: str, real: Path, top: Path, root: Path) -> None:
+        self.doc, self.name, self.real, self.top, self.root = doc, name, real, top, root
+
+
+def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[FoundFederation], list[Diagnostic]]:
+    """Every MeshFederation and Federation document below the given directories (recursively;
+    hidden directories skipped) or in the given files. YAML files of other kinds are skipped; a
+    file that cannot be parsed is reported only when it mentions MeshFederation or Federation."""
     sources: list[Source] = []
+    federations: list[FoundFederation] = []
     problems: list[Diagnostic] = []
     seen: set[tuple[Path, int]] = set()
     root = find_root(root)
@@ -266,21 +279,59 @@ def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Diagn
             try:
                 docs = parse_all(text, name)
             except InputError as exc:
-                if "MeshFederation" in text:
+                if "Federation" in text:
                     problems.extend(exc.diagnostics)
                 continue
             real = f.resolve()
             for i, doc in enumerate(docs):
-                if not is_federation(doc) or (real, i) in seen:
+                if (real, i) in seen or not (is_federation(doc) or is_federation_spec(doc)):
                     continue
                 seen.add((real, i))
                 found += 1
-                sources.append(Source(doc, name, real, f.parent, i, top, root))
+                if is_federation_spec(doc):
+                    federations.append(FoundFederation(doc, name, real, top, root))
+                else:
+                    sources.append(Source(doc, name, real, f.parent, i, top, root))
         if not found and path.is_dir():
-            problems.append(error("no MeshFederation documents below this directory", display(path)))
+            problems.append(error("no MeshFederation or Federation documents below this directory", display(path)))
         elif not found and len(problems) == before:
-            problems.append(error("no MeshFederation document in this file", display(path)))
-    return sources, problems
+            problems.append(error("no MeshFederation or Federation document in this file", display(path)))
+    return sources, federations, problems
+
+
+def _expand(found: FoundFederation, chains: _Chains, covered: set[tuple[Any, ...]],
+            problems: list[Diagnostic]) -> list[Source]:
+    """The documents a Federation found stands for (`federationdoc.application_documents`),
+    except the applications that documents found already render (`covered`: (Federation file,
+    mesh, tier, namespace)). A Federation no document names reports its own problems here."""
+    resolver = chains.resolver(found.root)
+    spec = resolver.specs.get(found.real)
+    if spec is None:
+        spec = resolver.specs[found.real] = resolver.read_spec(found.doc, found.name, found.real)
+        problems.extend(spec.diagnostics)
+    if has_errors(spec.diagnostics):
+        return []
+    out = []
+    for app, doc in application_documents(spec, found.real.name):
+        tier = doc["spec"]["scope"]
+        key = (found.real, doc["spec"]["federation"]["mesh"], tier,
+               doc["metadata"].get("namespace") if tier == NAMESPACE else None)
+        if key not in covered:
+            out.append(Source(doc, f"{found.name} ({app})", None, found.real.parent, 0, found.top, found.root,
+                              cluster=app.partition("/")[0]))
+    return out
+
+
+def _covered(docs: list[Doc], resolvers: dict[Path, Resolver]) -> set[tuple[Any, ...]]:
+    """The applications of Federations that documents render: (Federation file, mesh, tier, namespace)."""
+    files = {id(spec): real for r in resolvers.values() for real, spec in r.specs.items()}
+    out: set[tuple[Any, ...]] = set()
+    for d in docs:
+        if d.fed is not None and isinstance(d.fed.derivation, Derivation):
+            real = files.get(id(d.fed.derivation.spec))
+            for tier in d.tiers:
+                out.add((real, d.fed.derivation.mesh.name, tier, d.namespace if tier == NAMESPACE else None))
+    return out
 
 
 class _Chains:
@@ -332,7 +383,7 @@ def _tiers(doc: dict[str, Any], fed: Federation | None) -> frozenset[str]:
     scope = fed.options.scope if fed is not None else _spec(doc).get("scope")
     if scope not in (MESH, NAMESPACE, "all"):
         if fed is not None:
-            layers = fed.layers
+            layers = fed.values_layers(fed.options)[0] or []
         else:
             raw = _spec(doc).get("values")
             layers = [Layer("", raw if isinstance(raw, dict) else {})]
@@ -348,7 +399,12 @@ def _resolve(src: Source, chains: _Chains) -> Doc:
         problems = list(fed.diagnostics)
     except InputError as exc:
         fed, problems = None, list(exc.diagnostics)
-    return Doc(src, fed, problems, _own_mesh(doc, src.source), mesh, files, _tiers(doc, fed))
+    own = _own_mesh(doc, src.source)
+    if fed is not None and isinstance(fed.derivation, Derivation):
+        m = fed.derivation.mesh
+        own = MeshDecl(m.name, m.network, fed.derivation.spec.source, m.field)
+        src.cluster = src.cluster or m.cluster  # the Federation names the cluster
+    return Doc(src, fed, problems, own, own or mesh, files, _tiers(doc, fed))
 
 
 def _render(doc: Doc) -> None:
@@ -358,7 +414,12 @@ def _render(doc: Doc) -> None:
     if fed is None or has_errors(doc.problems):
         return
     # An empty render is the sync's concern (every route refuses it), not a federation problem.
-    rendering = render_layers(fed.layers, fed.patches, Options(allow_empty=True).over(fed.options))
+    opts = Options(allow_empty=True).over(fed.options)
+    layers, why = fed.values_layers(opts)
+    doc.problems += why
+    if layers is None:
+        return
+    rendering = render_layers(layers, fed.patches, opts)
     doc.rendering = rendering
     doc.problems += [d for d in rendering.diagnostics if d.severity == "error"]
     if has_errors(doc.problems):
@@ -404,7 +465,7 @@ def _cluster_directory(doc: Doc, meshes_below: dict[Path, set[str]]) -> Path | N
 
 def _name_clusters(clusters: list[Cluster]) -> None:
     for c in clusters:
-        c.name = c.directory.name if c.directory is not None else c.mesh
+        c.name = c.hint or (c.directory.name if c.directory is not None else c.mesh)
     names = [c.name for c in clusters]
     for c in clusters:
         if names.count(c.name) > 1:
@@ -430,7 +491,7 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
         c = by_mesh.get(d.mesh.name)
         if c is None:
             c = by_mesh[d.mesh.name] = Cluster(d.mesh.name, d.mesh.network, d.mesh,
-                                               directory=directories[id(d)])
+                                               directory=directories[id(d)], hint=d.src.cluster)
             c.mesh_docs.append(d)
             d.cluster = c
         else:
@@ -439,7 +500,7 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
     # their own (with no mesh tier), so that their imports are still checked.
     for d in repo.docs:
         if NAMESPACE in d.tiers and d.mesh is not None and d.mesh.name not in by_mesh:
-            by_mesh[d.mesh.name] = Cluster(d.mesh.name, d.mesh.network, d.mesh)
+            by_mesh[d.mesh.name] = Cluster(d.mesh.name, d.mesh.network, d.mesh, hint=d.src.cluster)
     clusters = list(by_mesh.values())
     _name_clusters(clusters)
     clusters.sort(key=lambda c: (c.name, c.mesh))
@@ -450,7 +511,7 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
         _name_clusters([other])
         repo.note(out, d, error(
             f"mesh {d.mesh.name} is claimed by two clusters: {c.label} and {other.name} ({d.source}); "
-            "a mesh name must identify one cluster", d.mesh.file, "spec.mesh.name"))
+            "a mesh name must identify one cluster", d.mesh.file, f"{d.mesh.field}.name"))
     seen_networks: dict[str, Cluster] = {}
     for c in clusters:
         if not c.mesh_docs:
@@ -460,7 +521,7 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
             repo.note(out, c.mesh_doc, error(
                 f"network {c.network} is claimed by two clusters: {first.label} and {c.label}; each cluster "
                 "needs its own network (Istio sends cross-network traffic to a network's gateway)",
-                c.decl.file, "spec.mesh.network"))
+                c.decl.file, f"{c.decl.field}.network"))
 
     by_directory = {c.directory: c for c in clusters if c.directory is not None}
     for d in repo.docs:
@@ -477,7 +538,7 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
         if d.mesh is not None and d.mesh.network != c.network and d.mesh.file != c.decl.file:
             repo.note(out, d, error(
                 f"declares mesh {c.mesh} with network {d.mesh.network}, but {c.label} declares network "
-                f"{c.network}", d.mesh.file, "spec.mesh.network"))
+                f"{c.network}", d.mesh.file, f"{d.mesh.field}.network"))
         if d.cluster is None:
             d.cluster = c
         c.ns_docs.append(d)
@@ -485,7 +546,7 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
         if not c.mesh_docs:
             repo.note(out, c.ns_docs[0] if c.ns_docs else None, warning(
                 f"mesh {c.mesh} has no mesh-tier document under the checked directories: nothing exposes "
-                "its exports (its namespace documents are still checked)", c.decl.file, "spec.mesh.name"))
+                "its exports (its namespace documents are still checked)", c.decl.file, f"{c.decl.field}.name"))
     # Mesh-tier documents without spec.mesh anywhere.
     for d in repo.docs:
         if MESH in d.tiers and d.mesh is None and NAMESPACE not in d.tiers:
@@ -498,19 +559,25 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
 # Entry points
 
 
-def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path]) -> Repo:
+def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
+         federations: list[FoundFederation] | None = None) -> Repo:
     chains = _Chains()
+    problems = list(problems)
     candidates = [_resolve(s, chains) for s in sources]
+    covered = _covered(candidates, chains.resolvers)
+    for found in federations or []:  # after the documents, which may render some of its applications
+        candidates += [_resolve(s, chains) for s in _expand(found, chains, covered, problems)]
     members = _members(candidates)
     repo = Repo(members, [], list(problems), tops=tops)
     for d in members:
         _render(d)
         for p in d.problems:
-            repo.note(repo.diagnostics, d, p)
+            if p not in repo.owners:  # documents that name one Federation share its problems
+                repo.note(repo.diagnostics, d, p)
     group(repo, candidates)
     return repo
 
 
 def load_paths(paths: list[Path], root: Path | None) -> Repo:
-    sources, problems = scan(paths, root)
-    return load(sources, problems, [p.resolve() for p in paths])
+    sources, federations, problems = scan(paths, root)
+    return load(sources, problems, [p.resolve() for p in paths], federations)

@@ -1,0 +1,329 @@
+"""The Federation document: a whole federation said once (its meshes, their gateways, the
+services and who exports and imports them), from which every cluster's values are derived.
+
+A MeshFederation names it (`spec.federation: {path, mesh}`); the values of mesh M, namespace N
+are, in order: the chart defaults; the Federation's bases, its `spec.values`, M's `values`; the
+derived lists (`global.local.export`, `global.remote`, and for a namespace tier `import` and
+`export`); then the document's own bases, values, `-f` files and patches. Derived values carry
+provenance into the Federation (`spec.meshes[1].gateway.addresses`, `spec.services[0].imports[2]`),
+so an error in them names the field to fix there.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .diagnostics import Diagnostic, error
+from .formats import is_dns_label
+from .merge import Layer, format_path
+from .schema import validate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .merge import Path_
+
+KIND = "Federation"
+MESH_DIRECTORY = "mesh"  # the mesh tier's application directory of each cluster
+
+
+def is_federation_spec(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("kind") == KIND
+
+
+class MeshSpec:
+    """One entry of `spec.meshes`, as well-typed as the schema check left it."""
+
+    __slots__ = ("index", "name", "network", "cluster", "cluster_key", "locality", "addresses", "port", "values")
+
+    def __init__(self, index: int, entry: dict[str, Any]) -> None:
+        gateway = entry.get("gateway") or {}
+        self.index = index
+        self.name: str = entry["name"]
+        self.network: str = entry["network"]
+        self.cluster: str = entry.get("cluster") or self.name
+        self.cluster_key = "cluster" if entry.get("cluster") else "name"  # the field that sets it
+        self.locality: str | None = entry.get("locality")
+        self.addresses: list[str] | None = gateway.get("addresses")
+        self.port: int | None = gateway.get("port")
+        self.values: dict[str, Any] | None = entry.get("values")
+
+    @property
+    def field(self) -> str:
+        return f"spec.meshes[{self.index}]"
+
+
+class Side:
+    """One entry of a service's `exports` or `imports`."""
+
+    __slots__ = ("index", "mesh", "namespace", "selector")
+
+    def __init__(self, index: int, entry: dict[str, Any]) -> None:
+        self.index = index
+        self.mesh: str = entry["mesh"]
+        self.namespace: str = entry["namespace"]
+        self.selector: dict[str, str] | None = entry.get("labelSelector")
+
+
+class ServiceSpec:
+    """One entry of `spec.services`."""
+
+    __slots__ = ("index", "hostname", "ports", "exports", "imports")
+
+    def __init__(self, index: int, entry: dict[str, Any]) -> None:
+        self.index = index
+        self.hostname: str = entry["hostname"]
+        self.ports: list[dict[str, Any]] | None = entry.get("ports")
+        self.exports = [Side(j, e) for j, e in enumerate(entry.get("exports") or []) if e is not None]
+        self.imports = [Side(j, e) for j, e in enumerate(entry.get("imports") or []) if e is not None]
+
+    @property
+    def field(self) -> str:
+        return f"spec.services[{self.index}]"
+
+    def exported_by(self, mesh: str) -> list[Side]:
+        return [e for e in self.exports if e.mesh == mesh]
+
+    def imported_by(self, mesh: str) -> list[Side]:
+        return [i for i in self.imports if i.mesh == mesh]
+
+    def entry(self, selector: dict[str, str] | None = None, with_selector: bool = False) -> dict[str, Any]:
+        """`{hostname, ports}` as the values lists hold it (ports only where the service has them)."""
+        out: dict[str, Any] = {"hostname": self.hostname}
+        if self.ports is not None:
+            out["ports"] = [dict(p) for p in self.ports]
+        if with_selector and selector is not None:
+            out["labelSelector"] = dict(selector)
+        return out
+
+
+class DerivedLayer(Layer):
+    """The values derived from the Federation for one mesh and namespace. `locate` maps a values
+    path to the Federation field it was derived from (`global.remote[0].addresses` ->
+    `spec.meshes[2].gateway.addresses`)."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, name: str, data: dict[str, Any], fields: dict[Path_, str]) -> None:
+        super().__init__(name, data)
+        self.fields = fields
+
+    def locate(self, path: Path_) -> str:
+        for end in range(len(path), -1, -1):
+            field = self.fields.get(path[:end])
+            if field is not None:
+                rest = format_path(path[end:])
+                return f"{field}{rest}" if not rest or rest.startswith("[") else f"{field}.{rest}"
+        return format_path(path)
+
+
+class FederationSpec:
+    """A Federation document read: its layers (bases, shared values), meshes and services, and
+    every problem found in it. Derivation is only offered when there is no error."""
+
+    def __init__(self, source: str, layout: str | None, layers: list[Layer], meshes: list[MeshSpec],
+                 services: list[ServiceSpec], diagnostics: list[Diagnostic]) -> None:
+        self.source = source
+        self.layout = layout
+        self.layers = layers  # the bases' layers and spec.values
+        self.meshes = meshes
+        self.services = services
+        self.diagnostics = diagnostics
+        self.patches: list[Any] = []  # `spec.patches` of MeshFederation bases, applied after all merging
+        self._by_name = {m.name: m for m in meshes}
+
+    def mesh(self, name: str) -> MeshSpec | None:
+        return self._by_name.get(name)
+
+    def namespaces(self, mesh: str) -> list[str]:
+        """The namespaces of `mesh` that export or import something, sorted."""
+        return sorted({s.namespace for svc in self.services for s in (*svc.exports, *svc.imports) if s.mesh == mesh})
+
+    def layers_for(self, mesh: MeshSpec, namespace: str | None, namespace_lists: bool) -> list[Layer]:
+        """The Federation's layers for one mesh (and namespace): bases, shared values, the mesh's
+        own values, then the derived lists (`import`/`export` only when `namespace_lists`)."""
+        out = list(self.layers)
+        if mesh.values:
+            out.append(Layer(self.source, mesh.values, f"{mesh.field}.values"))
+        out.append(self._derive(mesh, namespace if namespace_lists else None, namespace_lists))
+        return out
+
+    def _derive(self, mesh: MeshSpec, namespace: str | None, namespace_lists: bool) -> DerivedLayer:
+        fields: dict[Path_, str] = {}
+        local: list[dict[str, Any]] = []
+        for svc in self.services:
+            sides = svc.exported_by(mesh.name)
+            if sides:
+                at = ("global", "local", "export", len(local))
+                local.append(svc.entry())
+                fields[at] = f"{svc.field}.exports[{sides[0].index}]"
+                fields[(*at, "hostname")] = f"{svc.field}.hostname"
+                fields[(*at, "ports")] = f"{svc.field}.ports"
+        imported = [svc for svc in self.services if svc.imported_by(mesh.name)]
+        remotes: list[dict[str, Any]] = []
+        for other in self.meshes:
+            if other.name == mesh.name:
+                continue
+            hosts = [svc for svc in imported if svc.exported_by(other.name)]
+            if not hosts:
+                continue
+            at = ("global", "remote", len(remotes))
+            remote: dict[str, Any] = {"mesh": other.name, "network": other.network}
+            if other.addresses is not None:
+                remote["addresses"] = list(other.addresses)
+            if other.port is not None:
+                remote["port"] = other.port
+            if other.locality is not None:
+                remote["locality"] = other.locality
+            remote["importedServices"] = [svc.hostname for svc in hosts]
+            remotes.append(remote)
+            fields[at] = other.field
+            for key, where in (("mesh", "name"), ("network", "network"), ("addresses", "gateway.addresses"),
+                               ("port", "gateway.port"), ("locality", "locality")):
+                fields[(*at, key)] = f"{other.field}.{where}"
+            for k, svc in enumerate(hosts):
+                fields[(*at, "importedServices", k)] = f"{svc.field}.imports[{svc.imported_by(mesh.name)[0].index}]"
+        data: dict[str, Any] = {"global": {"local": {"export": local}, "remote": remotes}}
+        fields[("global", "local", "export")] = "spec.services"
+        fields[("global", "remote")] = "spec.meshes"
+        if namespace_lists:
+            data["import"] = self._namespace_list(mesh, namespace, "import", fields)
+            data["export"] = self._namespace_list(mesh, namespace, "export", fields)
+        return DerivedLayer(self.source, data, fields)
+
+    def _namespace_list(self, mesh: MeshSpec, namespace: str | None, key: str,
+                        fields: dict[Path_, str]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        fields[(key,)] = "spec.services"
+        for svc in self.services:
+            sides = svc.exports if key == "export" else svc.imports
+            side = next((s for s in sides if s.mesh == mesh.name and s.namespace == namespace), None)
+            if side is None:
+                continue
+            at = (key, len(out))
+            out.append(svc.entry(side.selector, with_selector=key == "export"))
+            where = f"{svc.field}.{key}s[{side.index}]"
+            fields[at] = where
+            fields[(*at, "hostname")] = f"{svc.field}.hostname"
+            fields[(*at, "ports")] = f"{svc.field}.ports"
+            fields[(*at, "labelSelector")] = f"{where}.labelSelector"
+        return out
+
+
+def _envelope(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document with its values maps emptied: they are checked once merged, with the
+    provenance that names their field in this file."""
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        return doc
+    out = dict(spec)
+    if isinstance(out.get("values"), dict):
+        out["values"] = {}
+    if isinstance(out.get("meshes"), list):
+        out["meshes"] = [{**m, "values": {}} if isinstance(m, dict) and isinstance(m.get("values"), dict) else m
+                         for m in out["meshes"]]
+    return {**doc, "spec": out}
+
+
+def read(doc: dict[str, Any], source: str, base_layers: list[Layer], problems: list[Diagnostic]) -> FederationSpec:
+    """A Federation document read into a FederationSpec (`base_layers`: its `spec.base` already
+    resolved; `problems`: those found resolving them). Every problem of the document itself is
+    found here, so that a render that names it fails before anything is derived."""
+    diagnostics = list(problems)
+    cleaned, schema_problems = validate(_envelope(doc), "federation")
+    diagnostics += [error(p.message, source, format_path(p.path)) for p in schema_problems]
+    spec = (cleaned or {}).get("spec") or {}
+    raw_spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    meshes = []
+    for i, entry in enumerate(spec.get("meshes") or []):
+        if entry is not None and "name" in entry and "network" in entry:
+            raw = raw_spec["meshes"][i]
+            meshes.append(MeshSpec(i, {**entry, "values": raw.get("values")}))
+    services = [ServiceSpec(i, e) for i, e in enumerate(spec.get("services") or []) if e is not None and "hostname" in e]
+    layers = list(base_layers)
+    if isinstance(raw_spec.get("values"), dict):
+        layers.append(Layer(source, raw_spec["values"], "spec.values"))
+    diagnostics += _structure(meshes, services, source)
+    return FederationSpec(source, spec.get("layout"), layers, meshes, services, diagnostics)
+
+
+def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str) -> list[Diagnostic]:
+    """What only the whole federation can tell: unique meshes, networks, clusters and hostnames;
+    imports and exports naming known meshes once each; every import served by another mesh."""
+    out: list[Diagnostic] = []
+    for attr in ("name", "network", "cluster"):
+        first: dict[str, MeshSpec] = {}
+        for m in meshes:
+            value = getattr(m, attr)
+            seen = first.setdefault(value, m)
+            if seen is not m and not (attr == "cluster" and m.cluster_key == seen.cluster_key == "name"):
+                field = f"{m.field}.{m.cluster_key if attr == 'cluster' else attr}"
+                out.append(error(f"{attr} {value} is also the {attr} of {seen.field} ({seen.name}); each mesh needs "
+                                 f"its own", source, field))
+    known = {m.name for m in meshes}
+    names = ", ".join(dict.fromkeys(m.name for m in meshes)) or "none"
+    hosts: dict[str, ServiceSpec] = {}
+    for svc in services:
+        seen_svc = hosts.setdefault(svc.hostname, svc)
+        if seen_svc is not svc:
+            out.append(error(f"{svc.hostname} is listed twice (also {seen_svc.field}); list a service once, "
+                             "with all its exports and imports", source, f"{svc.field}.hostname"))
+        for key, sides in (("exports", svc.exports), ("imports", svc.imports)):
+            pairs: dict[tuple[str, str], Side] = {}
+            for side in sides:
+                where = f"{svc.field}.{key}[{side.index}]"
+                if side.mesh not in known:
+                    out.append(error(f"unknown mesh {side.mesh} (the meshes are {names})", source, f"{where}.mesh"))
+                first_side = pairs.setdefault((side.mesh, side.namespace), side)
+                if first_side is not side:
+                    out.append(error(f"mesh {side.mesh}, namespace {side.namespace} is listed twice in this "
+                                     f"service's {key} (also [{first_side.index}])", source, where))
+        exporters = {e.mesh for e in svc.exports}
+        for side in svc.imports:
+            if side.mesh not in known:
+                continue
+            where = f"{svc.field}.imports[{side.index}]"
+            if side.mesh in exporters:
+                out.append(error(f"mesh {side.mesh} imports {svc.hostname}, which it exports itself: a mesh serves "
+                                 "its own services locally", source, where))
+            elif not exporters & known:
+                out.append(error(f"mesh {side.mesh} imports {svc.hostname}, but no mesh exports it", source, where))
+    return out
+
+
+def application_documents(spec: FederationSpec, path: str) -> list[tuple[str, dict[str, Any]]]:
+    """The MeshFederation documents a Federation stands for, by application directory
+    (`<cluster>/mesh`, `<cluster>/<namespace>`): what `meshfed federation scaffold` writes and
+    what `check`, `graph` and `explain` read when given the Federation alone. `path` names the
+    Federation relative to an application directory. A mesh tier goes to the mesh's
+    `global.configNamespace` (explicit, so that no Argo CD destination namespace overrides it).
+    A mesh that neither exports nor imports anything has no application: its tier would render
+    nothing, which every route refuses."""
+    from .merge import merge_layers
+
+    out: list[tuple[str, dict[str, Any]]] = []
+    for mesh in spec.meshes:
+        namespaces = spec.namespaces(mesh.name)
+        if not namespaces:
+            continue
+        ref = {"path": path, "mesh": mesh.name}
+        meta: dict[str, Any] = {"name": mesh.name}
+        merged = merge_layers(spec.layers_for(mesh, None, False)).values.get("global")
+        namespace = merged.get("configNamespace") if isinstance(merged, dict) else None
+        if isinstance(namespace, str) and is_dns_label(namespace):  # else the values' own error says why
+            meta["namespace"] = namespace
+        out.append((f"{mesh.cluster}/{MESH_DIRECTORY}", _document(meta, "mesh", ref)))
+        for ns in namespaces:
+            out.append((f"{mesh.cluster}/{ns}", _document({"name": ns, "namespace": ns}, "namespace", ref)))
+    return out
+
+
+def _document(meta: dict[str, Any], scope: str, ref: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "meshfed.io/v1alpha1", "kind": "MeshFederation", "metadata": meta,
+            "spec": {"scope": scope, "federation": dict(ref)}}
+
+
+def relative(target: Path, start: Path) -> str:
+    """`target` relative to the directory `start`, with `/` separators."""
+    import os
+    return Path(os.path.relpath(target, start)).as_posix()
