@@ -71,6 +71,14 @@ def apply_case(repo: Path, case_dir: Path) -> None:
         git(repo, "mv", old, new)
 
 
+def _edit(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A case directory of one edit, for apply_case."""
+    case_dir = tmp_path / "edit"
+    case_dir.mkdir()
+    (case_dir / "case.yaml").write_text(yaml.safe_dump({"edit": [{"file": file, "old": old, "new": new}]}))
+    return case_dir
+
+
 def diff(repo: Path, *args: str, fmt: str = "text", colour: bool = False, exit_code: bool = False,
          dirs: tuple[str, ...] = ()) -> tuple[str, str, int]:
     """`meshfed diff` in this process (the CLI is tested below with the console script)."""
@@ -401,9 +409,7 @@ def test_symbolic_links_of_a_commit_are_kept(tmp_path: Path) -> None:
     """A base reached through a symbolic link in git resolves in the copy of the commit."""
     repo = init_repo(tmp_path / "repo")
     (repo / "overlays" / "common").symlink_to("base")
-    for cluster in ("central", "east", "west"):
-        mesh = repo / "overlays" / cluster / "mesh" / "mesh.yaml"
-        mesh.write_text(mesh.read_text().replace("../../base/mesh.yaml", "../../common/mesh.yaml"))
+    apply_case(repo, _edit(tmp_path, "overlays/federation.yaml", "  - base/mesh.yaml\n", "  - common/mesh.yaml\n"))
     commit(repo, "through a link")
     out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD")
     assert (code, err) == (0, "")
