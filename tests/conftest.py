@@ -48,3 +48,37 @@ def source_copy(dest: Path) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, dest / name)
     return dest
+
+
+UNEXPORTED_IMPORT = "imports reviews.mesh.global from mesh east-mesh, but east"
+
+
+def add_unexported_import(repo: Path) -> None:
+    """Add to a copy of overlays/ what only the whole federation shows wrong (`meshfed check`
+    reports UNEXPORTED_IMPORT): a new cluster's document, valid on its own, that imports reviews
+    from east, which does not export it."""
+    doc = repo / "overlays/north/mesh/mesh.yaml"
+    doc.parent.mkdir(parents=True)
+    doc.write_text("""apiVersion: meshfed.io/v1alpha1
+kind: MeshFederation
+metadata:
+  name: north-mesh
+  namespace: istio-system
+spec:
+  scope: mesh
+  layout: v2
+  mesh:
+    name: north-mesh
+    network: north-network
+  base:
+  - ../../base/mesh.yaml
+  values:
+    global:
+      remote:
+      - mesh: east-mesh
+        network: east-network
+        addresses:
+        - 192.0.2.10
+        importedServices:
+        - reviews.mesh.global
+""")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import MESHFED, REPO, source_copy
+from conftest import MESHFED, REPO, UNEXPORTED_IMPORT, add_unexported_import, source_copy
 
 PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
 BROKEN = 'overlays/east/mesh/mesh.yaml: spec.scope: must be one of mesh, namespace, all, got "cluster"'
@@ -36,36 +36,6 @@ def _break(repo: Path) -> None:
     text = doc.read_text()
     assert "  scope: mesh\n" in text
     doc.write_text(text.replace("  scope: mesh\n", "  scope: cluster\n"))
-
-
-def _add_north(repo: Path) -> None:
-    """An error only the whole federation shows: a new cluster's document, valid on its own,
-    imports reviews from east, which does not export it."""
-    doc = repo / "overlays/north/mesh/mesh.yaml"
-    doc.parent.mkdir(parents=True)
-    doc.write_text("""apiVersion: meshfed.io/v1alpha1
-kind: MeshFederation
-metadata:
-  name: north-mesh
-  namespace: istio-system
-spec:
-  scope: mesh
-  layout: v2
-  mesh:
-    name: north-mesh
-    network: north-network
-  base:
-  - ../../base/mesh.yaml
-  values:
-    global:
-      remote:
-      - mesh: east-mesh
-        network: east-network
-        addresses:
-        - 192.0.2.10
-        importedServices:
-        - reviews.mesh.global
-""")
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,11 +165,11 @@ def test_pre_commit_blocks_bad_documents_and_passes_good_ones(tmp_path: Path) ->
     assert _git(gitops, "log", "--format=%s", env=env) == "the example federation"  # no commit made
 
     _git(gitops, "reset", "-q", "--hard", env=env)
-    _add_north(gitops)
+    add_unexported_import(gitops)
     code, out = commit("north imports reviews")
     assert code == 1
     assert _results(out) == {"meshfed validate": "Passed", "meshfed check": "Failed"}
-    assert "imports reviews.mesh.global from mesh east-mesh, but east" in out
+    assert UNEXPORTED_IMPORT in out
     assert _git(gitops, "log", "--format=%s", env=env) == "the example federation"
 
 
