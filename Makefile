@@ -1,5 +1,6 @@
 # The README's two commands: `make run` and `make test`. Both bootstrap everything from the package
-# registries: the virtualenv with meshfed installed, and the pinned kubectl/helm the tests drive.
+# registries: the virtualenv with meshfed installed, the pinned kubectl/helm the tests drive, and
+# for the tests, Debian's graphviz where `dot` is missing.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed
 export KUBECTL := $(CURDIR)/$(TOOLS)/bin/kubectl
 export HELM    := $(CURDIR)/$(TOOLS)/bin/helm
 
-.PHONY: run test bench bench-record lock lint clean venv tools mutation
+.PHONY: run test graphviz bench bench-record lock lint clean venv tools mutation
 
 # Render every Argo CD app directory of the example repo (overlays/<cluster>/<app>/). The bytecode
 # is compiled first: an editable install has none until an import may write it (never with
@@ -19,7 +20,7 @@ run: $(STAMP)
 	@set -e; for app in $(sort $(dir $(wildcard overlays/*/*/kustomization.yaml))); do \
 	  echo "# ==> $$app"; $(BIN)/meshfed render $$app; done
 
-test: $(STAMP) $(TOOLS)/bin/kubectl
+test: $(STAMP) $(TOOLS)/bin/kubectl graphviz
 	$(BIN)/meshfed check overlays/
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -58,7 +59,11 @@ mutation: $(STAMP)
 	$(MUTATE) plugin/meshfed/emit.py --tests tests/test_output.py
 
 venv: $(STAMP)
-tools: $(TOOLS)/bin/kubectl
+tools: $(TOOLS)/bin/kubectl graphviz
+
+# `meshfed graph -o svg` runs Graphviz's dot; the suite tests that path, so dot must be there.
+graphviz:
+	@bash scripts/need-graphviz.sh
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

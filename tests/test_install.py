@@ -4,7 +4,6 @@ knows its version, renders, and finds its package data (schemas, bundled CRDs)."
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import venv
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, source_copy
 
 CASE = REPO / "tests" / "cases" / "f01-weights-three-meshes"
 VERSION = next(line.split('"')[1] for line in (REPO / "pyproject.toml").read_text().splitlines()
@@ -38,21 +37,8 @@ def _check_installed(meshfed: Path, work: Path) -> None:
         "gateway-api-v1.6.1-gateways.yaml", "istio-1.30.3-crds.yaml", "openshift-route-v1.crd.yaml"]
 
 
-def _source_copy(tmp_path: Path) -> Path:
-    """The files of the checkout git knows or would add (no .venv, no build leftovers), as a clone
-    would have them."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
-    src = tmp_path / "src"
-    for name in files:
-        if (REPO / name).is_file():
-            (src / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, src / name)
-    return src
-
-
 def test_pip_install_from_a_clone(tmp_path: Path) -> None:
-    src = _source_copy(tmp_path)
+    src = source_copy(tmp_path / "src")
     env_dir = tmp_path / "env"
     venv.create(env_dir, with_pip=True)
     pip = env_dir / "bin" / "pip"
@@ -66,7 +52,7 @@ def test_pipx_install_from_a_clone(tmp_path: Path) -> None:
     pipx = Path(sys.executable).with_name("pipx")
     if not pipx.exists():
         pytest.skip("pipx is not installed in the test environment")
-    src = _source_copy(tmp_path)
+    src = source_copy(tmp_path / "src")
     env = {**os.environ, "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin"),
            "PIPX_MAN_DIR": str(tmp_path / "man")}
     _run([str(pipx), "install", str(src)], env=env)

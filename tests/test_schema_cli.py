@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from meshfed.cli import app
+from meshfed.federation.scaffold import GENERATED
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "tests" / "examples"
@@ -63,6 +65,37 @@ def test_the_console_script_prints_the_same_schema(document_schema: dict) -> Non
     proc = subprocess.run([str(MESHFED), "schema"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stderr == ""
     assert json.loads(proc.stdout) == document_schema
+
+
+@pytest.mark.parametrize("name,args", [("meshfederation.schema.json", []), ("values.schema.json", ["--values"]),
+                                       ("federation.schema.json", ["--federation"])])
+def test_the_committed_editor_schemas_are_what_meshfed_schema_prints(name: str, args: list[str]) -> None:
+    """schema/ holds the files the examples' yaml-language-server lines name (the package's own
+    schema files are the generator's: stricter, and with a reference editors cannot follow)."""
+    result = invoke("schema", *args)
+    assert result.exit_code == 0, result.stderr
+    command = " ".join(["meshfed schema", *args])
+    assert (REPO / "schema" / name).read_text("utf-8") == result.stdout, f"stale: run `{command} > schema/{name}`"
+
+
+def example_files() -> list[Path]:
+    """The example documents and values files people edit: overlays/ (not what `meshfed federation
+    scaffold` writes there, whose first line says so) and the kustomize examples."""
+    return sorted(p for top in ("overlays", "kustomize/examples") for p in (REPO / top).rglob("*.yaml")
+                  if p.name != "kustomization.yaml" and not p.read_text("utf-8").startswith(GENERATED))
+
+
+@pytest.mark.parametrize("path", example_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_examples_name_their_schema_on_the_first_line_and_validate_against_it(path: Path) -> None:
+    text = path.read_text("utf-8")
+    line = re.match(r"# yaml-language-server: \$schema=(\S+)\n", text)
+    assert line, "the first line is not `# yaml-language-server: $schema=<path>`"
+    doc = yaml.safe_load(text)
+    expected = {"MeshFederation": "meshfederation.schema.json",
+                "Federation": "federation.schema.json"}.get(doc.get("kind"), "values.schema.json")
+    schema = (path.parent / line.group(1)).resolve()  # relative to the file, as the language server reads it
+    assert schema == REPO / "schema" / expected
+    assert [e.message for e in _validator(json.loads(schema.read_text("utf-8"))).iter_errors(doc)] == []
 
 
 def _validator(schema: dict):

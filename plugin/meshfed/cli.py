@@ -198,20 +198,54 @@ def validate(
     set_json: Optional[List[str]] = SET_JSON,
     set_literal: Optional[List[str]] = SET_LITERAL,
     crds: Optional[List[str]] = CRDS,
+    each: bool = typer.Option(False, "--each", help="Validate each FILE|DIR on its own, as an application of "
+                              "its own (together they are one application, whose objects may not collide), "
+                              "and skip named files that hold no MeshFederation document (values files, "
+                              "kustomization.yaml, other tools' YAML): the pre-commit hook meshfed-validate "
+                              "runs this on the changed files."),
 ) -> None:
     """Report every problem (errors and warnings) with its file and field path; with --crds, also
     what the cluster would reject in the output. Exit 1 on any error."""
-    result = _render(files, values, scope, namespace, layout, root, allow_empty,
-                     _assignments(set=set_, set_string=set_string, set_file=set_file, set_json=set_json,
-                                  set_literal=set_literal))
-    _print_diagnostics(result.diagnostics)
-    rejected = _cluster_problems(result.objects, crds) if result.ok else []
-    for message in rejected:
-        print(message, file=sys.stderr)
-    if not result.ok or rejected:
+    assignments = _assignments(set=set_, set_string=set_string, set_file=set_file, set_json=set_json,
+                               set_literal=set_literal)
+
+    def valid(paths: Optional[List[Path]], label: str) -> bool:
+        """Validate one application: print its problems, or its summary when it has none."""
+        result = _render(paths, values, scope, namespace, layout, root, allow_empty, assignments)
+        _print_diagnostics(result.diagnostics)
+        rejected = _cluster_problems(result.objects, crds) if result.ok else []
+        for message in rejected:
+            print(message, file=sys.stderr)
+        if not result.ok or rejected:
+            return False
+        warnings = sum(d.severity == "warning" for d in result.diagnostics)
+        print(f"{label}valid: {len(result.objects)} resources, {warnings} warnings", file=sys.stderr)
+        return True
+
+    if not (each and files):
+        ok = valid(files, "")
+    else:
+        from .source import display
+        ok = True
+        for path in files:
+            name = display(path)
+            if path.is_dir() or _holds_federation(path, name):
+                ok = valid([path], f"{name}: ") and ok  # every file is validated, also after a failure
+            else:
+                print(f"{name}: skipped: no MeshFederation document", file=sys.stderr)
+    if not ok:
         raise typer.Exit(1)
-    warnings = sum(d.severity == "warning" for d in result.diagnostics)
-    print(f"valid: {len(result.objects)} resources, {warnings} warnings", file=sys.stderr)
+
+
+def _holds_federation(path: Path, name: str) -> bool:
+    """Whether `validate --each` validates a named file: it holds a MeshFederation document, or
+    it cannot be read, or cannot be parsed and mentions the kind (the render then says why)."""
+    from .diagnostics import InputError
+    from .document import is_federation, read_documents
+    try:
+        return any(is_federation(d) for d in read_documents(path, name))
+    except InputError:
+        return True
 
 
 @app.command()

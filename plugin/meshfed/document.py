@@ -89,6 +89,20 @@ def is_federation(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == KIND
 
 
+def read_documents(path: Path, name: str) -> list[Any]:
+    """The documents of a file met among others (a directory walk, the files a pre-commit hook
+    passes), where other tools' YAML is common: [] when it cannot be parsed and mentions neither
+    MeshFederation nor Federation (a Helm template is not meshfed's to report); an InputError
+    when it cannot be read, or cannot be parsed and mentions them (most likely a broken document)."""
+    text = read_file(path, name)
+    try:
+        return parse_all(text, name)
+    except InputError:
+        if "Federation" in text:  # also in MeshFederation
+            raise
+        return []
+
+
 def _envelope_problems(doc: dict[str, Any], source: str) -> list[Diagnostic]:
     """Schema problems of the document itself; `spec.values` is checked later, once merged."""
     spec = doc.get("spec")

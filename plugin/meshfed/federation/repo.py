@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from ..checks import MESH, NAMESPACE
 from ..diagnostics import Diagnostic, InputError, error, has_errors, warning
-from ..document import Derivation, Federation, Resolver, is_federation
+from ..document import Derivation, Federation, Resolver, is_federation, read_documents
 from ..federationdoc import application_documents, is_federation_spec
 from ..merge import Layer, Merged, Path_, format_path
 from ..model import Entry, Port, Values
@@ -272,15 +272,9 @@ def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Found
         for f in files:
             name = display(f)
             try:
-                text = read_file(f, name)
+                docs = read_documents(f, name)
             except InputError as exc:
                 problems.extend(exc.diagnostics)
-                continue
-            try:
-                docs = parse_all(text, name)
-            except InputError as exc:
-                if "Federation" in text:
-                    problems.extend(exc.diagnostics)
                 continue
             real = f.resolve()
             for i, doc in enumerate(docs):
