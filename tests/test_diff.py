@@ -414,3 +414,22 @@ def test_symbolic_links_of_a_commit_are_kept(tmp_path: Path) -> None:
     out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD")
     assert (code, err) == (0, "")
     assert out.splitlines()[-1] == "no differences in 6 applications"
+
+
+def test_a_revision_reads_its_federation_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every application of overlays/ derives from overlays/federation.yaml: it is read once per
+    revision for the renders (and once for the clusters), not once per application."""
+    from meshfed import document
+    reads = []
+    read_spec = document.Resolver.read_spec
+
+    def counted(self: document.Resolver, doc: dict, name: str, real: Path | None) -> object:
+        reads.append(name)
+        return read_spec(self, doc, name, real)
+
+    monkeypatch.setattr(document.Resolver, "read_spec", counted)
+    repo = init_repo(tmp_path / "repo")
+    apply_case(repo, CASES / "changed-port")
+    out, _, code = diff(repo)
+    assert code == 0 and "overlays/central/mesh" in out
+    assert reads == ["overlays/federation.yaml"] * 4  # base and head: the renders, the clusters

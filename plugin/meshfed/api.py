@@ -21,6 +21,7 @@ from .source import STDIN_PATH, display, find_root, load_values_file
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and helmset cost start-up time: for type checkers only
     from typing import Any, Iterator, Sequence
+    from .federationdoc import FederationSpec
     from .helmset import Assignment
 
 
@@ -63,17 +64,21 @@ def render(
     lazy: bool = False,
     assignments: Sequence[Assignment] = (),
     assigned_by: str = "--set",
+    federations: dict[Path, FederationSpec] | None = None,
 ) -> RenderResult:
     """Render MeshFederation documents (files, directories of them, or parsed `documents`) and
     plain values files, as `meshfed render` does. `options` (flags) beat what each document says;
     `default_namespace` (Argo CD's destination) applies to documents that name none. `root` is
     the directory bases may not leave (see `source.find_root`). `assignments` are Helm's `--set*`
     flags, applied after the values files as helm applies them; messages name them `assigned_by`.
-    Never raises for any input."""
+    `federations` keeps the Federation documents read, by path, for later calls below the same
+    root (`meshfed diff` renders every application of a revision with one: a large Federation is
+    read and checked once, not once per application). Never raises for any input."""
     try:
         extra = _values_layers(values_files)
         sets = _Sets(assignments, assigned_by)
-        return _render(paths, documents, extra, sets, options or Options(), default_namespace, root, lazy)
+        return _render(paths, documents, extra, sets, options or Options(), default_namespace, root, lazy,
+                       federations)
     except Exception as exc:  # InputError, and any other: diagnostics, never a traceback  # noqa: BLE001
         return RenderResult(diagnostics=failure(exc))
 
@@ -93,12 +98,15 @@ class _Sets:
 
 
 def _render(paths: Sequence[Path], documents: Sequence[Document], extra: list[Layer], sets: _Sets,
-            options: Options, default_namespace: str | None, root: Path | str | None, lazy: bool) -> RenderResult:
+            options: Options, default_namespace: str | None, root: Path | str | None, lazy: bool,
+            federations: dict[Path, FederationSpec] | None) -> RenderResult:
     fallback = Options(namespace=default_namespace)
     if not paths and not documents:
         rendering = render_layers(sets(extra), [], options.over(fallback))
         return _result([(rendering, "the values")], [], lazy)
     resolver = Resolver(find_root(root))
+    if federations is not None:
+        resolver.specs = federations
     feds = load_paths(list(paths), resolver) if paths else []
     feds += [resolver.federation(d.data, d.source, d.base_dir) for d in documents]
     renderings = []

@@ -72,7 +72,9 @@ def _report(dirs: list[Path], base_ref: str | None, head_ref: str | None, tmp: P
     for revision in (base, head):
         apps = find_apps(revision.tree, paths)
         view = read_federation(revision.tree, paths)
-        sides.append(Side(revision, {p: render_app(revision.tree, a) for p, a in apps.items()}, view.clusters))
+        federations: dict = {}  # each Federation document read once per revision
+        rendered = {p: render_app(revision.tree, a, federations) for p, a in apps.items()}
+        sides.append(Side(revision, rendered, view.clusters))
         views.append(view)
     diffs = compare(*sides)
     compared = len(set(sides[0].apps) | set(sides[1].apps)) - sum(d.status == RENAMED for d in diffs)

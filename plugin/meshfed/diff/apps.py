@@ -26,6 +26,8 @@ from ..yamlio import parse_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..resources import Key
 
 
@@ -103,18 +105,18 @@ def _holds_meshfederation(path: Path) -> bool:
             return False
 
 
-def render_app(tree: Path, app: App) -> Rendered:
+def render_app(tree: Path, app: App, federations: dict[Path, Any]) -> Rendered:
     """The application's objects (YAML from the one writer) or its errors, with files named from
-    the repository root."""
+    the repository root. `federations`: the Federation documents this revision's renders read."""
     with contextlib.chdir(tree):  # messages name files from here: the repository root
         try:
             if app.generators is None:
                 problems = [in_repository(d, app.path) for d in _kustomization_problems(tree / app.path)]
                 if problems:
                     return Rendered({}, problems)
-                result = render([Path(app.path)], root=tree)
+                result = render([Path(app.path)], root=tree, federations=federations)
             else:
-                result = render(documents=_generator_documents(tree, app), root=tree)
+                result = render(documents=_generator_documents(tree, app), root=tree, federations=federations)
         except InputError as exc:
             return Rendered({}, exc.diagnostics)
     errors = [d for d in result.diagnostics if d.severity == "error"]
