@@ -19,7 +19,7 @@ from pathlib import Path
 from ..api import Document, render
 from ..argocd import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
 from ..diagnostics import Diagnostic, InputError, error, failure
-from ..output import dump_yaml
+from ..output import yaml_documents
 from ..resources import is_meshfederation, object_key, strip_bookkeeping
 from ..source import MAX_FILE_BYTES, read_at_most, read_file
 from ..yamlio import parse_all
@@ -123,7 +123,9 @@ def render_app(tree: Path, app: App, federations: dict[Path, Any]) -> Rendered:
     if errors:
         return Rendered({}, errors)
     # Each object as `meshfed render` writes it, without the `---` that separates documents.
-    return Rendered({object_key(obj): dump_yaml([obj]).removeprefix("---\n") for obj in result.objects}, [])
+    objects = list(result.objects)
+    texts = yaml_documents(objects)
+    return Rendered({object_key(obj): text.removeprefix("---\n") for obj, text in zip(objects, texts)}, [])
 
 
 def _kustomization_problems(directory: Path) -> list[Diagnostic]:
