@@ -242,6 +242,20 @@ def test_agreeing_remotes_round_trip(tmp_path):
         {"mesh": "central-mesh", "namespace": "bookinfo"}, {"mesh": "east-mesh", "namespace": "bookinfo"}]
 
 
+def test_a_namespace_value_that_changes_nothing_is_left_out_with_a_warning(tmp_path):
+    shutil.copytree(BOOKINFO, tmp_path / "source")
+    edit(tmp_path / "source/east/bookinfo/bookinfo.yaml",
+         lambda d: values(d).update({"global": {"enableGatewayAPI": False}}))
+    round_trip(tmp_path / "source", tmp_path)
+    run = meshfed("federation", "import", "repo", cwd=tmp_path)
+    assert run.returncode == 0
+    assert run.stderr == (
+        "warning: repo/east/bookinfo/bookinfo.yaml: spec.values.global.enableGatewayAPI: not in the Federation: this "
+        "value differs from the mesh tier's (repo/east/mesh/mesh.yaml), and a Federation gives every tier of a mesh "
+        "the same values (without it, this application renders the same)\n")
+    assert "enableGatewayAPI: false" not in run.stdout
+
+
 def test_layouts_must_agree():
     run = meshfed("federation", "import", "tests/federation/good", cwd=REPO)
     assert (run.returncode, run.stdout) == (1, "")
@@ -303,10 +317,12 @@ def repositories(draw) -> dict[str, Any]:
         importers = draw(st.lists(st.sampled_from(others), unique=True)) if others else []
         imports[h] = {m: draw(namespace) for m in importers}
         ports[h] = draw(st.sampled_from(PORTS))
-    egress = {m: draw(st.booleans()) for m in meshes}
+    egress = {m: draw(st.sampled_from([None, "values", "patch"])) for m in meshes}
+    config = {m: draw(st.sampled_from(["istio-system", "mesh-system"])) for m in meshes}
     shared: dict[str, Any] = {"defaultServicePorts": [{"number": 9080, "name": "http", "protocol": "HTTP"}]}
     if layout == "v2":
         shared["enableGatewayAPI"] = draw(st.booleans())
+        shared["enableOpenshiftRouter"] = draw(st.booleans())
     files: dict[str, Any] = {"base/values.yaml": {"global": shared}}
 
     def entry(h: str, selector: dict[str, str] | None = None) -> dict[str, Any]:
@@ -326,16 +342,23 @@ def repositories(draw) -> dict[str, Any]:
                 item.update({k: gateway[r][k] for k in ("port", "locality") if gateway[r][k] is not None})
                 remote.append({**item, "importedServices": served})
         values: dict[str, Any] = {"local": {"export": [entry(h) for h in hosts if m in exports[h]]}, "remote": remote}
-        if egress[m]:
-            if layout == "v2":
-                values["gateways"] = {"egress": {"enabled": True}}
-            else:
-                values["egressGateway"] = {"enabled": True, "selector": {"istio": "egressgateway"}}
+        if config[m] != "istio-system":
+            values["configNamespace"] = config[m]
+        spec: dict[str, Any] = {"scope": "mesh", "layout": layout, "mesh": {"name": m, "network": f"{m}-net"},
+                                "base": ["../../base/values.yaml"], "values": {"global": values}}
+        switch = ("/global/gateways/egress" if layout == "v2" else "/global/egressGateway", {"enabled": True})
+        if layout == "v1" and egress[m]:
+            switch[1]["selector"] = {"istio": "egressgateway"}
+        if egress[m] == "values":
+            values.update({"gateways": {"egress": switch[1]}} if layout == "v2" else {"egressGateway": switch[1]})
+        elif egress[m] == "patch" and layout == "v1":
+            spec["patches"] = [{"op": "add", "path": f"{switch[0]}/{k}", "value": v} for k, v in switch[1].items()]
+        elif egress[m] == "patch":  # the v2 namespace tier has no egress defaults to patch: Gateway API instead
+            spec["patches"] = [{"op": "replace", "path": "/global/enableGatewayAPI",
+                                "value": not shared["enableGatewayAPI"]}]
         files[f"{cluster[m]}/mesh/mesh.yaml"] = {
             "apiVersion": "meshfed.io/v1alpha1", "kind": "MeshFederation",
-            "metadata": {"name": m, "namespace": "istio-system"},
-            "spec": {"scope": "mesh", "layout": layout, "mesh": {"name": m, "network": f"{m}-net"},
-                     "base": ["../../base/values.yaml"], "values": {"global": values}}}
+            "metadata": {"name": m, "namespace": config[m]}, "spec": spec}
         for ns in sorted({exports[h][m][0] for h in hosts if m in exports[h]} | {imports[h][m] for h in hosts if m in imports[h]}):
             files[f"{cluster[m]}/{ns}/{ns}.yaml"] = {
                 "apiVersion": "meshfed.io/v1alpha1", "kind": "MeshFederation",
@@ -365,7 +388,9 @@ def test_random_repositories_round_trip(files):
             (top / "repo" / name).write_text(yaml.safe_dump(doc, sort_keys=False))
         os.chdir(top)
         try:
-            write(import_repository([Path("repo")], Path("federation.yaml"), top), Path("federation.yaml"), False)
+            text, warnings = import_repository([Path("repo")], Path("federation.yaml"), top)
+            assert warnings == []
+            write(text, Path("federation.yaml"), False)
             scaffold(Path("federation.yaml"), Path("apps"), top)
             apps = applications(top / "repo")
             assert apps == applications(top / "apps")

@@ -368,11 +368,12 @@ def federation_import(
     from .diagnostics import InputError
     from .federation.importer import import_repository, write
     try:
-        text = import_repository(directory, output, root)
+        text, warnings = import_repository(directory, output, root)
         if output is not None:
             write(text, output, force)
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
         raise typer.Exit(1)
+    _print_diagnostics(warnings)
     if output is None:
         sys.stdout.write(text)

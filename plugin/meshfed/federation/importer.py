@@ -32,10 +32,10 @@ from typing import Any
 
 from ..checks import MESH, NAMESPACE
 from ..defaults import DEFAULTS_NAME, defaults_layer
-from ..diagnostics import Diagnostic, InputError, error
+from ..diagnostics import Diagnostic, InputError, error, warning
 from ..document import Resolver
 from ..federationdoc import FederationSpec, application_documents, relative
-from ..merge import Merged, Path_, difference, format_path, merge_layers
+from ..merge import Layer, Merged, Path_, difference, format_path, merge_layers
 from ..model import Entry, Port, lookup
 from ..options import Options
 from ..output import dump_yaml
@@ -204,16 +204,30 @@ def _first_difference(a: Any, b: Any, path: Path_ = ()) -> Path_ | None:
     return None if _same(a, b) else path
 
 
+def _first_own(mine: Any, theirs: Any, path: Path_ = ()) -> Path_ | None:
+    """The first path of `mine` where `theirs` has another value or none."""
+    if isinstance(mine, dict) and isinstance(theirs, dict) and mine:
+        for key, value in mine.items():
+            found = _first_own(value, theirs.get(key, _ABSENT), (*path, key))
+            if found is not None:
+                return found
+        return None
+    return None if _same(mine, theirs) else path
+
+
 # --------------------------------------------------------------------------------------------
 # Reading the repository
 
 
 class _Importer:
+    """One import: what the repository says, gathered and checked, then the Federation built."""
+
     def __init__(self, repo: Repo, out: Path, root: Path) -> None:
         self.repo = repo
         self.out = out  # the Federation's file, resolved (for stdout: one in the working directory)
         self.root = root
         self.problems: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
         self.cluster_dir: dict[str, str] = {}  # mesh -> cluster directory name
         self.services: dict[str, _Service] = {}
         self.gateways: dict[str, dict[str, Any]] = {}  # mesh -> {network, addresses, port, locality}
@@ -223,9 +237,6 @@ class _Importer:
 
     def fail(self, message: str, file: str | None, field: str = "") -> None:
         self.problems.append(error(message, file, field))
-
-    def at(self, doc: Doc, path: Path_) -> tuple[str, str]:
-        return doc.at(path)
 
     # -- documents and clusters ------------------------------------------------------------
 
@@ -313,25 +324,25 @@ class _Importer:
                 other = meshes.get(r.get("mesh"))
                 if other is None:
                     self.fail(f"mesh {r.get('mesh')} is not a mesh of the directories imported (no mesh-tier document "
-                              "declares it); a Federation derives remotes from its own meshes", *self.at(doc, (*path, "mesh")))
+                              "declares it); a Federation derives remotes from its own meshes", *doc.at((*path, "mesh")))
                     continue
                 if other is c:
-                    self.fail("the cluster's own mesh: a mesh does not import from itself", *self.at(doc, (*path, "mesh")))
+                    self.fail("the cluster's own mesh: a mesh does not import from itself", *doc.at((*path, "mesh")))
                     continue
                 if r.get("network") != other.network:
                     self.fail(f"network {r.get('network')}, but mesh {other.mesh} declares network {other.network} "
-                              f"({other.decl.file}: {other.decl.field}.network)", *self.at(doc, (*path, "network")))
+                              f"({other.decl.file}: {other.decl.field}.network)", *doc.at((*path, "network")))
                 gateway = {k: r.get(k, _ABSENT) for k in ("addresses", "port", "locality")}
                 seen = self.gateways.setdefault(other.mesh, gateway)
                 if seen is gateway:
-                    self.gateway_at[other.mesh] = self.at(doc, path)
+                    self.gateway_at[other.mesh] = doc.at(path)
                     continue
                 for key in ("addresses", "port", "locality"):
                     if not _same(seen[key], gateway[key]):
                         file, field = self.gateway_at[other.mesh]
                         self.fail(f"{key} {_shown(gateway[key])} of mesh {other.mesh} disagrees with {file}: {field}.{key} "
                                   f"({_shown(seen[key])}); a Federation gives each mesh one gateway",
-                                  *self.at(doc, (*path, key)))
+                                  *doc.at((*path, key)))
 
     # -- services ----------------------------------------------------------------------------
 
@@ -362,13 +373,13 @@ class _Importer:
             for e in local:
                 if e.hostname not in exported:
                     self.fail(f"{e.hostname} is exported by the mesh tier but by none of mesh {c.mesh}'s namespace "
-                              "tiers; a Federation exports a service from a namespace", *self.at(mesh_doc, e.path))
+                              "tiers; a Federation exports a service from a namespace", *mesh_doc.at(e.path))
             for host, d in exported.items():
                 if host not in local_hosts:
                     entry = next(e for e in d.values.exports if e.hostname == host)  # type: ignore[union-attr]
                     self.fail(f"{host} is exported by this namespace but missing from the mesh tier's "
                               f"global.local.export ({mesh_doc.source}); a Federation exports it from both",
-                              *self.at(d, entry.path))
+                              *d.at(entry.path))
 
     def _entries(self, doc: Doc, entries: tuple[Entry, ...], name: str) -> tuple[Entry, ...]:
         self.service_order.follow([e.hostname for e in entries])
@@ -376,7 +387,7 @@ class _Importer:
         for e in entries:
             if e.hostname in seen:
                 self.fail(f"{e.hostname} is listed twice in {name}; a Federation lists it once",
-                          *self.at(doc, (*e.path, "hostname")))
+                          *doc.at((*e.path, "hostname")))
             seen.add(e.hostname)
         return entries
 
@@ -389,9 +400,9 @@ class _Importer:
                     continue
                 if d.cluster.mesh in svc.exporters():
                     self.fail(f"{svc.hostname} is exported by this namespace's own mesh {d.cluster.mesh}: a mesh serves "
-                              "its own services locally", *self.at(d, e.path))
+                              "its own services locally", *d.at(e.path))
                 elif not svc.exporters():
-                    self.fail(f"no mesh of the directories imported exports {svc.hostname}", *self.at(d, e.path))
+                    self.fail(f"no mesh of the directories imported exports {svc.hostname}", *d.at(e.path))
         for c in clusters:
             doc = c.mesh_doc
             if doc is None or doc.values is None:
@@ -406,7 +417,7 @@ class _Importer:
                 exported = {h for h, s in self.services.items() if r.mesh in s.exporters()}
                 seen: set[str] = set()
                 for k, host in enumerate(r.imported):
-                    where = self.at(doc, (*r.path, "importedServices", k))
+                    where = doc.at((*r.path, "importedServices", k))
                     if host in seen:
                         self.fail(f"{host} is listed twice", *where)
                     elif host not in exported:
@@ -418,15 +429,15 @@ class _Importer:
                 for host in sorted((imported & exported) - seen):
                     self.fail(f"{host} is imported by a namespace of mesh {c.mesh} and exported by mesh {r.mesh}, but "
                               "missing here; a Federation imports it from every mesh that exports it",
-                              *self.at(doc, (*r.path, "importedServices")))
+                              *doc.at((*r.path, "importedServices")))
                 if not r.imported:
                     self.fail(f"mesh {r.mesh} is listed with no importedServices; a Federation lists only the meshes "
-                              "a mesh imports from", *self.at(doc, r.path))
+                              "a mesh imports from", *doc.at(r.path))
             for host in sorted(imported):
                 for mesh in sorted(self.services[host].exporters() - set(listed) - {c.mesh}):
                     self.fail(f"{host} is imported by a namespace of mesh {c.mesh} and exported by mesh {mesh}, which "
                               "global.remote does not list; a Federation imports it from every mesh that exports it",
-                              *self.at(doc, ("global", "remote")))
+                              *doc.at(("global", "remote")))
 
     def ports(self, svc: _Service) -> list[dict[str, Any]] | None:
         """The service's ports: the first namespace entry's own, when any lists them; every entry
@@ -441,54 +452,20 @@ class _Importer:
             before = d.values.ports_of(e)
             after = chosen[0].values.ports_of(chosen[1]) if chosen is not None else d.values.default_ports  # type: ignore[union-attr]
             if _port_key(before, local) != _port_key(after, local):
-                there = ": ".join(self.at(chosen[0], (*chosen[1].path, "ports"))) if chosen else \
+                there = ": ".join(chosen[0].at((*chosen[1].path, "ports"))) if chosen else \
                     "each mesh's global.defaultServicePorts"
                 own = "" if e.own_ports else " (global.defaultServicePorts)"
                 self.fail(f"{svc.hostname} has ports {_ports_text(before)}{own} here but {_ports_text(after)} in "
                           f"{there}; a Federation gives a service one list of ports",
-                          *self.at(d, (*e.path, "ports" if e.own_ports else "hostname")))
+                          *d.at((*e.path, "ports" if e.own_ports else "hostname")))
         return ports
 
 
-def _port_key(ports: tuple[Port, ...], numbers_only: bool) -> tuple[Any, ...]:
-    return tuple(p.number if numbers_only else tuple(p.as_dict().items()) for p in ports)
+    # -- the Federation --------------------------------------------------------------------------
 
-
-def _ports_text(ports: tuple[Port, ...]) -> str:
-    return "[" + ", ".join(f"{p.number}/{p.name}/{p.protocol}" + (f"->{p.target_port}" if p.target_port else "")
-                           for p in ports) + "]"
-
-
-def _shown(value: Any) -> str:
-    if value is _ABSENT:
-        return "(none)"
-    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
-
-
-def _patched_derived(op: dict[str, Any]) -> str | None:
-    """The derived list a patch operation writes to (or through), if any."""
-    if op.get("op") == "test":
-        return None
-    for key in ("path", "from") if op.get("op") == "move" else ("path",):
-        pointer = op.get(key)
-        if not isinstance(pointer, str):
-            continue
-        parts = tuple(p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]) if pointer else ()
-        for derived in DERIVED:
-            n = min(len(parts), len(derived))
-            if parts[:n] == derived[:n]:
-                return format_path(derived) if len(parts) >= len(derived) else pointer or "/"
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# The Federation
-
-
-class _Build(_Importer):
-    def base_layers(self) -> list[Any]:
+    def base_layers(self) -> list[Layer]:
         """The plain values files every member's values start with, in order."""
-        chains = [[la for la in d.fed.layers] for d in self.repo.docs if d.fed is not None]
+        chains = [d.fed.layers for d in self.repo.docs if d.fed is not None]
         out = []
         for layers in zip(*chains):
             first = layers[0]
@@ -586,6 +563,7 @@ class _Build(_Importer):
         problems = [p for p in rendering.diagnostics if p.severity == "error"]
         after = "" if problems else dump_yaml(rendering.objects())
         if before == after:
+            self._dropped(d, c)
             return
         if scope == MESH and d.namespace and d.namespace != namespace:
             self.fail(f"the mesh tier renders into namespace {d.namespace}, but its global.configNamespace is "
@@ -596,6 +574,19 @@ class _Build(_Importer):
         hint = self._hint(d, c)
         self.fail(f"the application a Federation scaffolds for it ({app}) would render differently ({why}){hint}",
                   d.source)
+
+    def _dropped(self, d: Doc, c: Cluster) -> None:
+        """A warning for a namespace tier's own value the Federation leaves out (it renders the
+        same without it): said once, in the mesh, the value is gone."""
+        mesh_doc = c.mesh_doc
+        if d is mesh_doc or mesh_doc is None:
+            return
+        path = _first_own(written_values(d), written_values(mesh_doc))
+        if path is not None:
+            self.warnings.append(warning(
+                f"not in the Federation: this value differs from the mesh tier's ({mesh_doc.source}), and a Federation "
+                "gives every tier of a mesh the same values (without it, this application renders the same)",
+                *d.at(path)))
 
     def _hint(self, d: Doc, c: Cluster) -> str:
         """Where a namespace tier's values differ from its mesh tier's (a Federation gives every
@@ -611,6 +602,37 @@ class _Build(_Importer):
         file, field = d.at(full) if lookup(d.merged.values, full) is not None else mesh_doc.at(full)
         return (f"; its values differ from its mesh tier's ({mesh_doc.source}) at {file}: {field}, and a Federation "
                 "gives every tier of a mesh the same values")
+
+
+def _port_key(ports: tuple[Port, ...], numbers_only: bool) -> tuple[Any, ...]:
+    return tuple(p.number if numbers_only else tuple(p.as_dict().items()) for p in ports)
+
+
+def _ports_text(ports: tuple[Port, ...]) -> str:
+    return "[" + ", ".join(f"{p.number}/{p.name}/{p.protocol}" + (f"->{p.target_port}" if p.target_port else "")
+                           for p in ports) + "]"
+
+
+def _shown(value: Any) -> str:
+    if value is _ABSENT:
+        return "(none)"
+    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
+
+
+def _patched_derived(op: dict[str, Any]) -> str | None:
+    """The derived list a patch operation writes to (or through), if any."""
+    if op.get("op") == "test":
+        return None
+    for key in ("path", "from") if op.get("op") == "move" else ("path",):
+        pointer = op.get(key)
+        if not isinstance(pointer, str):
+            continue
+        parts = tuple(p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]) if pointer else ()
+        for derived in DERIVED:
+            n = min(len(parts), len(derived))
+            if parts[:n] == derived[:n]:
+                return format_path(derived) if len(parts) >= len(derived) else pointer or "/"
+    return None
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -632,16 +654,16 @@ def _first_object_difference(before: str, after: str) -> str:
 # Entry points
 
 
-def import_repository(paths: list[Path], out: Path | None, root: Path | None) -> str:
-    """The Federation's YAML for the repository below `paths`; its `base` paths are relative to
-    `out` (None: the working directory). InputError, with every problem found, when a Federation
-    cannot reproduce the repository."""
+def import_repository(paths: list[Path], out: Path | None, root: Path | None) -> tuple[str, list[Diagnostic]]:
+    """The Federation's YAML for the repository below `paths` (its `base` paths relative to `out`;
+    None: the working directory) and warnings. InputError, with every problem found, when a
+    Federation cannot reproduce the repository."""
     repo = load_paths(list(paths), root)
     errors = repo.load_errors()
     if errors:
         raise InputError(errors)
     target = (out if out is not None else Path("federation.yaml")).resolve()
-    build = _Build(repo, target, find_root(root))
+    build = _Importer(repo, target, find_root(root))
     clusters = build.documents()
     if not build.problems:
         build.remotes(clusters)
@@ -655,7 +677,7 @@ def import_repository(paths: list[Path], out: Path | None, root: Path | None) ->
     build.verify(doc, clusters)
     if build.problems:
         raise InputError(build.problems)
-    return dump_yaml([doc]).removeprefix("---\n")
+    return dump_yaml([doc]).removeprefix("---\n"), build.warnings
 
 
 def write(text: str, out: Path, force: bool) -> None:
