@@ -176,6 +176,23 @@ def _namespace_values(repo: Path) -> None:
         {"global": {"defaultServicePorts": [{"number": 9081, "name": "http", "protocol": "HTTP"}]}}))
 
 
+def _remote_orders(repo: Path) -> None:
+    """A fourth cluster lists east and west the other way round: WorkloadEntries follow the order."""
+    (repo / "north/mesh").mkdir(parents=True)
+    (repo / "north/bookinfo").mkdir(parents=True)
+    central = yaml.safe_load((repo / "central/mesh/mesh.yaml").read_text())
+    remote = [dict(r, importedServices=["ratings.mesh.global"]) for r in reversed(values(central)["global"]["remote"])]
+    (repo / "north/mesh/mesh.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "meshfed.io/v1alpha1", "kind": "MeshFederation", "metadata": {"name": "north-mesh"},
+        "spec": {"scope": "mesh", "layout": "v2", "mesh": {"name": "north-mesh", "network": "north-network"},
+                 "base": ["../../base/mesh.yaml"], "values": {"global": {"remote": remote}}}}))
+    (repo / "north/bookinfo/bookinfo.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "meshfed.io/v1alpha1", "kind": "MeshFederation",
+        "metadata": {"name": "bookinfo", "namespace": "bookinfo"},
+        "spec": {"scope": "namespace", "base": ["../mesh/mesh.yaml"],
+                 "values": {"import": [{"hostname": "ratings.mesh.global"}]}}}))
+
+
 ERRORS = {
     "disagreeing-gateway": (_disagreeing_gateway, [
         "repo/east/mesh/mesh.yaml: spec.values.global.remote[0].addresses: addresses [198.51.100.99] of mesh west-mesh "
@@ -214,6 +231,13 @@ ERRORS = {
     "scope-all": (_scope_all, [
         "repo/west/bookinfo/bookinfo.yaml: spec.scope: renders both tiers (scope all); a Federation's applications "
         "are the mesh tier and each namespace apart: split the document"]),
+    "remote-orders": (_remote_orders, [
+        f"repo/north/{app}.yaml: the application a Federation scaffolds for it (north/{app.split('/')[0]}) would render "
+        f"differently (line {line}: 'name: {west}' becomes 'name: {east}'); the lists disagree on their order: "
+        "repo/north/mesh/mesh.yaml: spec.values.global.remote lists west-mesh before east-mesh, against the lists read "
+        "before it, and a Federation lists its meshes and services in one order" for app, line, west, east in (
+            ("mesh/mesh", 5, "remote-gateway-west-network", "remote-gateway-east-network"),
+            ("bookinfo/bookinfo", 23, "ratings-mesh-global-west-netwo-0", "ratings-mesh-global-east-netwo-0"))]),
     "namespace-values": (_namespace_values, [
         "repo/east/bookinfo/bookinfo.yaml: the application a Federation scaffolds for it (east/bookinfo) would render "
         "differently (line 12: '- number: 9081' becomes '- number: 9080'); its values differ from its mesh tier's "
@@ -271,6 +295,15 @@ def test_a_cluster_directory_given_is_refused(tmp_path):
     assert (run.returncode, run.stdout) == (1, "")
     assert run.stderr == ("repo/east/bookinfo/bookinfo.yaml: a document of mesh east-mesh in cluster directory bookinfo, "
                           "but repo/east/mesh/mesh.yaml is in mesh; a mesh's documents share one cluster directory\n")
+
+
+def test_a_cluster_directory_must_be_a_dns_label(tmp_path):
+    shutil.copytree(BOOKINFO, tmp_path / "repo")
+    (tmp_path / "repo/west").rename(tmp_path / "repo/West_1")
+    run = meshfed("federation", "import", "repo", cwd=tmp_path)
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr == ("repo/West_1/mesh/mesh.yaml: cluster directory West_1 is not a DNS label, as a Federation's "
+                          "cluster names must be (they name Argo CD clusters): rename the directory\n")
 
 
 def test_a_scaffolded_repository_is_refused(tmp_path):

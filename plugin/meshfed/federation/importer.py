@@ -35,6 +35,7 @@ from ..defaults import DEFAULTS_NAME, defaults_layer
 from ..diagnostics import Diagnostic, InputError, error, warning
 from ..document import Resolver
 from ..federationdoc import FederationSpec, application_documents, relative
+from ..formats import is_dns_label
 from ..merge import Layer, Merged, Path_, difference, format_path, merge_layers
 from ..model import Entry, Port, lookup
 from ..options import Options
@@ -62,15 +63,21 @@ class _Service:
 
 
 class _Order:
-    """An order of names that follows the lists the documents wrote where they agree (a later
-    list that contradicts an earlier one is dropped), else the names' `rank`."""
+    """An order of names that follows the lists the documents wrote where they agree, else the
+    names' `rank`. A list that contradicts the ones read before it is noted (`conflicts`: file,
+    field, message), for when the renders then differ."""
 
     def __init__(self) -> None:
         self.after: dict[str, set[str]] = {}
+        self.conflicts: list[tuple[str, str, str]] = []
 
-    def follow(self, names: list[str]) -> None:
+    def follow(self, names: list[str], where: tuple[str, str]) -> None:
         for a, b in zip(names, names[1:]):
-            if a != b and not self._reaches(b, a):
+            if a == b:
+                continue
+            if self._reaches(b, a):
+                self.conflicts.append((*where, f"lists {a} before {b}, against the lists read before it"))
+            else:
                 self.after.setdefault(a, set()).add(b)
 
     def _reaches(self, start: str, goal: str) -> bool:
@@ -117,16 +124,22 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _written(merged: Merged, path: Path_ = ()) -> tuple[bool, Any]:
-    """The merged values the documents supplied (not the chart defaults): (any, value)."""
+def _written(merged: Merged, layers: list[Layer], path: Path_ = ()) -> tuple[bool, Any]:
+    """The merged values the documents supplied (not the chart defaults): (any, value). Keys
+    come in the order the documents' `layers` wrote them, not the chart defaults' order."""
     value = lookup(merged.values, path) if path else merged.values
     layer = merged.origins.get(path)
     if layer is not None and layer.via:  # set by a patch: whole (provenance below it is stale)
         return True, copy.deepcopy(value)
     if isinstance(value, dict):
+        order: dict[Any, None] = {}
+        for la in layers:
+            here = lookup(la.data, path) if path else la.data
+            if isinstance(here, dict):
+                order.update(dict.fromkeys(k for k in here if k in value))
         out = {}
-        for key in value:
-            keep, inner = _written(merged, (*path, key))
+        for key in [*order, *(k for k in value if k not in order)]:
+            keep, inner = _written(merged, layers, (*path, key))
             if keep:
                 out[key] = inner
         own = layer is not None and layer.name != DEFAULTS_NAME and not value
@@ -160,8 +173,8 @@ def _without_derived(values: dict[str, Any]) -> dict[str, Any]:
 
 def written_values(doc: Doc) -> dict[str, Any]:
     """What a document's values are over the chart defaults, without the derived lists."""
-    assert doc.merged is not None and doc.layout is not None
-    _, out = _written(doc.merged)
+    assert doc.merged is not None and doc.layout is not None and doc.fed is not None
+    _, out = _written(doc.merged, doc.fed.layers)
     _removals(out, defaults_layer(doc.layout, MESH in doc.tiers), doc.merged.values)
     return _without_derived(out)
 
@@ -287,7 +300,7 @@ class _Importer:
             name = self.cluster_dir.get(c.mesh)
             if name is not None and owners.setdefault(name, c.mesh) != c.mesh:
                 self.fail(f"cluster directory {name} holds the documents of meshes {owners[name]} and {c.mesh}; a "
-                          "Federation gives each mesh a cluster of its own", c.mesh_doc.source, "spec.mesh")
+                          "Federation gives each mesh a cluster of its own", c.decl.file, f"{c.decl.field}.name")
         return clusters
 
     def _cluster_directory(self, c: Cluster) -> None:
@@ -306,7 +319,10 @@ class _Importer:
             elif parts[0] != first[0]:
                 self.fail(f"a document of mesh {c.mesh} in cluster directory {parts[0]}, but {first[1].source} is in "
                           f"{first[0]}; a mesh's documents share one cluster directory", d.source)
-        if first is not None:
+        if first is not None and not is_dns_label(first[0]):
+            self.fail(f"cluster directory {first[0]} is not a DNS label, as a Federation's cluster names must be (they "
+                      "name Argo CD clusters): rename the directory", first[1].source)
+        elif first is not None:
             self.cluster_dir[c.mesh] = first[0]
 
     # -- remotes: gateways -----------------------------------------------------------------
@@ -318,7 +334,8 @@ class _Importer:
             if doc is None or doc.merged is None:
                 continue
             entries = lookup(doc.merged.values, ("global", "remote")) or []
-            self.mesh_order.follow([r["mesh"] for r in entries if isinstance(r, dict) and "mesh" in r])
+            self.mesh_order.follow([r["mesh"] for r in entries if isinstance(r, dict) and "mesh" in r],
+                                   doc.at(("global", "remote")))
             for i, r in enumerate(entries):
                 path: Path_ = ("global", "remote", i)
                 other = meshes.get(r.get("mesh"))
@@ -382,7 +399,8 @@ class _Importer:
                               *d.at(entry.path))
 
     def _entries(self, doc: Doc, entries: tuple[Entry, ...], name: str) -> tuple[Entry, ...]:
-        self.service_order.follow([e.hostname for e in entries])
+        if entries:
+            self.service_order.follow([e.hostname for e in entries], doc.at(entries[0].path[:-1]))
         seen: set[str] = set()
         for e in entries:
             if e.hostname in seen:
@@ -413,7 +431,7 @@ class _Importer:
                 if r.mesh not in self.cluster_dir and not any(o.mesh == r.mesh for o in clusters):
                     continue  # reported by remotes()
                 listed[r.mesh] = r.index
-                self.service_order.follow(list(r.imported))
+                self.service_order.follow(list(r.imported), doc.at((*r.path, "importedServices")))
                 exported = {h for h, s in self.services.items() if r.mesh in s.exporters()}
                 seen: set[str] = set()
                 for k, host in enumerate(r.imported):
@@ -571,7 +589,10 @@ class _Importer:
                       "configNamespace: make them agree", d.source, "metadata.namespace")
             return
         why = f"{problems[0]}" if problems else _first_object_difference(before, after)
-        hint = self._hint(d, c)
+        hint = self._hint(d, c) + "".join(
+            f"; the lists disagree on their order: {file}: {field} {message}, and a Federation lists its meshes and "
+            "services in one order" for file, field, message in [*self.mesh_order.conflicts,
+                                                                  *self.service_order.conflicts][:1])
         self.fail(f"the application a Federation scaffolds for it ({app}) would render differently ({why}){hint}",
                   d.source)
 
@@ -594,7 +615,8 @@ class _Importer:
         mesh_doc = c.mesh_doc
         if d is mesh_doc or mesh_doc is None or d.merged is None or mesh_doc.merged is None:
             return ""
-        mine, theirs = _written(d.merged)[1].get("global", {}), _written(mesh_doc.merged)[1].get("global", {})
+        mine = _written(d.merged, d.fed.layers)[1].get("global", {})  # type: ignore[union-attr]
+        theirs = _written(mesh_doc.merged, mesh_doc.fed.layers)[1].get("global", {})  # type: ignore[union-attr]
         path = _first_difference(mine, theirs)
         if path is None:
             return ""
