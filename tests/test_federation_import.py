@@ -176,6 +176,23 @@ def _namespace_values(repo: Path) -> None:
         {"global": {"defaultServicePorts": [{"number": 9081, "name": "http", "protocol": "HTTP"}]}}))
 
 
+def _namespace_twice(repo: Path) -> None:
+    shutil.copytree(repo / "west/bookinfo", repo / "west/bookinfo-copy")
+
+
+def _no_mesh_tier(repo: Path) -> None:
+    (repo / "east/mesh/mesh.yaml").unlink()
+    edit(repo / "east/bookinfo/bookinfo.yaml", lambda d: d["spec"].update(
+        {"mesh": {"name": "east-mesh", "network": "east-network"}, "base": ["../../base/mesh.yaml"]}))
+
+
+def _unknown_remote(repo: Path) -> None:
+    edit(repo / "central/mesh/mesh.yaml", lambda d: values(d)["global"]["remote"].append(
+        {"mesh": "partner-mesh", "network": "partner-network", "addresses": ["203.0.113.1"],
+         "importedServices": ["api.partner.global"]}))
+    edit(repo / "central/bookinfo/bookinfo.yaml", lambda d: values(d)["import"].append({"hostname": "api.partner.global"}))
+
+
 def _remote_orders(repo: Path) -> None:
     """A fourth cluster lists east and west the other way round: WorkloadEntries follow the order."""
     (repo / "north/mesh").mkdir(parents=True)
@@ -231,6 +248,17 @@ ERRORS = {
     "scope-all": (_scope_all, [
         "repo/west/bookinfo/bookinfo.yaml: spec.scope: renders both tiers (scope all); a Federation's applications "
         "are the mesh tier and each namespace apart: split the document"]),
+    "namespace-twice": (_namespace_twice, [
+        "repo/west/bookinfo-copy/bookinfo.yaml: metadata.namespace: namespace bookinfo of mesh west-mesh is also "
+        "rendered by repo/west/bookinfo/bookinfo.yaml; a Federation has one application per mesh and namespace"]),
+    "no-mesh-tier": (_no_mesh_tier, [
+        "repo/east/bookinfo/bookinfo.yaml: spec.mesh.name: mesh east-mesh has namespace-tier documents but no "
+        "mesh-tier document; a Federation scaffolds a mesh tier for every mesh"]),
+    "unknown-remote": (_unknown_remote, [
+        "repo/central/mesh/mesh.yaml: spec.values.global.remote[2].mesh: mesh partner-mesh is not a mesh of the "
+        "directories imported (no mesh-tier document declares it); a Federation derives remotes from its own meshes",
+        "repo/central/bookinfo/bookinfo.yaml: spec.values.import[2]: no mesh of the directories imported exports "
+        "api.partner.global"]),
     "remote-orders": (_remote_orders, [
         f"repo/north/{app}.yaml: the application a Federation scaffolds for it (north/{app.split('/')[0]}) would render "
         f"differently (line {line}: 'name: {west}' becomes 'name: {east}'); the lists disagree on their order: "
@@ -402,13 +430,14 @@ def repositories(draw) -> dict[str, Any]:
     return files
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(repositories())
-def test_random_repositories_round_trip(files):
+def import_and_compare(files: dict[str, Any]) -> list[Any] | None:
+    """Write `files`, import, scaffold, and assert every application renders the same bytes.
+    The import's diagnostics when it refuses (None when it succeeds)."""
     import os
     import tempfile
 
     from meshfed.api import render
+    from meshfed.diagnostics import InputError
     from meshfed.federation.importer import import_repository, write
     from meshfed.federation.scaffold import scaffold
     from meshfed.output import dump_yaml
@@ -421,8 +450,10 @@ def test_random_repositories_round_trip(files):
             (top / "repo" / name).write_text(yaml.safe_dump(doc, sort_keys=False))
         os.chdir(top)
         try:
-            text, warnings = import_repository([Path("repo")], Path("federation.yaml"), top)
-            assert warnings == []
+            try:
+                text, warnings = import_repository([Path("repo")], Path("federation.yaml"), top)
+            except InputError as exc:
+                return exc.diagnostics
             write(text, Path("federation.yaml"), False)
             scaffold(Path("federation.yaml"), Path("apps"), top)
             apps = applications(top / "repo")
@@ -431,5 +462,43 @@ def test_random_repositories_round_trip(files):
                 before, after = render([Path("repo") / app], root=top), render([Path("apps") / app], root=top)
                 assert before.ok and after.ok, (before.diagnostics, after.diagnostics)
                 assert dump_yaml(before.objects) == dump_yaml(after.objects), app
+            return None
         finally:
             os.chdir(here)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(repositories())
+def test_random_repositories_round_trip(files):
+    assert import_and_compare(files) is None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(repositories(), st.data())
+def test_an_import_round_trips_or_refuses_with_file_and_field(files, data):
+    """One document changed so that the clusters may no longer agree: the import either still
+    reproduces every render, or refuses, naming where."""
+    import copy
+
+    mesh_docs = sorted(n for n in files if n.endswith("/mesh/mesh.yaml"))
+    name = data.draw(st.sampled_from(mesh_docs))
+    g = files[name]["spec"]["values"]["global"]
+    change = data.draw(st.sampled_from(["order", "address", "imported", "exports", "namespace-ports"]))
+    g = copy.deepcopy(g)
+    files = {**files, name: {**files[name], "spec": {**files[name]["spec"], "values": {"global": g}}}}
+    if change == "order":
+        g["remote"].reverse()
+    elif change == "address" and g["remote"]:
+        g["remote"][-1]["addresses"] = ["203.0.113.9"]
+    elif change == "imported" and g["remote"]:
+        g["remote"][0]["importedServices"] = g["remote"][0]["importedServices"][1:]
+    elif change == "exports":
+        g["local"]["export"].reverse()
+    elif change == "namespace-ports":
+        ns = sorted(n for n in files if n.startswith(name.split("/")[0] + "/") and n != name)
+        if ns:
+            doc = copy.deepcopy(files[ns[0]])
+            doc["spec"]["values"]["global"] = {"defaultServicePorts": [{"number": 9081, "name": "http", "protocol": "HTTP"}]}
+            files[ns[0]] = doc
+    problems = import_and_compare(files)
+    assert problems is None or (problems and all(p.file and p.severity == "error" for p in problems)), problems

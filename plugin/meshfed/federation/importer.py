@@ -14,6 +14,8 @@ their merged values and provenance, grouped into clusters). From it:
   entries (paths relative to the output file, or to the working directory for stdout); the
   other values the documents wrote (not the chart defaults; a null where a default was removed;
   what a patch changed) go to `spec.values` where every mesh agrees, else to `meshes[].values`.
+  They are the mesh tier's: a Federation gives every tier of a mesh the same values, so a
+  namespace tier's own value is left out (with a warning) when its render does not need it.
   The derived lists (`global.remote`, `global.local`, `import`, `export`) are left out.
 * order: meshes and services are ordered so that the derived lists keep the order the documents
   wrote (Helm renders in list order), else by cluster name and hostname.
