@@ -2,9 +2,8 @@
 
 The proof is the round trip: import a repository, scaffold the Federation, and every application
 renders the same bytes before and after. `tests/federation/import/bookinfo/` is the three-cluster
-example as per-cluster documents (the `overlays/` of before the Federation); `overlays/` itself is
-round-tripped too while it still holds per-cluster documents. Each error case changes one thing in
-a copy of it and asserts the exact messages.
+example as per-cluster documents (the `overlays/` of before the Federation). Each error case
+changes one thing in a copy of it and asserts the exact messages.
 """
 from __future__ import annotations
 
@@ -72,13 +71,6 @@ def test_round_trip_bookinfo(tmp_path):
     assert fed["spec"]["services"][1]["exports"] == [
         {"mesh": "east-mesh", "namespace": "bookinfo", "labelSelector": {"app": "ratings"}},
         {"mesh": "west-mesh", "namespace": "bookinfo", "labelSelector": {"app": "ratings"}}]
-
-
-def test_round_trip_overlays(tmp_path):
-    overlays = REPO / "overlays"
-    if any("federation:" in f.read_text() for f in overlays.rglob("*.yaml")):
-        pytest.skip("overlays/ is already scaffolded from a Federation")
-    round_trip(overlays, tmp_path)
 
 
 def test_stdout_is_the_file_and_runs_agree(tmp_path):
@@ -176,6 +168,13 @@ def _namespace_values(repo: Path) -> None:
         {"global": {"defaultServicePorts": [{"number": 9081, "name": "http", "protocol": "HTTP"}]}}))
 
 
+def _empty_namespace(repo: Path) -> None:
+    """west's exports move to namespace reviews; its bookinfo document stays, exporting nothing."""
+    shutil.copytree(repo / "west/bookinfo", repo / "west/reviews")
+    edit(repo / "west/reviews/bookinfo.yaml", lambda d: d["metadata"].update({"name": "reviews", "namespace": "reviews"}))
+    edit(repo / "west/bookinfo/bookinfo.yaml", lambda d: values(d).update({"export": []}))
+
+
 def _namespace_twice(repo: Path) -> None:
     shutil.copytree(repo / "west/bookinfo", repo / "west/bookinfo-copy")
 
@@ -248,6 +247,9 @@ ERRORS = {
     "scope-all": (_scope_all, [
         "repo/west/bookinfo/bookinfo.yaml: spec.scope: renders both tiers (scope all); a Federation's applications "
         "are the mesh tier and each namespace apart: split the document"]),
+    "empty-namespace": (_empty_namespace, [
+        "repo/west/bookinfo/bookinfo.yaml: the Federation has no application for it: namespace bookinfo of mesh "
+        "west-mesh neither imports nor exports a service, so it renders nothing"]),
     "namespace-twice": (_namespace_twice, [
         "repo/west/bookinfo-copy/bookinfo.yaml: metadata.namespace: namespace bookinfo of mesh west-mesh is also "
         "rendered by repo/west/bookinfo/bookinfo.yaml; a Federation has one application per mesh and namespace"]),

@@ -567,8 +567,9 @@ class _Importer:
                 tier = MESH if MESH in d.tiers else NAMESPACE
                 found = apps.get((c.mesh, tier, d.namespace if tier == NAMESPACE else None))
                 if found is None:
-                    self.fail(f"the Federation has no application for it: namespace {d.namespace} of mesh {c.mesh} "
-                              "neither imports nor exports a service", d.source, "metadata.namespace")
+                    what = f"namespace {d.namespace} of mesh {c.mesh}" if tier == NAMESPACE else f"mesh {c.mesh}"
+                    self.fail(f"the Federation has no application for it: {what} neither imports nor exports a "
+                              "service, so it renders nothing", d.source)
                     continue
                 self._compare(d, c, spec, *found)
 
