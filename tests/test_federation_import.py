@@ -310,6 +310,26 @@ def test_a_namespace_value_that_changes_nothing_is_left_out_with_a_warning(tmp_p
     assert "enableGatewayAPI: false" not in run.stdout
 
 
+def test_a_base_not_every_document_starts_with_becomes_values(tmp_path):
+    """central writes the base's values itself: no shared base file, so they are the Federation's
+    shared values, and central's own gateways the mesh's."""
+    shutil.copytree(BOOKINFO, tmp_path / "source")
+    base = yaml.safe_load((BOOKINFO / "base/mesh.yaml").read_text())
+
+    def inline(d: dict[str, Any]) -> None:
+        del d["spec"]["base"]
+        g = values(d)["global"]
+        g["gateways"] = {**base["global"].pop("gateways"), **g["gateways"]}
+        values(d)["global"] = {**base["global"], **g}
+
+    edit(tmp_path / "source/central/mesh/mesh.yaml", inline)
+    spec = yaml.safe_load(round_trip(tmp_path / "source", tmp_path))["spec"]
+    assert "base" not in spec
+    assert list(spec["values"]["global"]) == ["configNamespace", "enableGatewayAPI", "defaultServicePorts", "gateways"]
+    assert list(spec["values"]["global"]["gateways"]) == ["ingress"]
+    assert list(spec["meshes"][0]["values"]["global"]["gateways"]) == ["egress"]
+
+
 def test_layouts_must_agree():
     run = meshfed("federation", "import", "tests/federation/good", cwd=REPO)
     assert (run.returncode, run.stdout) == (1, "")

@@ -480,7 +480,6 @@ class _Importer:
                           *d.at((*e.path, "ports" if e.own_ports else "hostname")))
         return ports
 
-
     # -- the Federation --------------------------------------------------------------------------
 
     def base_layers(self) -> list[Layer]:
@@ -489,14 +488,13 @@ class _Importer:
         out = []
         for layers in zip(*chains):
             first = layers[0]
-            if first.prefix or first.via or first.name == DEFAULTS_NAME:
-                break
             if not all(not la.prefix and not la.via and _same_file(la.name, first.name) for la in layers):
                 break
             out.append(first)
         return out
 
     def document(self, clusters: list[Cluster]) -> dict[str, Any]:
+        """The Federation document, from what the checks gathered."""
         bases = self.base_layers()
         layout = next(d.layout for d in self.repo.docs if d.layout is not None)
         start = _without_derived(merge_layers(bases).values)
