@@ -386,6 +386,33 @@ def federation_scaffold(
         print(display(path))
 
 
+@federation_app.command("import")
+def federation_import(
+    directory: List[Path] = typer.Argument(..., metavar="DIR...", help="Repository directories holding every "
+                                           "cluster's MeshFederation documents (<dir>/<cluster>/<app>/)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE",
+                                          help="Write the Federation here (atomically) instead of to stdout; its "
+                                               "base paths are relative to FILE (to the working directory for stdout)."),
+    force: bool = typer.Option(False, "--force", help="Replace FILE when it exists."),
+    root: Optional[Path] = ROOT,
+) -> None:
+    """Write the Federation document that reproduces a repository of per-cluster documents: every
+    application scaffolded from it renders the same bytes (checked before anything is written).
+    What a Federation cannot say is an error naming the file and field."""
+    from .diagnostics import InputError
+    from .federation.importer import import_repository, write
+    try:
+        text, warnings = import_repository(directory, output, root)
+        if output is not None:
+            write(text, output, force)
+    except InputError as exc:
+        _print_diagnostics(exc.diagnostics)
+        raise typer.Exit(1)
+    _print_diagnostics(warnings)
+    if output is None:
+        sys.stdout.write(text)
+
+
 class DiffFormat(str, Enum):
     text = "text"
     markdown = "markdown"
