@@ -16,11 +16,12 @@ from .merge import Layer, difference, merge_layers
 from .options import Options
 from .pipeline import Rendering, render_layers
 from .resources import duplicates
+from .rows import Objects
 from .source import STDIN_PATH, display, find_root, load_values_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and helmset cost start-up time: for type checkers only
-    from typing import Any, Iterator, Sequence
+    from typing import Any, Sequence
     from .helmset import Assignment
 
 
@@ -141,6 +142,5 @@ def _result(renderings: list[tuple[Rendering, str]], problems: list[Diagnostic],
     return result
 
 
-def _objects(renderings: list[Rendering]) -> Iterator[dict[str, Any]]:
-    for rendering in renderings:
-        yield from rendering.objects()
+def _objects(renderings: list[Rendering]) -> Objects:
+    return Objects([(r.planned, r.names) for r in renderings])

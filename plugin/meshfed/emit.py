@@ -26,11 +26,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterable
 
-__all__ = ["Exotic", "Writer"]
+__all__ = ["Exotic", "Shared", "Writer"]
 
 
 class Exotic(Exception):
     """A value this writer does not handle: write the document with PyYAML."""
+
+
+class Shared(dict):
+    """A map that many objects hold (a spec, a part of their labels): `Writer.object` renders its
+    text once."""
+
+    __slots__ = ()
 
 
 # Characters libyaml writes as they are (with allow_unicode): 0x20-0x7E, 0xA0-0xD7FF, 0xE000-0xFFFD
@@ -55,6 +62,10 @@ def _unprintable(s: str) -> bool:
 _LEADING_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 # The longest simple key libyaml writes (in UTF-8 bytes); longer keys become `? key`.
 _SIMPLE_KEY_MAX = 128
+# Strings that can only be written plain: a letter no implicit resolver starts with (`y`, `n`,
+# `true`, `off`, `null`, ... all start with one of FNOTYfnoty), then only characters that are
+# neither indicators nor spaces. Names and hosts mostly look like this: no resolver run for them.
+_ALWAYS_PLAIN = re.compile(r"[A-EG-MP-SU-XZa-eg-mp-su-xz][-A-Za-z0-9_./]*")
 # How many distinct strings to remember the rendering of (names are mostly unique: bound memory).
 _CACHE_MAX = 1 << 16
 
@@ -88,12 +99,17 @@ class Writer:
         self._resolve = resolve
         self._cache: dict[str, str] = {}  # string -> how it is written (value or simple key)
         self._keys: dict[str, str] = {}  # the same, for keys that passed the simple-key checks
+        self._heads: dict[tuple[str, str], str] = {}  # (apiVersion, kind) -> a document's first lines
+        # id of a Shared map -> (the map, kept alive so that its id stays its own; indent; its text)
+        self._blocks: dict[int, tuple[Shared, str, str]] = {}
 
     def scalar(self, s: str) -> str:
         """How a string is written as a value or simple key (plain or single-quoted)."""
         out = self._cache.get(s)
         if out is not None:
             return out
+        if type(s) is str and _ALWAYS_PLAIN.fullmatch(s):
+            return s
         if type(s) is not str or _unprintable(s):
             raise Exotic(s)
         if s and _plain_allowed(s) and self._resolve(s) is None:
@@ -128,6 +144,41 @@ class Writer:
         self._map(obj, "", "", out)
         out.append("")
         return "\n".join(out)
+
+    def object(self, api_version: str, kind: str, namespace: str | None, name: str, labels: Any,
+               spec: dict[str, Any]) -> str:
+        """The document of `{apiVersion, kind, metadata: {name, namespace, labels}, spec}` (no
+        namespace when None, no labels when empty): the text `document` writes for it. `labels` is
+        a map or a tuple of maps with disjoint keys, in order (their merge)."""
+        head = self._heads.get((api_version, kind))
+        if head is None:
+            head = f"---\napiVersion: {self.scalar(api_version)}\nkind: {self.scalar(kind)}\nmetadata:\n  name: "
+            self._heads[(api_version, kind)] = head
+        out = [head, self.scalar(name), "\n"]
+        if namespace is not None:
+            out += ("  namespace: ", self.scalar(namespace), "\n")
+        text = "".join([self.block(part, "    ") for part in labels if part]) if type(labels) is tuple else \
+            self.block(labels, "    ") if labels else ""
+        if text:
+            out += ("  labels:\n", text)
+        out += ("spec:\n", self.block(spec, "  ")) if spec else ("spec: {}\n",)
+        return "".join(out)
+
+    def block(self, d: dict[str, Any], ind: str) -> str:
+        """The lines of a non-empty map whose keys stand at indent `ind`, each ending in a line
+        break; a `Shared` map's text is rendered once."""
+        shared = type(d) is Shared
+        if shared:
+            hit = self._blocks.get(id(d))
+            if hit is not None and hit[1] == ind:
+                return hit[2]
+        out: list[str] = []
+        self._map(d, ind, ind, out)
+        out.append("")
+        text = "\n".join(out)
+        if shared and len(self._blocks) < _CACHE_MAX:
+            self._blocks[id(d)] = (d, ind, text)  # type: ignore[assignment]
+        return text
 
     def documents(self, objects: Iterable[Any], fallback: Callable[[Any], str]) -> Iterable[str]:
         for obj in objects:

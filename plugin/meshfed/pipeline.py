@@ -7,15 +7,16 @@ from . import checks, layout_v1, layout_v2, model, naming
 from .checks import MESH, NAMESPACE, Finding
 from .defaults import DEFAULTS_NAME, V2_DEFAULT_INGRESS_APP, defaults_layer
 from .diagnostics import Diagnostic, error, has_errors, warning
+from .formats import is_dns_subdomain
 from .document import Patch
 from .merge import Layer, Merged, Path_, format_path, merge_layers
 from .options import Options
-from .rows import Context, Planned
+from .rows import Context, Objects, Planned
 from .schema import validate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator
+    from typing import Any
 
 V1_ONLY = ("egressGateway", "useOpenshiftRouter", "gatewaySelector", "port")
 V2_ONLY = ("gateways", "enableOpenshiftRouter", "enableGatewayAPI")
@@ -37,9 +38,8 @@ class Rendering:
         self.merged: Merged | None = None
         self.values: model.Values | None = None
 
-    def objects(self) -> Iterator[dict[str, Any]]:
-        for plan, name in zip(self.planned, self.names):
-            yield plan.build(name)
+    def objects(self) -> Objects:
+        return Objects([(self.planned, self.names)])
 
 
 def decide_layout(layers: list[Layer], explicit: str | None) -> tuple[str, list[Diagnostic]]:
@@ -257,6 +257,10 @@ def _final_names(plan: list[Planned]) -> list[str]:
         scopes.setdefault(p.scope, []).append(i)
     names = [p.name for p in plan]
     for indices in scopes.values():
+        wanted = {names[i] for i in indices}
+        # Mostly every name is valid and unique: then F2 keeps them all, nothing to resolve.
+        if len(wanted) == len(indices) and all(map(is_dns_subdomain, wanted)):
+            continue
         resolved = naming.resolve(((i, plan[i].name, plan[i].identity) for i in indices), naming.NAME_LIMIT)
         for i in indices:
             names[i] = resolved[i]
