@@ -79,6 +79,8 @@ def check(v: Values, tiers: set[str]) -> list[Finding]:
         for path, host, first in _duplicates(((*e.path, "hostname"), e.hostname) for e in entries):
             f.error(path, f"hostname {host} is listed twice in {what} (also at {_rel(first, ())})")
     for r in v.remotes:
+        if len(set(r.imported)) == len(r.imported):
+            continue
         listed = [((*r.path, "importedServices", j), h) for j, h in enumerate(r.imported)]
         for path, host, first in _duplicates(listed):
             f.error(path, f"hostname {host} is listed twice in this remote's importedServices")

@@ -86,6 +86,8 @@ class Validator:
         # (Each memo entry also holds the schema it is keyed by, so that its id stays its own.)
         self._refs: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
         self._keys: dict[int, tuple[list[str], dict[str, Any], dict[str, Any]]] = {}
+        # The strings each format test has passed: remotes list the same hostnames again and again.
+        self._passed: dict[Any, set[str]] = {}
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         if "$ref" not in schema:
@@ -148,8 +150,13 @@ class Validator:
             if items is None:
                 return value
             fast = self._string_test(items)
-            if fast is not None and all(type(item) is str and fast(item) for item in value):
-                return value  # the common case of long hostname/address lists, in one pass
+            if fast is not None and all(type(item) is str for item in value):
+                # The common case of long hostname/address lists: each distinct string tested once.
+                passed = self._passed.setdefault(fast, set())
+                fresh = set(value) - passed
+                if all(map(fast, fresh)):
+                    passed |= fresh
+                    return value
             # Wrong items become None, so that later checks keep the user's indices.
             cleaned = [self.check(item, items, (*path, i)) for i, item in enumerate(value)]
             return [None if c is _DROP else c for c in cleaned]
