@@ -133,7 +133,8 @@ def _result(renderings: list[tuple[Rendering, str]], problems: list[Diagnostic],
     result = RenderResult(diagnostics=problems)
     for rendering, _ in renderings:
         result.diagnostics += rendering.diagnostics
-    result.diagnostics += duplicates(
+    alone = len(renderings) == 1 and renderings[0][0].distinct  # nothing to compare with
+    result.diagnostics += [] if alone else duplicates(
         ((p.api_version.rpartition("/")[0], p.kind, p.namespace or "", name), source)
         for rendering, source in renderings for p, name in zip(rendering.planned, rendering.names))
     if result.ok:

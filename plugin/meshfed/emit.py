@@ -99,9 +99,13 @@ class Writer:
         self._resolve = resolve
         self._cache: dict[str, str] = {}  # string -> how it is written (value or simple key)
         self._keys: dict[str, str] = {}  # the same, for keys that passed the simple-key checks
-        self._heads: dict[tuple[str, str], str] = {}  # (apiVersion, kind) -> a document's first lines
-        # id of a Shared map -> (the map, kept alive so that its id stays its own; indent; its text)
-        self._blocks: dict[int, tuple[Shared, str, str]] = {}
+        # (apiVersion, kind, namespace) -> a document's text before and after its name
+        self._frames: dict[tuple[str, str, str | None], tuple[str, str]] = {}
+        # The text of Shared maps: labels (keys at indent 4) and specs (2), by id; `_kept` keeps
+        # each map alive so that its id stays its own.
+        self._labels: dict[int, str] = {}
+        self._specs: dict[int, str] = {}
+        self._kept: list[Shared] = []
 
     def scalar(self, s: str) -> str:
         """How a string is written as a value or simple key (plain or single-quoted)."""
@@ -150,34 +154,42 @@ class Writer:
         """The document of `{apiVersion, kind, metadata: {name, namespace, labels}, spec}` (no
         namespace when None, no labels when empty): the text `document` writes for it. `labels` is
         a map or a tuple of maps with disjoint keys, in order (their merge)."""
-        head = self._heads.get((api_version, kind))
-        if head is None:
-            head = f"---\napiVersion: {self.scalar(api_version)}\nkind: {self.scalar(kind)}\nmetadata:\n  name: "
-            self._heads[(api_version, kind)] = head
-        out = [head, self.scalar(name), "\n"]
-        if namespace is not None:
-            out += ("  namespace: ", self.scalar(namespace), "\n")
-        text = "".join([self.block(part, "    ") for part in labels if part]) if type(labels) is tuple else \
-            self.block(labels, "    ") if labels else ""
-        if text:
-            out += ("  labels:\n", text)
-        out += ("spec:\n", self.block(spec, "  ")) if spec else ("spec: {}\n",)
-        return "".join(out)
+        frame = self._frames.get((api_version, kind, namespace))
+        if frame is None:
+            frame = self._frame(api_version, kind, namespace)
+        cached = self._labels
+        if type(labels) is tuple:
+            text = ""
+            for part in labels:
+                hit = cached.get(id(part))
+                text += hit if hit is not None else self._block(part, "    ", cached)
+        else:
+            text = self._block(labels, "    ", cached) if labels else ""
+        hit = self._specs.get(id(spec))
+        return "".join((
+            frame[0],
+            name if type(name) is str and _ALWAYS_PLAIN.fullmatch(name) else self.scalar(name),
+            frame[1],
+            "  labels:\n" + text if text else "",
+            hit if hit is not None else "spec:\n" + self._block(spec, "  ", self._specs) if spec else "spec: {}\n",
+        ))
 
-    def block(self, d: dict[str, Any], ind: str) -> str:
-        """The lines of a non-empty map whose keys stand at indent `ind`, each ending in a line
-        break; a `Shared` map's text is rendered once."""
-        shared = type(d) is Shared
-        if shared:
-            hit = self._blocks.get(id(d))
-            if hit is not None and hit[1] == ind:
-                return hit[2]
+    def _frame(self, api_version: str, kind: str, namespace: str | None) -> tuple[str, str]:
+        head = f"---\napiVersion: {self.scalar(api_version)}\nkind: {self.scalar(kind)}\nmetadata:\n  name: "
+        tail = "\n" if namespace is None else f"\n  namespace: {self.scalar(namespace)}\n"
+        self._frames[(api_version, kind, namespace)] = (head, tail)
+        return head, tail
+
+    def _block(self, d: dict[str, Any], ind: str, cached: dict[int, str]) -> str:
+        """The lines of a map whose keys stand at indent `ind`, each ending in a line break; a
+        `Shared` map's text goes to `cached` (specs: with their `spec:` line)."""
         out: list[str] = []
         self._map(d, ind, ind, out)
         out.append("")
-        text = "\n".join(out)
-        if shared and len(self._blocks) < _CACHE_MAX:
-            self._blocks[id(d)] = (d, ind, text)  # type: ignore[assignment]
+        text = "\n".join(out) if len(out) > 1 else ""
+        if type(d) is Shared and len(self._kept) < _CACHE_MAX:
+            self._kept.append(d)
+            cached[id(d)] = "spec:\n" + text if cached is self._specs else text
         return text
 
     def documents(self, objects: Iterable[Any], fallback: Callable[[Any], str]) -> Iterable[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .formats import is_ip
 from .naming import dash
 from .emit import Shared
-from .rows import (GATEWAY, Context, Planned, egress_gateway, egress_virtual_services, given, import_destination_rules,
+from .rows import (GATEWAY, Context, Planned, egress_gateway, egress_virtual_services, import_destination_rules,
                    ingress_gateway, resolution, router_rows)
 
 TYPE_CHECKING = False
@@ -94,28 +94,29 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
     by_host = v.meshes_by_host
     # N2: the labels per host and per remote, the spec per remote, address and port names are
     # shared by the rows (so that the YAML writer renders each once).
-    remote_labels: dict[int, Shared] = {}
-    specs: dict[tuple, Shared] = {}
+    per_remote: dict[int, tuple[Shared, str, range | list[int]]] = {}  # labels part, name part, addresses
+    specs: dict[tuple, list[Shared]] = {}  # (remote, port names) -> the spec per address
     for h in hosts:
         if h not in imports:
             continue
         host_ports = ports[h]
         names = tuple(p.name for p in host_ports)
         selector = selectors[h]
+        prefix = dash(h)
         for r in by_host.get(h, ()):
-            extra = remote_labels.get(r.index)
-            if extra is None:
-                extra = remote_labels[r.index] = Shared({"security.istio.io/tlsMode": "istio",
-                                                         "topology.istio.io/cluster": r.mesh})
+            remote = per_remote.get(r.index)
+            if remote is None:
+                remote = per_remote[r.index] = (
+                    Shared({"security.istio.io/tlsMode": "istio", "topology.istio.io/cluster": r.mesh}),
+                    dash(r.network or "")[:10], [0] if v.gateway_api else range(len(r.addresses)))  # F13
+            extra, network, indices = remote
             labels = (selector, extra) if selector.keys().isdisjoint(extra) else {**selector, **extra}
-            network = dash(r.network or "")[:10]
-            for i in [0] if v.gateway_api else range(len(r.addresses)):  # F13
-                key = (r.index, i, names)
-                spec = specs.get(key)
-                if spec is None:
-                    spec = specs[key] = _workload_entry_spec(c, r, i, host_ports)
-                yield Planned("networking.istio.io/v1", "WorkloadEntry", ns, f"{dash(h)}-{network}-{i}",
-                              f"{h}/{r.network}/{i}", given, (spec, labels))
+            spec = specs.get((r.index, names))
+            if spec is None:
+                spec = specs[(r.index, names)] = [_workload_entry_spec(c, r, i, host_ports) for i in indices]
+            for i in indices:
+                yield Planned("networking.istio.io/v1", "WorkloadEntry", ns, f"{prefix}-{network}-{i}",
+                              _workload_entry_identity, _workload_entry, (spec[i], labels, h, r, i))
     if v.router:  # N3 (F11)
         for e in v.imports:
             yield from import_destination_rules(e.hostname, v.ports_of(e), ns)
@@ -130,6 +131,16 @@ def _service_entry(h: str, ports: tuple, selector: dict[str, str]) -> tuple[dict
         "resolution": "STATIC",
         "workloadSelector": {"labels": dict(selector)},
     }, None
+
+
+def _workload_entry(spec: Shared, labels: Any, h: str, r: Any, i: int) -> tuple[Shared, Any]:
+    """N2's content, shared blocks planned with the row (the rest of `args` is for the identity)."""
+    return spec, labels
+
+
+def _workload_entry_identity(spec: Shared, labels: Any, h: str, r: Any, i: int) -> str:
+    """N2's source identity, made only when F2 has to hash the row's name (no string per row)."""
+    return f"{h}/{r.network}/{i}"
 
 
 def _workload_entry_spec(c: Context, r: Any, i: int, ports: tuple) -> Shared:

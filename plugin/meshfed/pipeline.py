@@ -7,7 +7,7 @@ from . import checks, layout_v1, layout_v2, model, naming
 from .checks import MESH, NAMESPACE, Finding
 from .defaults import DEFAULTS_NAME, V2_DEFAULT_INGRESS_APP, defaults_layer
 from .diagnostics import Diagnostic, error, has_errors, warning
-from .formats import is_dns_subdomain
+from .formats import all_dns_subdomains
 from .document import Patch
 from .merge import Layer, Merged, Path_, format_path, merge_layers
 from .options import Options
@@ -26,12 +26,15 @@ class Rendering:
     """The outcome of one values set: diagnostics, and (when there is no error) the planned
     objects with their final names, built one at a time by `objects()`."""
 
-    __slots__ = ("diagnostics", "planned", "names", "layout", "merged", "values")
+    __slots__ = ("diagnostics", "planned", "names", "distinct", "layout", "merged", "values")
 
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.planned: list[Planned] = []
         self.names: list[str] = []
+        # No two objects share API group, kind, namespace and name: F2 found every scope's names
+        # valid and unique (else hashed names might, however unlikely, meet another's).
+        self.distinct = False
         # What the values were read as (None when the layout could not be decided): the merged
         # values with provenance, and their typed view. Cross-cluster checks reuse them.
         self.layout: str | None = None
@@ -196,7 +199,7 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
     warnings = [report(f) for f in findings if f.severity == "warning"]
     if not has_errors(out.diagnostics):
         out.planned = mesh_plan + ns_plan
-        out.names = _final_names(out.planned)
+        out.names, out.distinct = _final_names(out.planned)
         if not out.planned:
             what = (f"nothing to render: these values yield no resources for the {' and '.join(sorted(tiers))} "
                     f"tier{'s' if len(tiers) > 1 else ''}")
@@ -250,18 +253,27 @@ def _host_labels(v: model.Values) -> dict[str, str]:
     return {h: resolved[h] for h in hosts}
 
 
-def _final_names(plan: list[Planned]) -> list[str]:
-    """F2 for object names: unique per API group, kind and namespace."""
-    scopes: dict[tuple, list[int]] = {}
-    for i, p in enumerate(plan):
-        scopes.setdefault(p.scope, []).append(i)
-    names = [p.name for p in plan]
-    for indices in scopes.values():
-        wanted = {names[i] for i in indices}
+def _final_names(plan: list[Planned]) -> tuple[list[str], bool]:
+    """F2 for object names: unique per API group, kind and namespace. Also whether every scope
+    kept its names (so that no two objects can have the same identity)."""
+    rows: dict[tuple, list[Planned]] = {}  # by apiVersion, kind, namespace: a few keys for many rows
+    for p in plan:
+        key = (p.api_version, p.kind, p.namespace)
+        group = rows.get(key)
+        if group is None:
+            group = rows[key] = []
+        group.append(p)
+    scopes: dict[tuple, list[Planned]] = {}
+    for group in rows.values():
+        scopes.setdefault(group[0].scope, []).extend(group)
+    final: dict[int, str] = {}  # id of a row -> its name, in the scopes F2 had to resolve
+    distinct = "" not in {namespace for _, _, namespace in scopes}  # "" and None: one namespace to kubectl
+    for members in scopes.values():
+        wanted = {p.name for p in members}
         # Mostly every name is valid and unique: then F2 keeps them all, nothing to resolve.
-        if len(wanted) == len(indices) and all(map(is_dns_subdomain, wanted)):
+        if len(wanted) == len(members) and all_dns_subdomains(wanted):
             continue
-        resolved = naming.resolve(((i, plan[i].name, plan[i].identity) for i in indices), naming.NAME_LIMIT)
-        for i in indices:
-            names[i] = resolved[i]
-    return names
+        distinct = False
+        resolved = naming.resolve(((id(p), p.name, p.identity) for p in members), naming.NAME_LIMIT)
+        final.update(resolved)
+    return [final.get(id(p), p.name) for p in plan], distinct

@@ -18,23 +18,30 @@ GATEWAY = "networking.istio.io/v1beta1"
 
 class Planned:
     """One object to emit. Its final name is known only once every name of the run is (F2), so
-    the content is built later: `content` calls `fn(*args)`, which returns (spec, labels). A
-    function and its arguments rather than a closure: large federations plan 100,000s of rows.
+    the content is built later by `fn(*args)`, which returns (spec, labels). A function and its
+    arguments rather than a closure: large federations plan 100,000s of rows. For the same reason
+    the source identity (F2 hashes it into a name that has to change) may be given as a function
+    of `args` instead of a string.
 
     Maps that many rows share are `Shared` (the YAML writer renders each once); labels may come
     as a tuple of such maps with disjoint keys, in order (`build` merges them)."""
 
-    __slots__ = ("api_version", "kind", "namespace", "name", "identity", "fn", "args")
+    __slots__ = ("api_version", "kind", "namespace", "name", "_identity", "fn", "args")
 
-    def __init__(self, api_version: str, kind: str, namespace: str | None, name: str, identity: str,
-                 fn: Content, args: tuple[Any, ...]) -> None:
+    def __init__(self, api_version: str, kind: str, namespace: str | None, name: str,
+                 identity: str | Callable[..., str], fn: Content, args: tuple[Any, ...]) -> None:
         self.api_version = api_version
         self.kind = kind
         self.namespace = namespace
         self.name = name
-        self.identity = identity
+        self._identity = identity
         self.fn = fn
         self.args = args
+
+    @property
+    def identity(self) -> str:
+        identity = self._identity
+        return identity if type(identity) is str else identity(*self.args)  # type: ignore[operator]
 
     @property
     def scope(self) -> tuple[str, str, str | None]:
