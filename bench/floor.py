@@ -32,7 +32,10 @@ def prepare(out: str, args: list[str]) -> int:
         for d in result.diagnostics:
             print(d, file=sys.stderr)
         return 1
-    objects = list(result.objects)
+    import json
+
+    # Plain dicts only (marshal takes no subclass; the rows share some maps as emit.Shared).
+    objects = json.loads(json.dumps(list(result.objects)))
     with open(out, "wb") as f:
         marshal.dump(objects, f)
     print(len(objects))

@@ -34,8 +34,8 @@ class Exotic(Exception):
 
 
 class Shared(dict):
-    """A map that many objects hold (a spec, a part of their labels): `Writer.object` renders its
-    text once."""
+    """A map that many objects hold (a spec, a part of their labels, an item of their lists): the
+    writer renders its text once."""
 
     __slots__ = ()
 
@@ -105,6 +105,7 @@ class Writer:
         # each map alive so that its id stays its own.
         self._labels: dict[int, str] = {}
         self._specs: dict[int, str] = {}
+        self._items: dict[tuple[int, str], str] = {}  # (id, text before its dash) -> a Shared list item's lines
         self._kept: list[Shared] = []
 
     def scalar(self, s: str) -> str:
@@ -217,7 +218,7 @@ class Writer:
             if t is str:
                 text = cache.get(v)
                 append(f"{lead}{kt}: {text if text is not None else self.scalar(v)}")
-            elif t is dict:
+            elif t is dict or t is Shared:
                 if v:
                     append(f"{lead}{kt}:")
                     self._map(v, sub, sub, out)
@@ -256,6 +257,16 @@ class Writer:
                     self._map(v, sub, dash, out)
                 else:
                     append(dash + "{}")
+            elif t is Shared:  # an item many lists hold: its lines are rendered once per place
+                text = self._items.get((id(v), dash))
+                if text is None:
+                    lines: list[str] = []
+                    self._seq([dict(v)], ind, lead, lines)
+                    text = "\n".join(lines)
+                    if len(self._kept) < _CACHE_MAX:
+                        self._kept.append(v)
+                        self._items[(id(v), dash)] = text
+                append(text)
             elif t is list:
                 if v:
                     self._seq(v, sub, dash, out)

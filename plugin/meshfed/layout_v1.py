@@ -60,18 +60,18 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
                       _import_entry, (c, e, by_host.get(e.hostname, [])))
     for e in v.exports:  # B2
         yield Planned("networking.istio.io/v1", "ServiceEntry", ns, f"export-{dash(e.hostname)}", e.hostname,
-                      _export_entry, (e, v.ports_of(e)))
+                      _export_entry, (c, e, v.ports_of(e)))
     if v.router:  # B3 (F11)
         for e in v.imports:
             yield from import_destination_rules(e.hostname, v.ports_of(e), ns)
 
 
-def _export_entry(e: Any, ports: tuple) -> tuple[dict[str, Any], None]:
+def _export_entry(c: Context, e: Any, ports: tuple) -> tuple[dict[str, Any], None]:
     """B2: the exported host, selecting the local workloads."""
     return {
         "hosts": [e.hostname],
         "location": "MESH_INTERNAL",
-        "ports": [p.as_dict() for p in ports],
+        "ports": c.port_list(ports),
         "resolution": "STATIC",
         "workloadSelector": {"labels": dict(e.label_selector or {})},
     }, None
@@ -99,7 +99,7 @@ def _import_entry(c: Context, e: Any, remotes: list) -> tuple[dict[str, Any], No
     return {
         "exportTo": ["."],
         "hosts": [e.hostname],
-        "ports": [p.as_dict(with_target=False) for p in ports],
+        "ports": c.port_list(ports, with_target=False),
         "location": "MESH_INTERNAL",
         "resolution": "DNS",
         "endpoints": endpoints,

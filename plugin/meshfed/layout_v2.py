@@ -90,7 +90,7 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
 
     for h in hosts:  # N1
         yield Planned("networking.istio.io/v1", "ServiceEntry", ns, dash(h), h, _service_entry,
-                      (h, ports[h], selectors[h]))
+                      (c, h, ports[h], selectors[h]))
     by_host = v.meshes_by_host
     # N2: the labels per host and per remote, the spec per remote, address and port names are
     # shared by the rows (so that the YAML writer renders each once).
@@ -122,12 +122,12 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
             yield from import_destination_rules(e.hostname, v.ports_of(e), ns)
 
 
-def _service_entry(h: str, ports: tuple, selector: dict[str, str]) -> tuple[dict[str, Any], None]:
+def _service_entry(c: Context, h: str, ports: tuple, selector: dict[str, str]) -> tuple[dict[str, Any], None]:
     """N1: the host, selecting the local workloads (exported) or the WorkloadEntries (imported)."""
     return {
         "hosts": [h],
         "location": "MESH_INTERNAL",
-        "ports": [p.as_dict() for p in ports],
+        "ports": c.port_list(ports),
         "resolution": "STATIC",
         "workloadSelector": {"labels": dict(selector)},
     }, None

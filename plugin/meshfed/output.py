@@ -20,7 +20,7 @@ try:
 except ImportError:  # pragma: no cover - pure-Python fallback
     from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
 
-from .emit import Exotic, Writer
+from .emit import Exotic, Shared, Writer
 from .rows import Objects
 from .yamlio import GO_BOOL, GO_FLOAT, GO_INT
 
@@ -43,6 +43,7 @@ class QuotingDumper(_BaseDumper):  # type: ignore[misc, valid-type]
         return True
 
 
+QuotingDumper.add_representer(Shared, QuotingDumper.represent_dict)
 QuotingDumper.yaml_implicit_resolvers = {k: list(v) for k, v in _BaseDumper.yaml_implicit_resolvers.items()}
 for _tag, _regexp, _first in (
     ("tag:yaml.org,2002:bool", GO_BOOL, "yYnN"),

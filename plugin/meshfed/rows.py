@@ -89,7 +89,7 @@ def given(spec: dict[str, Any], labels: dict[str, str] | None = None) -> tuple[d
 class Context:
     """Values plus the namespaces the tiers go to and the resolved `hostname` label values."""
 
-    __slots__ = ("values", "mesh_namespace", "namespace", "host_labels")
+    __slots__ = ("values", "mesh_namespace", "namespace", "host_labels", "_ports")
 
     def __init__(self, values: Values, mesh_namespace: str | None, namespace: str | None,
                  host_labels: dict[str, str]) -> None:
@@ -97,6 +97,15 @@ class Context:
         self.mesh_namespace = mesh_namespace
         self.namespace = namespace
         self.host_labels = host_labels
+        self._ports: dict[tuple[tuple[Port, ...], bool], list[Shared]] = {}
+
+    def port_list(self, ports: tuple[Port, ...], with_target: bool = True) -> list[Shared]:
+        """A ServiceEntry's `ports`: the items shared by every entry with the same ports (most
+        use the default ports), so that the YAML writer renders each once."""
+        items = self._ports.get((ports, with_target))
+        if items is None:
+            items = self._ports[(ports, with_target)] = [Shared(p.as_dict(with_target)) for p in ports]
+        return list(items)
 
 
 def weights(n: int) -> list[int]:
@@ -118,14 +127,18 @@ def egress_sni_hosts(v: Values, host: str) -> list[str]:
     return [f"*.{host}"]
 
 
-def _egress_virtual_service(v: Values, host: str, meshes: list[Remote], gateway: str) -> tuple[dict[str, Any], None]:
-    """M4/A4: TLS routes from the egress gateway to the remote ingresses, weights per F1."""
+def _egress_virtual_service(v: Values, host: str, meshes: list[Remote], gateway: str,
+                            routes: dict[tuple[int, int], Shared]) -> tuple[dict[str, Any], None]:
+    """M4/A4: TLS routes from the egress gateway to the remote ingresses, weights per F1. The
+    VirtualServices share each (remote, weight) route in `routes`."""
     sni = egress_sni_hosts(v, host)
-    route = [
-        {"destination": {"host": f"ingress.{r.mesh}.global", "port": {"number": v.remote_port(r)}},
-         "weight": w}
-        for r, w in zip(meshes, weights(len(meshes)))
-    ]
+    route = []
+    for r, w in zip(meshes, weights(len(meshes))):
+        item = routes.get((r.index, w))
+        if item is None:
+            item = routes[(r.index, w)] = Shared(
+                destination={"host": f"ingress.{r.mesh}.global", "port": {"number": v.remote_port(r)}}, weight=w)
+        route.append(item)
     return {"hosts": list(sni), "gateways": [gateway], "tls": [{"match": [{"sniHosts": sni}], "route": route}]}, None
 
 
@@ -146,9 +159,10 @@ def egress_gateway(v: Values, namespace: str | None, name: str, hosts: list[str]
 def egress_virtual_services(v: Values, namespace: str | None, gateway: str,
                             svc_meshes: dict[str, list[Remote]]) -> Iterator[Planned]:
     """M4/A4: one VirtualService per imported host, in host order."""
+    routes: dict[tuple[int, int], Shared] = {}
     for h in sorted(svc_meshes):
         yield Planned("networking.istio.io/v1alpha3", "VirtualService", namespace, f"cross-network-egress-{dash(h)}", h,
-                      _egress_virtual_service, (v, h, svc_meshes[h], gateway))
+                      _egress_virtual_service, (v, h, svc_meshes[h], gateway, routes))
 
 
 def router_rows(v: Values, namespace: str | None, service: str, target_port: str,

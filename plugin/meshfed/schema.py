@@ -150,7 +150,7 @@ class Validator:
             if items is None:
                 return value
             fast = self._string_test(items)
-            if fast is not None and all(type(item) is str for item in value):
+            if fast is not None and (not value or set(map(type, value)) == {str}):
                 # The common case of long hostname/address lists: each distinct string tested once.
                 passed = self._passed.setdefault(fast, set())
                 fresh = set(value) - passed
