@@ -82,11 +82,11 @@ def _import_entry(c: Context, e: Any, remotes: list) -> tuple[dict[str, Any], No
     v = c.values
     ports = v.ports_of(e)
     if v.egress.enabled:
-        endpoints: list[dict[str, Any]] = [{
+        endpoints: list[dict[str, Any]] = [c.shared(("egress endpoint", ports), lambda: {
             "address": f"{v.egress.service_name}.{v.egress.service_namespace}.svc.cluster.local",
             "ports": {p.name: v.egress.port for p in ports},
             "labels": {"security.istio.io/tlsMode": "istio"},
-        }]
+        })]
     else:
         endpoints = []
         for r in remotes:

@@ -89,7 +89,7 @@ def given(spec: dict[str, Any], labels: dict[str, str] | None = None) -> tuple[d
 class Context:
     """Values plus the namespaces the tiers go to and the resolved `hostname` label values."""
 
-    __slots__ = ("values", "mesh_namespace", "namespace", "host_labels", "_ports")
+    __slots__ = ("values", "mesh_namespace", "namespace", "host_labels", "_shared")
 
     def __init__(self, values: Values, mesh_namespace: str | None, namespace: str | None,
                  host_labels: dict[str, str]) -> None:
@@ -97,15 +97,20 @@ class Context:
         self.mesh_namespace = mesh_namespace
         self.namespace = namespace
         self.host_labels = host_labels
-        self._ports: dict[tuple[tuple[Port, ...], bool], list[Shared]] = {}
+        self._shared: dict[tuple[Any, ...], Any] = {}
+
+    def shared(self, key: tuple[Any, ...], make: Callable[[], dict[str, Any]]) -> Shared:
+        """The map `make()` builds, made once per `key` and shared by the rows asking for it, so
+        that the YAML writer renders it once."""
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = Shared(make())
+        return found
 
     def port_list(self, ports: tuple[Port, ...], with_target: bool = True) -> list[Shared]:
-        """A ServiceEntry's `ports`: the items shared by every entry with the same ports (most
-        use the default ports), so that the YAML writer renders each once."""
-        items = self._ports.get((ports, with_target))
-        if items is None:
-            items = self._ports[(ports, with_target)] = [Shared(p.as_dict(with_target)) for p in ports]
-        return list(items)
+        """A ServiceEntry's `ports`, with items shared by every entry with the same ports (most
+        use the default ports)."""
+        return [self.shared(("port", p, with_target), lambda p=p: p.as_dict(with_target)) for p in ports]
 
 
 def weights(n: int) -> list[int]:
