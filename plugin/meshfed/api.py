@@ -133,10 +133,10 @@ def _result(renderings: list[tuple[Rendering, str]], problems: list[Diagnostic],
     result = RenderResult(diagnostics=problems)
     for rendering, _ in renderings:
         result.diagnostics += rendering.diagnostics
-    alone = len(renderings) == 1 and renderings[0][0].distinct  # nothing to compare with
-    result.diagnostics += [] if alone else duplicates(
+    result.diagnostics += duplicates(
         ((p.api_version.rpartition("/")[0], p.kind, p.namespace or "", name), source)
-        for rendering, source in renderings for p, name in zip(rendering.planned, rendering.names))
+        for rendering, source in renderings if len(renderings) > 1 or not rendering.distinct  # else none twice
+        for p, name in zip(rendering.planned, rendering.names))
     if result.ok:
         objects = _objects([r for r, _ in renderings])
         result.objects = objects if lazy else list(objects)

@@ -7,8 +7,8 @@ from . import checks, layout_v1, layout_v2, model, naming
 from .checks import MESH, NAMESPACE, Finding
 from .defaults import DEFAULTS_NAME, V2_DEFAULT_INGRESS_APP, defaults_layer
 from .diagnostics import Diagnostic, error, has_errors, warning
-from .formats import all_dns_subdomains
 from .document import Patch
+from .formats import all_dns_subdomains
 from .merge import Layer, Merged, Path_, format_path, merge_layers
 from .options import Options
 from .rows import Context, Objects, Planned
