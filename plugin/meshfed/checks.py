@@ -73,7 +73,8 @@ def check(v: Values, tiers: set[str]) -> list[Finding]:
     _check_ports(f, ("global", "defaultServicePorts"), g.get("defaultServicePorts"))
     for entries in (v.local_exports, v.imports, v.exports):
         for e in entries:
-            _check_ports(f, (*e.path, "ports"), lookup(raw, (*e.path, "ports")))
+            if e.ports_given:  # (else the list is empty or absent: most entries use the default ports)
+                _check_ports(f, (*e.path, "ports"), lookup(raw, (*e.path, "ports")))
     # Hostnames listed twice.
     for entries, what in ((v.imports, "import"), (v.exports, "export"), (v.local_exports, "global.local.export")):
         for path, host, first in _duplicates(((*e.path, "hostname"), e.hostname) for e in entries):

@@ -184,7 +184,8 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
 
     ns = opts.namespace
     mesh_ns = values.config_namespace if (scope == "all" or not ns) else ns
-    ctx = Context(values, mesh_ns, ns if NAMESPACE in tiers else None, _host_labels(values))
+    host_labels = _host_labels(values) if layout == "v2" and NAMESPACE in tiers else {}  # only N1/N2 use them
+    ctx = Context(values, mesh_ns, ns if NAMESPACE in tiers else None, host_labels)
     layout_rows = layout_v2 if layout == "v2" else layout_v1
     mesh_plan = list(layout_rows.mesh_tier(ctx)) if MESH in tiers else []
     ns_plan = list(layout_rows.namespace_tier(ctx)) if NAMESPACE in tiers else []

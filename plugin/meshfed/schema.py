@@ -216,7 +216,7 @@ class Validator:
             if names is not None and self.check(key, names, here) is _DROP:
                 continue
             sub = props.get(key)
-            if sub is not None and self._in_layout(sub):
+            if sub is not None and key not in other:  # (other: the keys of the other layout)
                 result = self.check(item, sub, here)
             elif sub is not None:
                 self.report(here, self._other_layout_message(key, sub))
