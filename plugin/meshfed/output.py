@@ -20,7 +20,8 @@ try:
 except ImportError:  # pragma: no cover - pure-Python fallback
     from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
 
-from .emit import Writer
+from .emit import Exotic, Shared, Writer
+from .rows import Objects
 from .yamlio import GO_BOOL, GO_FLOAT, GO_INT
 
 TYPE_CHECKING = False
@@ -42,6 +43,7 @@ class QuotingDumper(_BaseDumper):  # type: ignore[misc, valid-type]
         return True
 
 
+QuotingDumper.add_representer(Shared, QuotingDumper.represent_dict)
 QuotingDumper.yaml_implicit_resolvers = {k: list(v) for k, v in _BaseDumper.yaml_implicit_resolvers.items()}
 for _tag, _regexp, _first in (
     ("tag:yaml.org,2002:bool", GO_BOOL, "yYnN"),
@@ -73,7 +75,22 @@ def _pyyaml_document(obj: Any) -> str:
 
 
 def _documents(objects: Iterable[dict[str, Any]]) -> Iterable[str]:
-    return Writer(_plain_tag).documents(objects, _pyyaml_document)
+    writer = Writer(_plain_tag)
+    if isinstance(objects, Objects):
+        return _planned_documents(objects, writer)
+    return writer.documents(objects, _pyyaml_document)
+
+
+def _planned_documents(objects: Objects, writer: Writer) -> Iterable[str]:
+    """Straight from the planned rows: no object is built as dicts, the text of the blocks rows
+    share is rendered once."""
+    text = writer.object
+    for plan, name in objects.rows():
+        spec, labels = plan.fn(*plan.args)
+        try:
+            yield text(plan.api_version, plan.kind, plan.namespace, name, labels, spec)
+        except Exotic:
+            yield _pyyaml_document(plan.build(name))
 
 
 def dump_yaml(objects: Iterable[dict[str, Any]]) -> str:
