@@ -3,6 +3,7 @@
     floor.py prepare OUT.marshal -- RENDER-ARGS...   render (in-process, untimed) and save the objects
     floor.py dump OUT.marshal yaml|json              the output floor: load the saved objects and
                                                      only serialise them to stdout
+    floor.py input VALUES.yaml...                    the input floor: only read the values files
 
 `dump` is the cost of writing the output and nothing else: start-up, reading the pre-rendered
 objects (marshal: the fastest loader Python has for dicts, lists and strings) and
@@ -31,7 +32,10 @@ def prepare(out: str, args: list[str]) -> int:
         for d in result.diagnostics:
             print(d, file=sys.stderr)
         return 1
-    objects = list(result.objects)
+    import json
+
+    # Plain dicts only (marshal takes no subclass; the rows share some maps as emit.Shared).
+    objects = json.loads(json.dumps(list(result.objects)))
     with open(out, "wb") as f:
         marshal.dump(objects, f)
     print(len(objects))
@@ -55,7 +59,23 @@ def dump(path: str, fmt: str) -> int:
     return 0
 
 
+def read_input(paths: list[str]) -> int:
+    """Parse the values files into Python objects with the reader `render` uses (libyaml's parser
+    in C, composed into plain dicts and lists), and nothing else."""
+    import gc
+    from pathlib import Path
+
+    from meshfed.source import load_values_file
+
+    gc.disable()  # as `meshfed render` does while reading
+    for path in paths:
+        load_values_file(Path(path), path)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "input":
+        sys.exit(read_input(sys.argv[2:]))
     if sys.argv[1] == "prepare":
         sys.exit(prepare(sys.argv[2], sys.argv[4:]))
     sys.exit(dump(sys.argv[2], sys.argv[3]))

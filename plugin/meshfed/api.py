@@ -16,11 +16,12 @@ from .merge import Layer, difference, merge_layers
 from .options import Options
 from .pipeline import Rendering, render_layers
 from .resources import duplicates
+from .rows import Objects
 from .source import STDIN_PATH, display, find_root, load_values_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and helmset cost start-up time: for type checkers only
-    from typing import Any, Iterator, Sequence
+    from typing import Any, Sequence
     from .federationdoc import FederationSpec
     from .helmset import Assignment
 
@@ -156,13 +157,13 @@ def _result(renderings: list[tuple[Rendering, str]], problems: list[Diagnostic],
     result = RenderResult(diagnostics=list(dict.fromkeys(diagnostics)))
     result.diagnostics += duplicates(
         ((p.api_version.rpartition("/")[0], p.kind, p.namespace or "", name), source)
-        for rendering, source in renderings for p, name in zip(rendering.planned, rendering.names))
+        for rendering, source in renderings if len(renderings) > 1 or not rendering.distinct  # else none twice
+        for p, name in zip(rendering.planned, rendering.names))
     if result.ok:
         objects = _objects([r for r, _ in renderings])
         result.objects = objects if lazy else list(objects)
     return result
 
 
-def _objects(renderings: list[Rendering]) -> Iterator[dict[str, Any]]:
-    for rendering in renderings:
-        yield from rendering.objects()
+def _objects(renderings: list[Rendering]) -> Objects:
+    return Objects([(r.planned, r.names) for r in renderings])

@@ -73,12 +73,15 @@ def check(v: Values, tiers: set[str]) -> list[Finding]:
     _check_ports(f, ("global", "defaultServicePorts"), g.get("defaultServicePorts"))
     for entries in (v.local_exports, v.imports, v.exports):
         for e in entries:
-            _check_ports(f, (*e.path, "ports"), lookup(raw, (*e.path, "ports")))
+            if e.ports_given:  # (else the list is empty or absent: most entries use the default ports)
+                _check_ports(f, (*e.path, "ports"), lookup(raw, (*e.path, "ports")))
     # Hostnames listed twice.
     for entries, what in ((v.imports, "import"), (v.exports, "export"), (v.local_exports, "global.local.export")):
         for path, host, first in _duplicates(((*e.path, "hostname"), e.hostname) for e in entries):
             f.error(path, f"hostname {host} is listed twice in {what} (also at {_rel(first, ())})")
     for r in v.remotes:
+        if len(set(r.imported)) == len(r.imported):
+            continue
         listed = [((*r.path, "importedServices", j), h) for j, h in enumerate(r.imported)]
         for path, host, first in _duplicates(listed):
             f.error(path, f"hostname {host} is listed twice in this remote's importedServices")

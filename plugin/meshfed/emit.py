@@ -26,11 +26,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterable
 
-__all__ = ["Exotic", "Writer"]
+__all__ = ["Exotic", "Shared", "Writer"]
 
 
 class Exotic(Exception):
     """A value this writer does not handle: write the document with PyYAML."""
+
+
+class Shared(dict):
+    """A map that many objects hold (a spec, a part of their labels, an item of their lists): the
+    writer renders its text once."""
+
+    __slots__ = ()
 
 
 # Characters libyaml writes as they are (with allow_unicode): 0x20-0x7E, 0xA0-0xD7FF, 0xE000-0xFFFD
@@ -55,6 +62,10 @@ def _unprintable(s: str) -> bool:
 _LEADING_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 # The longest simple key libyaml writes (in UTF-8 bytes); longer keys become `? key`.
 _SIMPLE_KEY_MAX = 128
+# Strings that can only be written plain: a letter no implicit resolver starts with (`y`, `n`,
+# `true`, `off`, `null`, ... all start with one of FNOTYfnoty), then only characters that are
+# neither indicators nor spaces. Names and hosts mostly look like this: no resolver run for them.
+_ALWAYS_PLAIN = re.compile(r"[A-EG-MP-SU-XZa-eg-mp-su-xz][-A-Za-z0-9_./]*")
 # How many distinct strings to remember the rendering of (names are mostly unique: bound memory).
 _CACHE_MAX = 1 << 16
 
@@ -88,12 +99,22 @@ class Writer:
         self._resolve = resolve
         self._cache: dict[str, str] = {}  # string -> how it is written (value or simple key)
         self._keys: dict[str, str] = {}  # the same, for keys that passed the simple-key checks
+        # (apiVersion, kind, namespace) -> a document's text before and after its name
+        self._frames: dict[tuple[str, str, str | None], tuple[str, str]] = {}
+        # The text of Shared maps: labels (keys at indent 4) and specs (2), by id; `_kept` keeps
+        # each map alive so that its id stays its own.
+        self._labels: dict[int, str] = {}
+        self._specs: dict[int, str] = {}
+        self._items: dict[tuple[int, str], str] = {}  # (id, text before its dash) -> a Shared list item's lines
+        self._kept: list[Shared] = []
 
     def scalar(self, s: str) -> str:
         """How a string is written as a value or simple key (plain or single-quoted)."""
         out = self._cache.get(s)
         if out is not None:
             return out
+        if type(s) is str and _ALWAYS_PLAIN.fullmatch(s):
+            return s
         if type(s) is not str or _unprintable(s):
             raise Exotic(s)
         if s and _plain_allowed(s) and self._resolve(s) is None:
@@ -129,6 +150,49 @@ class Writer:
         out.append("")
         return "\n".join(out)
 
+    def object(self, api_version: str, kind: str, namespace: str | None, name: str, labels: Any,
+               spec: dict[str, Any]) -> str:
+        """The document of `{apiVersion, kind, metadata: {name, namespace, labels}, spec}` (no
+        namespace when None, no labels when empty): the text `document` writes for it. `labels` is
+        a map or a tuple of maps with disjoint keys, in order (their merge)."""
+        frame = self._frames.get((api_version, kind, namespace))
+        if frame is None:
+            frame = self._frame(api_version, kind, namespace)
+        cached = self._labels
+        if type(labels) is tuple:
+            text = ""
+            for part in labels:
+                hit = cached.get(id(part))
+                text += hit if hit is not None else self._block(part, "    ", cached)
+        else:
+            text = self._block(labels, "    ", cached) if labels else ""
+        hit = self._specs.get(id(spec))
+        return "".join((
+            frame[0],
+            name if type(name) is str and _ALWAYS_PLAIN.fullmatch(name) else self.scalar(name),
+            frame[1],
+            "  labels:\n" + text if text else "",
+            hit if hit is not None else "spec:\n" + self._block(spec, "  ", self._specs) if spec else "spec: {}\n",
+        ))
+
+    def _frame(self, api_version: str, kind: str, namespace: str | None) -> tuple[str, str]:
+        head = f"---\napiVersion: {self.scalar(api_version)}\nkind: {self.scalar(kind)}\nmetadata:\n  name: "
+        tail = "\n" if namespace is None else f"\n  namespace: {self.scalar(namespace)}\n"
+        self._frames[(api_version, kind, namespace)] = (head, tail)
+        return head, tail
+
+    def _block(self, d: dict[str, Any], ind: str, cached: dict[int, str]) -> str:
+        """The lines of a map whose keys stand at indent `ind`, each ending in a line break; a
+        `Shared` map's text goes to `cached` (specs: with their `spec:` line)."""
+        out: list[str] = []
+        self._map(d, ind, ind, out)
+        out.append("")
+        text = "\n".join(out) if len(out) > 1 else ""
+        if type(d) is Shared and len(self._kept) < _CACHE_MAX:
+            self._kept.append(d)
+            cached[id(d)] = "spec:\n" + text if cached is self._specs else text
+        return text
+
     def documents(self, objects: Iterable[Any], fallback: Callable[[Any], str]) -> Iterable[str]:
         for obj in objects:
             try:
@@ -154,7 +218,7 @@ class Writer:
             if t is str:
                 text = cache.get(v)
                 append(f"{lead}{kt}: {text if text is not None else self.scalar(v)}")
-            elif t is dict:
+            elif t is dict or t is Shared:
                 if v:
                     append(f"{lead}{kt}:")
                     self._map(v, sub, sub, out)
@@ -193,6 +257,16 @@ class Writer:
                     self._map(v, sub, dash, out)
                 else:
                     append(dash + "{}")
+            elif t is Shared:  # an item many lists hold: its lines are rendered once per place
+                text = self._items.get((id(v), dash))
+                if text is None:
+                    lines: list[str] = []
+                    self._seq([dict(v)], ind, lead, lines)
+                    text = "\n".join(lines)
+                    if len(self._kept) < _CACHE_MAX:
+                        self._kept.append(v)
+                        self._items[(id(v), dash)] = text
+                append(text)
             elif t is list:
                 if v:
                     self._seq(v, sub, dash, out)

@@ -4,6 +4,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Collection
+
 # Matched with fullmatch: `$` would also accept a trailing newline.
 DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
 LABEL_VALUE = re.compile(r"(?:(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
@@ -19,6 +23,11 @@ def is_dns_label(s: str) -> bool:
 def is_dns_subdomain(s: str) -> bool:
     """DNS-1123 subdomain: what Kubernetes accepts as an object name."""
     return len(s) <= 253 and DNS_SUBDOMAIN.fullmatch(s) is not None
+
+
+def all_dns_subdomains(names: Collection[str]) -> bool:
+    """`is_dns_subdomain` of every name, without a Python call per name (F2 checks every object's)."""
+    return max(map(len, names), default=0) <= 253 and all(map(DNS_SUBDOMAIN.fullmatch, names))
 
 
 def is_label_value(s: str) -> bool:

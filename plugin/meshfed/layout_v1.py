@@ -26,15 +26,14 @@ def mesh_tier(c: Context) -> Iterator[Planned]:
         yield egress_gateway(v, cfg, "federation-egress-gateway", hosts)
     if egress:  # A3, A4
         for r in v.remotes:
-            yield Planned(GATEWAY, "ServiceEntry", cfg, f"ingress-{r.mesh}", r.mesh or "",
-                          lambda r=r: (_remote_ingress_entry(r), None))
+            yield Planned(GATEWAY, "ServiceEntry", cfg, f"ingress-{r.mesh}", r.mesh or "", _remote_ingress_entry, (r,))
         yield from egress_virtual_services(v, cfg, "federation-egress-gateway", svc_meshes)
     if v.router:  # A5, A6
         yield from router_rows(v, ROUTER_NAMESPACE, "federation-ingress-gateway", "tls-passthrough",
                                defaults.V1_INGRESS_SELECTOR)
 
 
-def _remote_ingress_entry(r: Any) -> dict[str, Any]:
+def _remote_ingress_entry(r: Any) -> tuple[dict[str, Any], None]:
     """A3: like M3, but always DNS resolution and endpoints with network and ports."""
     endpoints = []
     for a in r.addresses:
@@ -50,7 +49,7 @@ def _remote_ingress_entry(r: Any) -> dict[str, Any]:
         "resolution": "DNS",
         "location": "MESH_INTERNAL",
         "endpoints": endpoints,
-    }
+    }, None
 
 
 def namespace_tier(c: Context) -> Iterator[Planned]:
@@ -58,31 +57,36 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
     by_host = v.meshes_by_host
     for e in v.imports:  # B1
         yield Planned("networking.istio.io/v1alpha3", "ServiceEntry", ns, f"import-{dash(e.hostname)}", e.hostname,
-                      lambda e=e: (_import_entry(c, e, by_host.get(e.hostname, [])), None))
+                      _import_entry, (c, e, by_host.get(e.hostname, [])))
     for e in v.exports:  # B2
         yield Planned("networking.istio.io/v1", "ServiceEntry", ns, f"export-{dash(e.hostname)}", e.hostname,
-                      lambda e=e: ({
-                          "hosts": [e.hostname],
-                          "location": "MESH_INTERNAL",
-                          "ports": [p.as_dict() for p in v.ports_of(e)],
-                          "resolution": "STATIC",
-                          "workloadSelector": {"labels": dict(e.label_selector or {})},
-                      }, None))
+                      _export_entry, (c, e, v.ports_of(e)))
     if v.router:  # B3 (F11)
         for e in v.imports:
             yield from import_destination_rules(e.hostname, v.ports_of(e), ns)
 
 
-def _import_entry(c: Context, e: Any, remotes: list) -> dict[str, Any]:
+def _export_entry(c: Context, e: Any, ports: tuple) -> tuple[dict[str, Any], None]:
+    """B2: the exported host, selecting the local workloads."""
+    return {
+        "hosts": [e.hostname],
+        "location": "MESH_INTERNAL",
+        "ports": c.port_list(ports),
+        "resolution": "STATIC",
+        "workloadSelector": {"labels": dict(e.label_selector or {})},
+    }, None
+
+
+def _import_entry(c: Context, e: Any, remotes: list) -> tuple[dict[str, Any], None]:
     """B1: through the egress gateway (one endpoint, F14), or straight to each remote address."""
     v = c.values
     ports = v.ports_of(e)
     if v.egress.enabled:
-        endpoints: list[dict[str, Any]] = [{
+        endpoints: list[dict[str, Any]] = [c.shared(("egress endpoint", ports), lambda: {
             "address": f"{v.egress.service_name}.{v.egress.service_namespace}.svc.cluster.local",
             "ports": {p.name: v.egress.port for p in ports},
             "labels": {"security.istio.io/tlsMode": "istio"},
-        }]
+        })]
     else:
         endpoints = []
         for r in remotes:
@@ -95,8 +99,8 @@ def _import_entry(c: Context, e: Any, remotes: list) -> dict[str, Any]:
     return {
         "exportTo": ["."],
         "hosts": [e.hostname],
-        "ports": [p.as_dict(with_target=False) for p in ports],
+        "ports": c.port_list(ports, with_target=False),
         "location": "MESH_INTERNAL",
         "resolution": "DNS",
         "endpoints": endpoints,
-    }
+    }, None

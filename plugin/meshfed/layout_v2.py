@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .formats import is_ip
 from .naming import dash
+from .emit import Shared
 from .rows import (GATEWAY, Context, Planned, egress_gateway, egress_virtual_services, import_destination_rules,
                    ingress_gateway, resolution, router_rows)
 
@@ -23,19 +24,18 @@ def mesh_tier(c: Context) -> Iterator[Planned]:
         yield egress_gateway(v, ns, "cross-network-egress-gateway", hosts)
     if egress:  # M3, M4
         for r in v.remotes:
-            yield Planned(GATEWAY, "ServiceEntry", ns, f"ingress-{r.mesh}", r.mesh or "",
-                          lambda r=r: (_remote_ingress_entry(c, r), None))
+            yield Planned(GATEWAY, "ServiceEntry", ns, f"ingress-{r.mesh}", r.mesh or "", _remote_ingress_entry, (c, r))
         yield from egress_virtual_services(v, ns, "cross-network-egress-gateway", svc_meshes)
     if v.gateway_api:  # M5
         for r in v.remotes:
             if r.addresses or egress:
                 yield Planned("gateway.networking.k8s.io/v1beta1", "Gateway", ns, f"remote-gateway-{r.network}",
-                              r.network or "", lambda r=r: _remote_gateway(c, r))
+                              r.network or "", _remote_gateway, (c, r))
     if v.router:  # M6, M7
         yield from router_rows(v, ns, v.ingress_service_name or "", v.ingress_port_name or "", v.ingress_selector or {})
 
 
-def _remote_ingress_entry(c: Context, r: Any) -> dict[str, Any]:
+def _remote_ingress_entry(c: Context, r: Any) -> tuple[dict[str, Any], None]:
     """M3: the remote mesh's east-west gateway, as the egress gateway reaches it."""
     v = c.values
     endpoints = []
@@ -53,7 +53,7 @@ def _remote_ingress_entry(c: Context, r: Any) -> dict[str, Any]:
         "resolution": resolution(r.addresses),
         "location": "MESH_INTERNAL",
         "endpoints": endpoints,
-    }
+    }, None
 
 
 def _remote_gateway(c: Context, r: Any) -> tuple[dict[str, Any], dict[str, str]]:
@@ -84,45 +84,73 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
     exports = {e.hostname: e for e in v.exports}
     imports = {e.hostname: e for e in v.imports}
     hosts = sorted(exports.keys() | imports.keys())
-
-    def ports(h: str) -> tuple:
-        return v.ports_of(exports[h] if h in exports else imports[h])
-
-    def selector(h: str) -> dict[str, str]:
-        e = exports.get(h)
-        return dict(e.label_selector or {}) if e is not None else {"hostname": c.host_labels[h]}
+    ports = {h: v.ports_of(exports[h] if h in exports else imports[h]) for h in hosts}
+    selectors = {h: Shared(exports[h].label_selector or {}) if h in exports else Shared(hostname=c.host_labels[h])
+                 for h in hosts}
 
     for h in hosts:  # N1
-        yield Planned("networking.istio.io/v1", "ServiceEntry", ns, dash(h), h, lambda h=h: ({
-            "hosts": [h],
-            "location": "MESH_INTERNAL",
-            "ports": [p.as_dict() for p in ports(h)],
-            "resolution": "STATIC",
-            "workloadSelector": {"labels": selector(h)},
-        }, None))
+        yield Planned("networking.istio.io/v1", "ServiceEntry", ns, dash(h), h, _service_entry,
+                      (c, h, ports[h], selectors[h]))
     by_host = v.meshes_by_host
-    for h in hosts:  # N2
+    # N2: the labels per host and per remote, the spec per remote, address and port names are
+    # shared by the rows (so that the YAML writer renders each once).
+    per_remote: dict[int, tuple[Shared, str, range | list[int]]] = {}  # labels part, name part, addresses
+    specs: dict[tuple, list[Shared]] = {}  # (remote, port names) -> the spec per address
+    for h in hosts:
         if h not in imports:
             continue
+        host_ports = ports[h]
+        names = tuple(p.name for p in host_ports)
+        selector = selectors[h]
+        prefix = dash(h)
         for r in by_host.get(h, ()):
-            indices = [0] if v.gateway_api else range(len(r.addresses))  # F13
+            remote = per_remote.get(r.index)
+            if remote is None:
+                remote = per_remote[r.index] = (
+                    Shared({"security.istio.io/tlsMode": "istio", "topology.istio.io/cluster": r.mesh}),
+                    dash(r.network or "")[:10], [0] if v.gateway_api else range(len(r.addresses)))  # F13
+            extra, network, indices = remote
+            labels = (selector, extra) if selector.keys().isdisjoint(extra) else {**selector, **extra}
+            spec = specs.get((r.index, names))
+            if spec is None:
+                spec = specs[(r.index, names)] = [_workload_entry_spec(c, r, i, host_ports) for i in indices]
             for i in indices:
-                yield Planned("networking.istio.io/v1", "WorkloadEntry", ns,
-                              f"{dash(h)}-{dash(r.network or '')[:10]}-{i}", f"{h}/{r.network}/{i}",
-                              lambda h=h, r=r, i=i: _workload_entry(c, h, r, i, ports(h), selector(h)))
+                yield Planned("networking.istio.io/v1", "WorkloadEntry", ns, f"{prefix}-{network}-{i}",
+                              _workload_entry_identity, _workload_entry, (spec[i], labels, h, r, i))
     if v.router:  # N3 (F11)
         for e in v.imports:
             yield from import_destination_rules(e.hostname, v.ports_of(e), ns)
 
 
-def _workload_entry(c: Context, h: str, r: Any, i: int, ports: tuple, selector: dict[str, str]) -> tuple:
+def _service_entry(c: Context, h: str, ports: tuple, selector: dict[str, str]) -> tuple[dict[str, Any], None]:
+    """N1: the host, selecting the local workloads (exported) or the WorkloadEntries (imported)."""
+    return {
+        "hosts": [h],
+        "location": "MESH_INTERNAL",
+        "ports": c.port_list(ports),
+        "resolution": "STATIC",
+        "workloadSelector": {"labels": dict(selector)},
+    }, None
+
+
+def _workload_entry(spec: Shared, labels: Any, h: str, r: Any, i: int) -> tuple[Shared, Any]:
+    """N2's content, shared blocks planned with the row (the rest of `args` is for the identity)."""
+    return spec, labels
+
+
+def _workload_entry_identity(spec: Shared, labels: Any, h: str, r: Any, i: int) -> str:
+    """N2's source identity, made only when F2 has to hash the row's name (no string per row)."""
+    return f"{h}/{r.network}/{i}"
+
+
+def _workload_entry_spec(c: Context, r: Any, i: int, ports: tuple) -> Shared:
+    """N2: the remote's network, address `i` and locality, its port for each of the host's ports."""
     v = c.values
-    labels = {**selector, "security.istio.io/tlsMode": "istio", "topology.istio.io/cluster": r.mesh}
-    spec: dict[str, Any] = {"network": r.network}
+    spec = Shared(network=r.network)
     if not v.gateway_api:
         spec["address"] = r.addresses[i]
     if r.locality is not None:
         spec["locality"] = r.locality
     if not v.gateway_api:  # F10
         spec["ports"] = {p.name: v.remote_port(r) for p in ports}
-    return spec, labels
+    return spec

@@ -51,11 +51,16 @@ class Merged:
         return None
 
 
+_SCALARS = {str, int, float, bool, type(None)}
+
+
 def _strip_nulls(value: Any) -> Any:
     """A copy of a value with null map entries dropped (as Helm does within one file)."""
     if isinstance(value, dict):
         return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
+        if set(map(type, value)) <= _SCALARS:  # long lists of hostnames: copied whole
+            return value[:]
         return [_strip_nulls(v) for v in value]
     return value
 

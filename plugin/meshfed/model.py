@@ -126,11 +126,16 @@ class Values:
         """Each hostname any remote imports, with the remotes listing it in `global.remote` order
         (the contract's svcMeshes). Computed once: large federations list 100,000s of hosts."""
         out: dict[str, list[Remote]] = {}
+        get = out.get
         for remote in self.remotes:
             if remote.mesh is None:
                 continue
             for host in dict.fromkeys(remote.imported):
-                out.setdefault(host, []).append(remote)
+                listing = get(host)
+                if listing is None:
+                    out[host] = [remote]
+                else:
+                    listing.append(remote)
         return out
 
     def remote_port(self, remote: Remote) -> int | None:
@@ -149,10 +154,11 @@ def _ports(items: Any) -> tuple[Port, ...]:
 
 def _entries(items: Any, path: Path_, merged: Any) -> tuple[Entry, ...]:
     out = []
+    given = lookup(merged, path)  # the merged list, looked up once for all its entries
     for i, item in enumerate(items or ()):
         if isinstance(item, dict) and "hostname" in item:
-            selector = lookup(merged, (*path, i, "labelSelector"))
-            ports = lookup(merged, (*path, i, "ports"))
+            selector = lookup(given, (i, "labelSelector"))
+            ports = lookup(given, (i, "ports"))
             out.append(Entry((*path, i), item["hostname"], _ports(item.get("ports")),
                              item.get("labelSelector"), isinstance(selector, dict) and bool(selector),
                              isinstance(ports, list) and bool(ports)))

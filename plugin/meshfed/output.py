@@ -20,7 +20,8 @@ try:
 except ImportError:  # pragma: no cover - pure-Python fallback
     from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
 
-from .emit import Writer
+from .emit import Exotic, Shared, Writer
+from .rows import Objects
 from .yamlio import GO_BOOL, GO_FLOAT, GO_INT
 
 TYPE_CHECKING = False
@@ -42,6 +43,7 @@ class QuotingDumper(_BaseDumper):  # type: ignore[misc, valid-type]
         return True
 
 
+QuotingDumper.add_representer(Shared, QuotingDumper.represent_dict)
 QuotingDumper.yaml_implicit_resolvers = {k: list(v) for k, v in _BaseDumper.yaml_implicit_resolvers.items()}
 for _tag, _regexp, _first in (
     ("tag:yaml.org,2002:bool", GO_BOOL, "yYnN"),
@@ -74,13 +76,32 @@ def _pyyaml_document(obj: Any) -> str:
 
 def yaml_documents(objects: Iterable[dict[str, Any]]) -> Iterable[str]:
     """Each object's document of the stream `dump_yaml` writes (`---` line included), one at a
-    time: for a caller that needs them apart (`meshfed diff`), with one writer's caches for all."""
-    return Writer(_plain_tag).documents(objects, _pyyaml_document)
+    time, with one writer for all: for a caller that needs them apart (`meshfed diff`)."""
+    return _documents(objects)
+
+
+def _documents(objects: Iterable[dict[str, Any]]) -> Iterable[str]:
+    writer = Writer(_plain_tag)
+    if isinstance(objects, Objects):
+        return _planned_documents(objects, writer)
+    return writer.documents(objects, _pyyaml_document)
+
+
+def _planned_documents(objects: Objects, writer: Writer) -> Iterable[str]:
+    """Straight from the planned rows: no object is built as dicts, the text of the blocks rows
+    share is rendered once."""
+    text = writer.object
+    for plan, name in objects.rows():
+        spec, labels = plan.fn(*plan.args)
+        try:
+            yield text(plan.api_version, plan.kind, plan.namespace, name, labels, spec)
+        except Exotic:
+            yield _pyyaml_document(plan.build(name))
 
 
 def dump_yaml(objects: Iterable[dict[str, Any]]) -> str:
     """A `---`-separated YAML stream, one document per object ('' for no objects)."""
-    return "".join(yaml_documents(objects))
+    return "".join(_documents(objects))
 
 
 def dump_yaml_pyyaml(objects: Iterable[dict[str, Any]]) -> str:
@@ -104,7 +125,7 @@ def _chunked(parts: Iterable[str], write: Callable[[str], Any]) -> None:
 
 def write_yaml(objects: Iterable[dict[str, Any]], write: Callable[[str], Any]) -> None:
     """`dump_yaml`, written piece by piece as the objects come."""
-    _chunked(yaml_documents(objects), write)
+    _chunked(_documents(objects), write)
 
 
 def _json_items(objects: Iterable[dict[str, Any]]) -> Iterable[str]:

@@ -8,14 +8,15 @@ from .checks import MESH, NAMESPACE, Finding
 from .defaults import DEFAULTS_NAME, V2_DEFAULT_INGRESS_APP, defaults_layer
 from .diagnostics import Diagnostic, error, has_errors, warning
 from .document import Patch
+from .formats import all_dns_subdomains
 from .merge import Layer, Merged, Path_, format_path, merge_layers
 from .options import Options
-from .rows import Context, Planned
+from .rows import Context, Objects, Planned
 from .schema import validate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator
+    from typing import Any
 
 V1_ONLY = ("egressGateway", "useOpenshiftRouter", "gatewaySelector", "port")
 V2_ONLY = ("gateways", "enableOpenshiftRouter", "enableGatewayAPI")
@@ -25,21 +26,23 @@ class Rendering:
     """The outcome of one values set: diagnostics, and (when there is no error) the planned
     objects with their final names, built one at a time by `objects()`."""
 
-    __slots__ = ("diagnostics", "planned", "names", "layout", "merged", "values")
+    __slots__ = ("diagnostics", "planned", "names", "distinct", "layout", "merged", "values")
 
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.planned: list[Planned] = []
         self.names: list[str] = []
+        # No two objects share API group, kind, namespace and name: F2 found every scope's names
+        # valid and unique (else hashed names might, however unlikely, meet another's).
+        self.distinct = False
         # What the values were read as (None when the layout could not be decided): the merged
         # values with provenance, and their typed view. Cross-cluster checks reuse them.
         self.layout: str | None = None
         self.merged: Merged | None = None
         self.values: model.Values | None = None
 
-    def objects(self) -> Iterator[dict[str, Any]]:
-        for plan, name in zip(self.planned, self.names):
-            yield plan.build(name)
+    def objects(self) -> Objects:
+        return Objects([(self.planned, self.names)])
 
 
 def decide_layout(layers: list[Layer], explicit: str | None) -> tuple[str, list[Diagnostic]]:
@@ -181,7 +184,8 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
 
     ns = opts.namespace
     mesh_ns = values.config_namespace if (scope == "all" or not ns) else ns
-    ctx = Context(values, mesh_ns, ns if NAMESPACE in tiers else None, _host_labels(values))
+    host_labels = _host_labels(values) if layout == "v2" and NAMESPACE in tiers else {}  # only N1/N2 use them
+    ctx = Context(values, mesh_ns, ns if NAMESPACE in tiers else None, host_labels)
     layout_rows = layout_v2 if layout == "v2" else layout_v1
     mesh_plan = list(layout_rows.mesh_tier(ctx)) if MESH in tiers else []
     ns_plan = list(layout_rows.namespace_tier(ctx)) if NAMESPACE in tiers else []
@@ -196,7 +200,7 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
     warnings = [report(f) for f in findings if f.severity == "warning"]
     if not has_errors(out.diagnostics):
         out.planned = mesh_plan + ns_plan
-        out.names = _final_names(out.planned)
+        out.names, out.distinct = _final_names(out.planned)
         if not out.planned:
             what = (f"nothing to render: these values yield no resources for the {' and '.join(sorted(tiers))} "
                     f"tier{'s' if len(tiers) > 1 else ''}")
@@ -250,14 +254,27 @@ def _host_labels(v: model.Values) -> dict[str, str]:
     return {h: resolved[h] for h in hosts}
 
 
-def _final_names(plan: list[Planned]) -> list[str]:
-    """F2 for object names: unique per API group, kind and namespace."""
-    scopes: dict[tuple, list[int]] = {}
-    for i, p in enumerate(plan):
-        scopes.setdefault(p.scope, []).append(i)
-    names = [p.name for p in plan]
-    for indices in scopes.values():
-        resolved = naming.resolve(((i, plan[i].name, plan[i].identity) for i in indices), naming.NAME_LIMIT)
-        for i in indices:
-            names[i] = resolved[i]
-    return names
+def _final_names(plan: list[Planned]) -> tuple[list[str], bool]:
+    """F2 for object names: unique per API group, kind and namespace. Also whether every scope
+    kept its names (so that no two objects can have the same identity)."""
+    rows: dict[tuple, list[Planned]] = {}  # by apiVersion, kind, namespace: a few keys for many rows
+    for p in plan:
+        key = (p.api_version, p.kind, p.namespace)
+        group = rows.get(key)
+        if group is None:
+            group = rows[key] = []
+        group.append(p)
+    scopes: dict[tuple, list[Planned]] = {}
+    for group in rows.values():
+        scopes.setdefault(group[0].scope, []).extend(group)
+    final: dict[int, str] = {}  # id of a row -> its name, in the scopes F2 had to resolve
+    distinct = "" not in {namespace for _, _, namespace in scopes}  # "" and None: one namespace to kubectl
+    for members in scopes.values():
+        wanted = {p.name for p in members}
+        # Mostly every name is valid and unique: then F2 keeps them all, nothing to resolve.
+        if len(wanted) == len(members) and all_dns_subdomains(wanted):
+            continue
+        distinct = False
+        resolved = naming.resolve(((id(p), p.name, p.identity) for p in members), naming.NAME_LIMIT)
+        final.update(resolved)
+    return [final.get(id(p), p.name) for p in plan], distinct

@@ -111,12 +111,17 @@ def duplicates(keyed: Iterable[tuple[Key, str]]) -> list[Diagnostic]:
     """The one duplicate-object check, over (identity, where the object comes from) pairs: an
     identity seen twice is an error naming both origins (kustomize would fail on it, Argo CD
     would keep only one of them)."""
-    owners: dict[Key, str] = {}
+    # Names by (group, kind, namespace): no key tuple is kept per object (a render may emit 100,000s).
+    owners: dict[tuple[str, Any, str], dict[Any, str]] = {}
     problems = []
     for key, origin in keyed:
-        if key not in owners:
-            owners[key] = origin
+        names = owners.get(key[:3])
+        if names is None:
+            names = owners[key[:3]] = {}
+        name = key[3]
+        if name not in names:
+            names[name] = origin
             continue
-        problems.append(error(f"{describe_key(key)} is emitted twice, by {owners[key]} and by {origin}: "
+        problems.append(error(f"{describe_key(key)} is emitted twice, by {names[name]} and by {origin}: "
                               "two sources may not emit the same object", origin))
     return problems

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 
+from .emit import Shared
 from .formats import is_ip
 from .model import Port, Remote, Values
 from .naming import dash, with_port
@@ -10,25 +11,37 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterator
 
-    Spec = Callable[[], tuple[dict[str, Any], dict[str, str] | None]]
+    Content = Callable[..., tuple[dict[str, Any], Any]]
 
 GATEWAY = "networking.istio.io/v1beta1"
 
 
 class Planned:
     """One object to emit. Its final name is known only once every name of the run is (F2), so
-    the content is built later by `spec`, which returns (spec, labels)."""
+    the content is built later by `fn(*args)`, which returns (spec, labels). A function and its
+    arguments rather than a closure: large federations plan 100,000s of rows. For the same reason
+    the source identity (F2 hashes it into a name that has to change) may be given as a function
+    of `args` instead of a string.
 
-    __slots__ = ("api_version", "kind", "namespace", "name", "identity", "spec")
+    Maps that many rows share are `Shared` (the YAML writer renders each once); labels may come
+    as a tuple of such maps with disjoint keys, in order (`build` merges them)."""
 
-    def __init__(self, api_version: str, kind: str, namespace: str | None, name: str, identity: str,
-                 spec: Spec) -> None:
+    __slots__ = ("api_version", "kind", "namespace", "name", "_identity", "fn", "args")
+
+    def __init__(self, api_version: str, kind: str, namespace: str | None, name: str,
+                 identity: str | Callable[..., str], fn: Content, args: tuple[Any, ...]) -> None:
         self.api_version = api_version
         self.kind = kind
         self.namespace = namespace
         self.name = name
-        self.identity = identity
-        self.spec = spec
+        self._identity = identity
+        self.fn = fn
+        self.args = args
+
+    @property
+    def identity(self) -> str:
+        identity = self._identity
+        return identity if type(identity) is str else identity(*self.args)  # type: ignore[operator]
 
     @property
     def scope(self) -> tuple[str, str, str | None]:
@@ -36,19 +49,47 @@ class Planned:
         return (self.api_version.rpartition("/")[0], self.kind, self.namespace)
 
     def build(self, name: str) -> dict[str, Any]:
-        spec, labels = self.spec()
+        """The object as plain dicts (JSON, the API, and PyYAML for what the YAML writer leaves out)."""
+        spec, labels = self.fn(*self.args)
         metadata: dict[str, Any] = {"name": name}
         if self.namespace is not None:
             metadata["namespace"] = self.namespace
+        if type(labels) is tuple:
+            labels = {k: v for part in labels for k, v in part.items()}
         if labels:
             metadata["labels"] = labels
+        if type(spec) is Shared:
+            spec = dict(spec)
         return {"apiVersion": self.api_version, "kind": self.kind, "metadata": metadata, "spec": spec}
+
+
+class Objects:
+    """The objects of one or more renderings in output order, each built when the iteration
+    reaches it. The YAML writer reads the planned rows themselves (`rows`) instead."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, parts: list[tuple[list[Planned], list[str]]]) -> None:
+        self._parts = parts  # (planned objects, their final names) per rendering
+
+    def rows(self) -> Iterator[tuple[Planned, str]]:
+        for planned, names in self._parts:
+            yield from zip(planned, names)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for plan, name in self.rows():
+            yield plan.build(name)
+
+
+def given(spec: dict[str, Any], labels: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """The content of a row whose spec is known when it is planned."""
+    return spec, labels
 
 
 class Context:
     """Values plus the namespaces the tiers go to and the resolved `hostname` label values."""
 
-    __slots__ = ("values", "mesh_namespace", "namespace", "host_labels")
+    __slots__ = ("values", "mesh_namespace", "namespace", "host_labels", "_shared")
 
     def __init__(self, values: Values, mesh_namespace: str | None, namespace: str | None,
                  host_labels: dict[str, str]) -> None:
@@ -56,6 +97,20 @@ class Context:
         self.mesh_namespace = mesh_namespace
         self.namespace = namespace
         self.host_labels = host_labels
+        self._shared: dict[tuple[Any, ...], Any] = {}
+
+    def shared(self, key: tuple[Any, ...], make: Callable[[], dict[str, Any]]) -> Shared:
+        """The map `make()` builds, made once per `key` and shared by the rows asking for it, so
+        that the YAML writer renders it once."""
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = Shared(make())
+        return found
+
+    def port_list(self, ports: tuple[Port, ...], with_target: bool = True) -> list[Shared]:
+        """A ServiceEntry's `ports`, with items shared by every entry with the same ports (most
+        use the default ports)."""
+        return [self.shared(("port", p, with_target), lambda p=p: p.as_dict(with_target)) for p in ports]
 
 
 def weights(n: int) -> list[int]:
@@ -77,37 +132,42 @@ def egress_sni_hosts(v: Values, host: str) -> list[str]:
     return [f"*.{host}"]
 
 
-def egress_virtual_service(v: Values, host: str, meshes: list[Remote], gateway: str) -> dict[str, Any]:
-    """M4/A4: TLS routes from the egress gateway to the remote ingresses, weights per F1."""
+def _egress_virtual_service(v: Values, host: str, meshes: list[Remote], gateway: str,
+                            routes: dict[tuple[int, int], Shared]) -> tuple[dict[str, Any], None]:
+    """M4/A4: TLS routes from the egress gateway to the remote ingresses, weights per F1. The
+    VirtualServices share each (remote, weight) route in `routes`."""
     sni = egress_sni_hosts(v, host)
-    route = [
-        {"destination": {"host": f"ingress.{r.mesh}.global", "port": {"number": v.remote_port(r)}},
-         "weight": w}
-        for r, w in zip(meshes, weights(len(meshes)))
-    ]
-    return {"hosts": list(sni), "gateways": [gateway], "tls": [{"match": [{"sniHosts": sni}], "route": route}]}
+    route = []
+    for r, w in zip(meshes, weights(len(meshes))):
+        item = routes.get((r.index, w))
+        if item is None:
+            item = routes[(r.index, w)] = Shared(
+                destination={"host": f"ingress.{r.mesh}.global", "port": {"number": v.remote_port(r)}}, weight=w)
+        route.append(item)
+    return {"hosts": list(sni), "gateways": [gateway], "tls": [{"match": [{"sniHosts": sni}], "route": route}]}, None
 
 
 def ingress_gateway(v: Values, namespace: str | None, name: str) -> Planned:
     """M1/A1: the east-west gateway's AUTO_PASSTHROUGH server for the local exports."""
     spec = tls_gateway_spec(v.ingress_selector or {}, v.ingress_port or 0, "tls-passthrough",
                             [e.hostname for e in v.local_exports], "AUTO_PASSTHROUGH", hosts_first=False)
-    return Planned(GATEWAY, "Gateway", namespace, name, name, lambda: (spec, None))
+    return Planned(GATEWAY, "Gateway", namespace, name, name, given, (spec,))
 
 
 def egress_gateway(v: Values, namespace: str | None, name: str, hosts: list[str]) -> Planned:
     """M2/A2: the egress gateway's PASSTHROUGH server for every imported host."""
     spec = tls_gateway_spec(v.egress.selector or {}, v.egress.port or 0, "tls",
                             egress_gateway_hosts(v, hosts), "PASSTHROUGH", hosts_first=True)
-    return Planned(GATEWAY, "Gateway", namespace, name, name, lambda: (spec, None))
+    return Planned(GATEWAY, "Gateway", namespace, name, name, given, (spec,))
 
 
 def egress_virtual_services(v: Values, namespace: str | None, gateway: str,
                             svc_meshes: dict[str, list[Remote]]) -> Iterator[Planned]:
     """M4/A4: one VirtualService per imported host, in host order."""
+    routes: dict[tuple[int, int], Shared] = {}
     for h in sorted(svc_meshes):
         yield Planned("networking.istio.io/v1alpha3", "VirtualService", namespace, f"cross-network-egress-{dash(h)}", h,
-                      lambda h=h: (egress_virtual_service(v, h, svc_meshes[h], gateway), None))
+                      _egress_virtual_service, (v, h, svc_meshes[h], gateway, routes))
 
 
 def router_rows(v: Values, namespace: str | None, service: str, target_port: str,
@@ -117,13 +177,11 @@ def router_rows(v: Values, namespace: str | None, service: str, target_port: str
     exported = [(e, p) for e in v.local_exports for p in v.ports_of(e)]
     for e, p in exported:
         yield Planned("route.openshift.io/v1", "Route", namespace, f"export-{dash(e.hostname)}-{p.number}",
-                      f"{e.hostname}/{p.number}",
-                      lambda e=e, p=p: (router_route_spec(e.hostname, p.number, service, target_port), None))
+                      f"{e.hostname}/{p.number}", router_route_spec, (e.hostname, p.number, service, target_port))
     for e, p in exported:
         yield Planned("networking.istio.io/v1alpha3", "EnvoyFilter", namespace, f"export-{dash(e.hostname)}-{p.number}",
-                      f"{e.hostname}/{p.number}",
-                      lambda e=e, p=p: (router_envoy_filter_spec(e.hostname, p.number, selector, v.ingress_port or 0),
-                                        None))
+                      f"{e.hostname}/{p.number}", router_envoy_filter_spec,
+                      (e.hostname, p.number, selector, v.ingress_port or 0))
 
 
 def tls_gateway_spec(selector: dict[str, str], number: int, port_name: str, hosts: list[str],
@@ -134,7 +192,7 @@ def tls_gateway_spec(selector: dict[str, str], number: int, port_name: str, host
     return {"selector": dict(selector), "servers": [server]}
 
 
-def router_route_spec(host: str, port: int, service: str, target_port: str) -> dict[str, Any]:
+def router_route_spec(host: str, port: int, service: str, target_port: str) -> tuple[dict[str, Any], None]:
     """M6/A5: an OpenShift passthrough Route for one exported host and port."""
     return {
         "host": with_port(host, port),
@@ -142,10 +200,11 @@ def router_route_spec(host: str, port: int, service: str, target_port: str) -> d
         "port": {"targetPort": target_port},
         "tls": {"termination": "passthrough"},
         "wildcardPolicy": "None",
-    }
+    }, None
 
 
-def router_envoy_filter_spec(host: str, port: int, selector: dict[str, str], ingress_port: int) -> dict[str, Any]:
+def router_envoy_filter_spec(host: str, port: int, selector: dict[str, str],
+                             ingress_port: int) -> tuple[dict[str, Any], None]:
     """M7/A6: make the ingress's AUTO_PASSTHROUGH filter chain also match the router's SNI."""
     return {
         "workloadSelector": {"labels": dict(selector)},
@@ -156,7 +215,7 @@ def router_envoy_filter_spec(host: str, port: int, selector: dict[str, str], ing
             "patch": {"operation": "MERGE",
                       "value": {"filter_chain_match": {"server_names": [with_port(host, port)]}}},
         }],
-    }
+    }, None
 
 
 def import_destination_rules(host: str, ports: tuple[Port, ...], namespace: str | None) -> list[Planned]:
@@ -168,12 +227,11 @@ def import_destination_rules(host: str, ports: tuple[Port, ...], namespace: str 
         spec = {"exportTo": ["."], "host": host,
                 "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL", "sni": with_port(host, p.number)}}}
         return [Planned(api, "DestinationRule", namespace, f"import-{dash(host)}-{p.number}",
-                        f"{host}/{p.number}", lambda s=spec: (s, None))]
+                        f"{host}/{p.number}", given, (spec,))]
     settings = [{"port": {"number": p.number},
                  "tls": {"mode": "ISTIO_MUTUAL", "sni": with_port(host, p.number)}} for p in ports]
     spec = {"exportTo": ["."], "host": host, "trafficPolicy": {"portLevelSettings": settings}}
-    return [Planned(api, "DestinationRule", namespace, f"import-{dash(host)}", host,
-                    lambda s=spec: (s, None))]
+    return [Planned(api, "DestinationRule", namespace, f"import-{dash(host)}", host, given, (spec,))]
 
 
 def resolution(addresses: tuple[str, ...]) -> str:

@@ -86,6 +86,8 @@ class Validator:
         # (Each memo entry also holds the schema it is keyed by, so that its id stays its own.)
         self._refs: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
         self._keys: dict[int, tuple[list[str], dict[str, Any], dict[str, Any]]] = {}
+        # The strings each format test has passed: remotes list the same hostnames again and again.
+        self._passed: dict[Any, set[str]] = {}
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         if "$ref" not in schema:
@@ -146,8 +148,13 @@ class Validator:
             if items is None:
                 return value
             fast = self._string_test(items)
-            if fast is not None and all(type(item) is str and fast(item) for item in value):
-                return value  # the common case of long hostname/address lists, in one pass
+            if fast is not None and (not value or set(map(type, value)) == {str}):
+                # The common case of long hostname/address lists: each distinct string tested once.
+                passed = self._passed.setdefault(fast, set())
+                fresh = set(value) - passed
+                if all(map(fast, fresh)):
+                    passed |= fresh
+                    return value
             # Wrong items become None, so that later checks keep the user's indices.
             cleaned = [self.check(item, items, (*path, i)) for i, item in enumerate(value)]
             return [None if c is _DROP else c for c in cleaned]
@@ -207,7 +214,7 @@ class Validator:
             if names is not None and self.check(key, names, here) is _DROP:
                 continue
             sub = props.get(key)
-            if sub is not None and self._in_layout(sub):
+            if sub is not None and key not in other:  # (other: the keys of the other layout)
                 result = self.check(item, sub, here)
             elif sub is not None:
                 self.report(here, self._other_layout_message(key, sub))
