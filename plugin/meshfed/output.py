@@ -76,11 +76,7 @@ def _pyyaml_document(obj: Any) -> str:
 
 def yaml_documents(objects: Iterable[dict[str, Any]]) -> Iterable[str]:
     """Each object's document of the stream `dump_yaml` writes (`---` line included), one at a
-    time, with one writer for all: for a caller that needs them apart (`meshfed diff`)."""
-    return _documents(objects)
-
-
-def _documents(objects: Iterable[dict[str, Any]]) -> Iterable[str]:
+    time, with one writer for all (`meshfed diff` needs them apart)."""
     writer = Writer(_plain_tag)
     if isinstance(objects, Objects):
         return _planned_documents(objects, writer)
@@ -101,7 +97,7 @@ def _planned_documents(objects: Objects, writer: Writer) -> Iterable[str]:
 
 def dump_yaml(objects: Iterable[dict[str, Any]]) -> str:
     """A `---`-separated YAML stream, one document per object ('' for no objects)."""
-    return "".join(_documents(objects))
+    return "".join(yaml_documents(objects))
 
 
 def dump_yaml_pyyaml(objects: Iterable[dict[str, Any]]) -> str:
@@ -125,7 +121,7 @@ def _chunked(parts: Iterable[str], write: Callable[[str], Any]) -> None:
 
 def write_yaml(objects: Iterable[dict[str, Any]], write: Callable[[str], Any]) -> None:
     """`dump_yaml`, written piece by piece as the objects come."""
-    _chunked(_documents(objects), write)
+    _chunked(yaml_documents(objects), write)
 
 
 def _json_items(objects: Iterable[dict[str, Any]]) -> Iterable[str]:
