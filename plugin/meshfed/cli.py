@@ -299,8 +299,10 @@ class GraphFormat(str, Enum):
 
 @app.command()
 def check(
-    directory: List[Path] = typer.Argument(..., metavar="DIR...", help="Repository directories holding every "
-                                           "cluster's MeshFederation documents (searched recursively)."),
+    directory: List[Path] = typer.Argument(..., metavar="PATH...", help="Repository directories "
+                                           "holding every cluster's MeshFederation documents (searched "
+                                           "recursively), or Federation documents: a Federation stands for "
+                                           "the applications no document found renders."),
     root: Optional[Path] = ROOT,
 ) -> None:
     """Check a whole federation across clusters: imports that no cluster exports, port mismatches,
@@ -322,7 +324,8 @@ def krm_check() -> None:
 
 @app.command()
 def graph(
-    directory: List[Path] = typer.Argument(..., metavar="DIR...", help="Repository directories to draw."),
+    directory: List[Path] = typer.Argument(..., metavar="PATH...",
+                                           help="Repository directories or Federation documents to draw."),
     output: GraphFormat = typer.Option(GraphFormat.mermaid, "-o", "--output", help="mermaid, dot, or svg (Graphviz)."),
     root: Optional[Path] = ROOT,
 ) -> None:
@@ -340,7 +343,8 @@ def graph(
 def explain(
     host: str = typer.Argument(..., help="The hostname a client calls, e.g. ratings.mesh.global."),
     cluster: str = typer.Option(..., "--cluster", help="The calling cluster (its mesh name, or its overlay directory name)."),
-    directory: List[Path] = typer.Argument(..., metavar="DIR...", help="Repository directories."),
+    directory: List[Path] = typer.Argument(..., metavar="PATH...",
+                                           help="Repository directories or Federation documents."),
     root: Optional[Path] = ROOT,
 ) -> None:
     """Explain the path a request to HOST from a cluster takes, resource by resource, naming the
