@@ -161,6 +161,8 @@ class Resolver:
             fed.diagnostics.extend(exc.diagnostics)
             return
         fed.diagnostics.extend(spec.diagnostics)
+        if has_errors(spec.diagnostics):  # its errors say why nothing is derived
+            return
         mesh = spec.mesh(mesh_name)
         if mesh is None:
             names = ", ".join(m.name for m in spec.meshes) or "none"

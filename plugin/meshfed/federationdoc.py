@@ -65,6 +65,10 @@ class Side:
         self.selector: dict[str, str] | None = entry.get("labelSelector")
 
 
+def _complete(side: Any) -> bool:
+    return isinstance(side, dict) and "mesh" in side and "namespace" in side
+
+
 class ServiceSpec:
     """One entry of `spec.services`."""
 
@@ -74,8 +78,9 @@ class ServiceSpec:
         self.index = index
         self.hostname: str = entry["hostname"]
         self.ports: list[dict[str, Any]] | None = entry.get("ports")
-        self.exports = [Side(j, e) for j, e in enumerate(entry.get("exports") or []) if e is not None]
-        self.imports = [Side(j, e) for j, e in enumerate(entry.get("imports") or []) if e is not None]
+        # Entries the schema check refused (null, missing keys) are left out: their errors say why.
+        self.exports = [Side(j, e) for j, e in enumerate(entry.get("exports") or []) if _complete(e)]
+        self.imports = [Side(j, e) for j, e in enumerate(entry.get("imports") or []) if _complete(e)]
 
     @property
     def field(self) -> str:
@@ -243,11 +248,14 @@ def read(doc: dict[str, Any], source: str, base_layers: list[Layer], problems: l
     layers = list(base_layers)
     if isinstance(raw_spec.get("values"), dict):
         layers.append(Layer(source, raw_spec["values"], "spec.values"))
-    diagnostics += _structure(meshes, services, source)
+    # A mesh the schema check refused is still a mesh: no "unknown mesh" follow-ups for it.
+    raw_meshes = raw_spec.get("meshes") if isinstance(raw_spec.get("meshes"), list) else []
+    named = {m["name"] for m in raw_meshes if isinstance(m, dict) and isinstance(m.get("name"), str)}
+    diagnostics += _structure(meshes, services, source, named)
     return FederationSpec(source, spec.get("layout"), layers, meshes, services, diagnostics)
 
 
-def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str) -> list[Diagnostic]:
+def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str, named: set[str]) -> list[Diagnostic]:
     """What only the whole federation can tell: unique meshes, networks, clusters and hostnames;
     imports and exports naming known meshes once each; every import served by another mesh."""
     out: list[Diagnostic] = []
@@ -260,7 +268,7 @@ def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str)
                 field = f"{m.field}.{m.cluster_key if attr == 'cluster' else attr}"
                 out.append(error(f"{attr} {value} is also the {attr} of {seen.field} ({seen.name}); each mesh needs "
                                  f"its own", source, field))
-    known = {m.name for m in meshes}
+    known = {m.name for m in meshes} | named
     names = ", ".join(dict.fromkeys(m.name for m in meshes)) or "none"
     hosts: dict[str, ServiceSpec] = {}
     for svc in services:
