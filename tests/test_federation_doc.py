@@ -198,3 +198,42 @@ def test_the_example_repository_is_the_scaffold_of_its_federation(tmp_path: Path
     (tmp_path / ".git").mkdir()
     run = _meshfed("federation", "scaffold", "overlays/federation.yaml", "--out", "overlays", cwd=tmp_path)
     assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+
+
+# Junk in the Federation's shape: any key it knows, any value; and a valid skeleton with junk in places.
+KEYS = ["layout", "base", "values", "meshes", "services", "name", "network", "cluster", "locality", "gateway",
+        "addresses", "port", "hostname", "ports", "exports", "imports", "mesh", "namespace", "labelSelector",
+        "global", "number", "protocol"]
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 70000), st.sampled_from(
+    ["v2", "v1", "a", "m0", "ns", "svc.mesh.global", "192.0.2.1", "HTTP", "", "base.yaml"]))
+JUNK = st.recursive(SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)), max_leaves=25)
+
+
+GATEWAY = {"addresses": ["192.0.2.1"], "port": 15443}
+PORTS = [{"number": 8080, "name": "http", "protocol": "HTTP"}]
+MESHES = st.tuples(*(st.fixed_dictionaries({"name": st.just(f"m{i}"), "network": st.just(f"n{i}"),
+                                            "gateway": st.just(GATEWAY) | JUNK},
+                                           optional={"values": JUNK, "locality": JUNK}) for i in (0, 1))).map(list)
+SERVICES = st.lists(st.fixed_dictionaries(
+    {"hostname": st.just("svc.mesh.global"), "ports": st.just(PORTS) | JUNK,
+     "exports": st.just([{"mesh": "m0", "namespace": "ns", "labelSelector": {"app": "svc"}}]) | st.lists(JUNK, max_size=2),
+     "imports": st.just([{"mesh": "m1", "namespace": "ns"}]) | st.lists(JUNK, max_size=2)}), max_size=2)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=st.one_of(JUNK, st.fixed_dictionaries({"layout": st.sampled_from(["v1", "v2"]), "meshes": MESHES,
+                                                   "services": SERVICES}, optional={"values": JUNK})))
+def test_any_federation_gives_diagnostics_never_a_crash(tmp_path: Path, spec: object) -> None:
+    """Whatever a Federation holds, a render naming it and `check` of it give diagnostics with a
+    file, never an internal error (this found an export without a namespace crashing derivation)."""
+    fed = {"apiVersion": "meshfed.io/v1alpha1", "kind": "Federation", "spec": spec}
+    (tmp_path / "federation.yaml").write_text(dump_yaml([fed]), "utf-8")
+    for mesh, ns in (("m0", "ns"), ("m1", "ns")):
+        doc = _doc({"scope": "namespace", "federation": {"path": "federation.yaml", "mesh": mesh}}, ns)
+        result = render(documents=[Document(doc, "doc.yaml", tmp_path)], root=tmp_path)
+        assert not [d.message for d in result.diagnostics if "internal error" in d.message]
+        assert result.ok or any(d.severity == "error" and d.file for d in result.diagnostics)
+    found = check([tmp_path / "federation.yaml"], tmp_path)
+    assert not [d.message for d in found if "internal error" in d.message]
