@@ -214,6 +214,7 @@ class Resolver:
             scratch.diagnostics.extend(exc.diagnostics)
         spec = federationdoc.read(doc, name, scratch.layers, scratch.diagnostics)
         spec.patches = scratch.patches
+        spec.file = real
         return spec
 
     def _collect(self, doc: dict[str, Any], source: str, base_dir: Path, chain: list[Path], fed: Federation) -> None:

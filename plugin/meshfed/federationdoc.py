@@ -135,6 +135,7 @@ class FederationSpec:
         self.services = services
         self.diagnostics = diagnostics
         self.patches: list[Any] = []  # `spec.patches` of MeshFederation bases, applied after all merging
+        self.file: Path | None = None  # the resolved file it was read from
         self._by_name = {m.name: m for m in meshes}
 
     def mesh(self, name: str) -> MeshSpec | None:

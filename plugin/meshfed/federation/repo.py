@@ -316,15 +316,14 @@ def _expand(found: FoundFederation, chains: _Chains, covered: set[tuple[Any, ...
     return out
 
 
-def _covered(docs: list[Doc], resolvers: dict[Path, Resolver]) -> set[tuple[Any, ...]]:
+def _covered(docs: list[Doc]) -> set[tuple[Any, ...]]:
     """The applications of Federations that documents render: (Federation file, mesh, tier, namespace)."""
-    files = {id(spec): real for r in resolvers.values() for real, spec in r.specs.items()}
     out: set[tuple[Any, ...]] = set()
     for d in docs:
         if d.fed is not None and isinstance(d.fed.derivation, Derivation):
-            real = files.get(id(d.fed.derivation.spec))
+            derivation = d.fed.derivation
             for tier in d.tiers:
-                out.add((real, d.fed.derivation.mesh.name, tier, d.namespace if tier == NAMESPACE else None))
+                out.add((derivation.spec.file, derivation.mesh.name, tier, d.namespace if tier == NAMESPACE else None))
     return out
 
 
@@ -558,7 +557,7 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
     chains = _Chains()
     problems = list(problems)
     candidates = [_resolve(s, chains) for s in sources]
-    covered = _covered(candidates, chains.resolvers)
+    covered = _covered(candidates)
     for found in federations or []:  # after the documents, which may render some of its applications
         candidates += [_resolve(s, chains) for s in _expand(found, chains, covered, problems)]
     members = _members(candidates)
