@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meshfed.api import render as render_request
-from meshfed.formats import is_dns_subdomain, is_label_key, is_label_value
+from meshfed.formats import is_dns_subdomain, is_ip, is_label_key, is_label_value
 from meshfed.merge import Layer
 from meshfed.output import dump_yaml
 from meshfed.pipeline import Options, render_layers
@@ -355,5 +355,25 @@ def test_valid_values_through_files_equal_layers(tmp_path_factory: pytest.TempPa
 
 
 def _quoting_dumper() -> type:
-    from meshfed.output import QuotingDumper
-    return QuotingDumper
+    from meshfed.output import quoting_dumper
+    return quoting_dumper()
+
+
+def _ipaddress_takes(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(
+    st.text(alphabet="0123456789.", max_size=17),
+    st.lists(st.integers(0, 300).map(str) | st.sampled_from(["00", "01", "010", "", "1_0", "٣", " 1"]),
+             min_size=3, max_size=5).map(".".join),
+    st.ip_addresses().map(str),
+    st.text(alphabet="0123456789abcdefABCDEF:.%", max_size=45),
+))
+def test_is_ip_takes_what_ipaddress_takes(text: str) -> None:
+    assert is_ip(text) == _ipaddress_takes(text)

@@ -1,14 +1,20 @@
-"""Start-up shortcuts keep behaviour: the PyYAML pattern meshfed's package hands to `re`'s cache
-(meshfed/__init__.py) matches exactly the characters PyYAML's own pattern matches, and a fresh
-process importing meshfed then PyYAML gets it (so the shortcut still applies to the pinned PyYAML)."""
+"""Start-up shortcuts keep behaviour:
+- the PyYAML pattern meshfed's package hands to `re`'s cache (meshfed/__init__.py) matches exactly
+  the characters PyYAML's own pattern matches, and a fresh process importing meshfed then PyYAML
+  gets it (so the shortcut still applies to the pinned PyYAML);
+- `meshfed.libyaml` loads only what libyaml's parser needs with the pinned PyYAML, and the package
+  is the plain `import yaml` (complete, the same classes) as soon as anything asks it for more;
+  where the shortcut cannot be taken, the plain import is."""
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import meshfed
 
+SEED_MESH = Path(__file__).parent / "examples" / "seed-readme" / "mesh-admin-values.yaml"
 EVERY_CHARACTER = "".join(map(chr, range(0x110000)))
 
 
@@ -24,3 +30,82 @@ def test_pyyaml_gets_the_cached_pattern() -> None:
             "print(yaml.reader.Reader.NON_PRINTABLE.pattern == meshfed.SAME_AS_NON_PRINTABLE)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True"
+
+
+def _run(code: str) -> list[str]:
+    """The words a fresh interpreter prints running `code`, after what `_RENDER` printed."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.rpartition(_MARK)[2].split()
+
+
+# A cold render of the seed example's mesh tier, as the console script runs it.
+_MARK = "--- rendered ---"
+_RENDER = f"""
+import sys
+from meshfed.__main__ import main
+sys.argv = ["meshfed", "render", "-f", {str(SEED_MESH)!r}]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+print({_MARK!r}, flush=True)
+"""
+
+
+def test_a_render_loads_only_the_parser_of_pyyaml() -> None:
+    code = _RENDER + "print(*sorted(m for m in sys.modules if m.split('.')[0] in {'yaml', 'datetime', 'base64'}))"
+    loaded = set(_run(code))
+    assert "yaml._yaml" in loaded and "yaml.resolver" in loaded
+    assert not loaded & {"yaml.constructor", "yaml.representer", "yaml.loader", "yaml.dumper", "yaml.cyaml",
+                         "datetime", "base64"}
+
+
+def test_the_package_is_the_plain_import_once_asked_for_more() -> None:
+    code = _RENDER + """
+import yaml, yaml._yaml, yaml.constructor
+from meshfed.yamlio import parse_all
+from meshfed.diagnostics import InputError
+print(yaml.safe_load("a: [1, b]") == {"a": [1, "b"]}, yaml.__with_libyaml__)
+print(yaml.dump({"k": "yes"}, Dumper=yaml.CSafeDumper).strip() == "k: 'yes'")
+print(yaml._yaml.ScannerError is yaml.scanner.ScannerError, yaml._yaml.ParserError is yaml.parser.ParserError)
+print(yaml._yaml.ReaderError is yaml.reader.ReaderError, yaml.YAMLError is yaml.error.YAMLError)
+print(yaml.constructor.ConstructorError is yaml.constructor.SafeConstructor.construct_object.__globals__["ConstructorError"], yaml.cyaml.CParser is yaml._yaml.CParser)
+try:
+    yaml.load("a: b: c", Loader=yaml.CSafeLoader)
+except yaml.YAMLError:
+    print(True)
+try:
+    parse_all("a: b: c", "x.yaml")
+except InputError:
+    print(True)
+"""
+    assert _run(code) == ["True"] * 11
+
+
+def test_pyyaml_imported_first_is_used_as_it_is() -> None:
+    code = "import yaml; first = yaml.CSafeLoader\n" + _RENDER + "import yaml; print(yaml.CSafeLoader is first)"
+    assert _run(code) == ["True"]
+
+
+def test_where_the_shortcut_fails_the_plain_import_decides() -> None:
+    """A PyYAML whose extension module needs a module the shortcut cannot load (here: the first
+    attempt to load `yaml.emitter` fails)."""
+    code = """
+import sys
+
+class FailOnce:
+    failed = False
+    def find_spec(self, name, path=None, target=None):
+        if name == "yaml.emitter" and not FailOnce.failed:
+            FailOnce.failed = True
+            raise ImportError("no")
+        return None
+
+sys.meta_path.insert(0, FailOnce())
+from meshfed.libyaml import Parser
+import yaml, yaml._yaml
+print(FailOnce.failed, Parser is yaml.cyaml.CParser, yaml._yaml.ScannerError is yaml.scanner.ScannerError)
+print(yaml.safe_load("a: 1") == {"a": 1})
+"""
+    assert _run(code) == ["True"] * 4

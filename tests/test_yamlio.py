@@ -17,6 +17,7 @@ from meshfed.diagnostics import InputError
 from meshfed.output import dump_yaml
 from meshfed.source import load_values_file
 from meshfed.yamlio import parse_all
+from reference_loader import GoLoader
 
 
 def scalar(text: str):
@@ -285,7 +286,7 @@ def test_emitted_scalars_keep_their_types() -> None:
 
 
 # The fast event-driven reader must read exactly what the node-based GoLoader (the reference
-# semantics, also used by the KRM adapter) reads.
+# semantics) reads.
 SNIPPETS = [
     "a: &x {p: 1, n: x}\nb:\n  <<: *x\n  p: 2\n",
     "<<: [{a: 1}, {a: 2, b: 3}]\nc: 4\n",
@@ -300,7 +301,7 @@ SNIPPETS = [
 
 
 def _reference(text: str) -> list:
-    return list(yaml.load_all(text, Loader=yamlio.GoLoader))
+    return list(yaml.load_all(text, Loader=GoLoader))
 
 
 @pytest.mark.parametrize("text", SNIPPETS)

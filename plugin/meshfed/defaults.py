@@ -2,8 +2,6 @@
 defaults used when a key is absent (never merged)."""
 from __future__ import annotations
 
-import copy
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -61,5 +59,14 @@ def defaults_layer(layout: str, mesh_tier: bool) -> dict[str, Any]:
     """The chart defaults Helm merges first. The v2 namespace-admin chart has no `global` defaults,
     so they apply only when the mesh tier is rendered."""
     if layout == "v1":
-        return copy.deepcopy(_V1)
-    return copy.deepcopy(_V2_MESH if mesh_tier else _V2_NAMESPACE)
+        return _copy(_V1)
+    return _copy(_V2_MESH if mesh_tier else _V2_NAMESPACE)
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of maps, lists and scalars (all the defaults hold; `copy` costs more to import)."""
+    if type(value) is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy(v) for v in value]
+    return value

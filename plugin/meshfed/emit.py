@@ -1,5 +1,5 @@
 """A direct YAML writer for the shapes meshfed emits, byte-for-byte what `yaml.dump_all` with
-`meshfed.output.QuotingDumper` (PyYAML's representer over libyaml's emitter) writes for them.
+`meshfed.output.quoting_dumper()` (PyYAML's representer over libyaml's emitter) writes for them.
 
 PyYAML spends almost all of its time in Python code around the C emitter (representing every value
 as a node, resolving every scalar's tag against the implicit resolvers' regular expressions,

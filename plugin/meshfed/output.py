@@ -2,7 +2,7 @@
 1.1 as PyYAML and go-yaml v2 read it, the YAML 1.2 core schema as go-yaml v3 and kyaml read it)
 reads back with the same types (F4), or JSON. Key order is the order the objects were built in.
 
-The YAML is defined as what PyYAML's `dump_all` writes with `QuotingDumper` below; `meshfed.emit`
+The YAML is defined as what PyYAML's `dump_all` writes with `quoting_dumper()` below; `meshfed.emit`
 writes the very same bytes directly, about 20 times faster, and hands the documents it does not
 handle (floats, strings that need double quotes, ...) back to PyYAML.
 
@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
-try:
-    from yaml import CSafeDumper as _BaseDumper
-except ImportError:  # pragma: no cover - pure-Python fallback
-    from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
-
 from .emit import Exotic, Shared, Writer
 from .rows import Objects
 from .yamlio import GO_BOOL, GO_FLOAT, GO_INT
+
+# After meshfed.yamlio, which loads PyYAML's package without its loaders and dumpers: this adds
+# the resolver alone (PyYAML's YAML 1.1 implicit types).
+from yaml.resolver import Resolver
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,18 +30,12 @@ if TYPE_CHECKING:
 # of thousands of digits (go-yaml keeps those as strings because strconv fails on them).
 YAML12_NUMBER = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+)$")
 
-
-class QuotingDumper(_BaseDumper):  # type: ignore[misc, valid-type]
-    """Quotes a string whenever PyYAML's YAML 1.1, go-yaml v2 or a YAML 1.2 core schema reader
-    would read it as another type (`y`, `n`, `on`, `1e3`, `1.10`, `0o17`, `0X1F`, `null`, ...), and
-    never writes anchors or aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-QuotingDumper.add_representer(Shared, QuotingDumper.represent_dict)
-QuotingDumper.yaml_implicit_resolvers = {k: list(v) for k, v in _BaseDumper.yaml_implicit_resolvers.items()}
+# The implicit resolvers of the dumper (`quoting_dumper`): PyYAML's YAML 1.1 ones, then go-yaml
+# v2's and the YAML 1.2 core schema's, so that a string any of these would read as another type
+# (`y`, `n`, `on`, `1e3`, `1.10`, `0o17`, `0X1F`, `null`, ...) is quoted. Keyed by first character,
+# as PyYAML's `add_implicit_resolver` keeps them.
+IMPLICIT_RESOLVERS: dict[Any, list[tuple[str, Any]]] = {
+    first: list(rules) for first, rules in Resolver.yaml_implicit_resolvers.items()}
 for _tag, _regexp, _first in (
     ("tag:yaml.org,2002:bool", GO_BOOL, "yYnN"),
     ("tag:yaml.org,2002:int", GO_INT, "-+0123456789"),  # go-yaml v2's own resolution, not a regexp
@@ -52,26 +43,52 @@ for _tag, _regexp, _first in (
     ("tag:yaml.org,2002:float", YAML12_NUMBER, "-+0123456789."),
     ("tag:yaml.org,2002:str", re.compile(r"^=$"), "="),  # the YAML 1.1 value key, quoted by PyYAML anyway
 ):
-    QuotingDumper.add_implicit_resolver(_tag, _regexp, list(_first))
+    for _char in _first:
+        IMPLICIT_RESOLVERS.setdefault(_char, []).append((_tag, _regexp))
 
-_DUMP_ARGS = dict(Dumper=QuotingDumper, default_flow_style=False, sort_keys=False, allow_unicode=True,
-                  width=1 << 30, explicit_start=True)
+
+def quoting_dumper() -> type:
+    """PyYAML's safe dumper (over libyaml's emitter) with `IMPLICIT_RESOLVERS`, and never an anchor
+    or alias: the reference for `meshfed.emit`, and the writer of what it hands back. Built on first
+    use, since most renderings never need it and it needs all of PyYAML."""
+    global _QUOTING_DUMPER
+    if _QUOTING_DUMPER is None:
+        import yaml
+
+        class QuotingDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+            def ignore_aliases(self, data: Any) -> bool:
+                return True
+
+        QuotingDumper.add_representer(Shared, QuotingDumper.represent_dict)
+        QuotingDumper.yaml_implicit_resolvers = IMPLICIT_RESOLVERS
+        _QUOTING_DUMPER = QuotingDumper
+    return _QUOTING_DUMPER
+
+
+_QUOTING_DUMPER: type | None = None
+_DUMP_ARGS = dict(default_flow_style=False, sort_keys=False, allow_unicode=True, width=1 << 30,
+                  explicit_start=True)
 _STR = "tag:yaml.org,2002:str"
 _CHUNK = 1 << 16  # characters handed to `write` at a time
 
 
 def _plain_tag(value: str) -> str | None:
-    """The tag QuotingDumper resolves a plain scalar to (`Resolver.resolve`), None for a string."""
-    table = QuotingDumper.yaml_implicit_resolvers
+    """The tag `quoting_dumper()` resolves a plain scalar to (`Resolver.resolve`), None for a string."""
+    table = IMPLICIT_RESOLVERS
     for tag, regexp in table.get(value[0] if value else "", []) + table.get(None, []):
         if regexp.match(value):
             return None if tag == _STR else tag
     return None
 
 
+def _dump_all(objects: list[Any]) -> str:
+    import yaml
+    return yaml.dump_all(objects, Dumper=quoting_dumper(), **_DUMP_ARGS)  # type: ignore[call-overload]
+
+
 def _pyyaml_document(obj: Any) -> str:
     """One document written by PyYAML itself: the reference, used for what `emit` leaves out."""
-    return yaml.dump_all([obj], **_DUMP_ARGS)  # type: ignore[call-overload]
+    return _dump_all([obj])
 
 
 def yaml_documents(objects: Iterable[dict[str, Any]]) -> Iterable[str]:
@@ -102,7 +119,7 @@ def dump_yaml(objects: Iterable[dict[str, Any]]) -> str:
 
 def dump_yaml_pyyaml(objects: Iterable[dict[str, Any]]) -> str:
     """The same stream written by PyYAML alone (the reference `dump_yaml` must match)."""
-    return yaml.dump_all(list(objects), **_DUMP_ARGS)  # type: ignore[call-overload]
+    return _dump_all(list(objects))
 
 
 def _chunked(parts: Iterable[str], write: Callable[[str], Any]) -> None:

@@ -11,28 +11,12 @@ from __future__ import annotations
 import math
 import re
 
-import yaml
-
 from .diagnostics import InputError, error
+from .libyaml import ComposerError, MarkedYAMLError, Parser, ReaderError, YAMLError, events
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
-
-try:  # libyaml's parser when the wheel has it; same results, much faster
-    from yaml._yaml import CParser as _Parser
-except ImportError:  # pragma: no cover - pure-Python fallback
-    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
-    from yaml.reader import Reader as _Reader
-    from yaml.scanner import Scanner as _Scanner
-    from yaml.composer import Composer as _Composer
-
-    class _Parser(_Reader, _Scanner, _Parser, _Composer):  # type: ignore[no-redef]
-        def __init__(self, stream: Any) -> None:
-            _Reader.__init__(self, stream)
-            _Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
-            _Composer.__init__(self)
 
 # The deepest nesting of maps and lists a document may have: real values files nest fewer than 15
 # levels; the merge and validation code recurse, so a deeper file is refused before it gets there.
@@ -194,7 +178,7 @@ def resolve_tagged(tag: str, text: str) -> Any:
 
 # --- guards ----------------------------------------------------------------------------------
 
-class Refused(yaml.MarkedYAMLError):
+class Refused(MarkedYAMLError):
     """Well-formed YAML that meshfed will not read (too deep, or an alias bomb)."""
 
 
@@ -248,94 +232,9 @@ def _object_children(value: Any) -> list[Any] | None:
     return None
 
 
-def _node_children(node: Any) -> list[Any] | None:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair if isinstance(n, yaml.CollectionNode)]
-    if isinstance(node, yaml.SequenceNode):
-        return [n for n in node.value if isinstance(n, yaml.CollectionNode)]
-    return None
-
-
-# --- the node-based loader (the reference) ---------------------------------------------------
-
-class GoResolver(yaml.resolver.BaseResolver):
-    """Implicit scalar types exactly as go-yaml v2 resolves them (no timestamps, no base 60)."""
-
-
-for _tag, _regexp, _first in (
-    ("tag:yaml.org,2002:bool", GO_BOOL, "yYnNtTfFoO"),
-    ("tag:yaml.org,2002:int", GO_INT, "-+0123456789"),
-    ("tag:yaml.org,2002:float", GO_FLOAT, "-+0123456789."),
-    ("tag:yaml.org,2002:null", GO_NULL, ["~", "n", "N", ""]),
-    (_MERGE, re.compile(r"^(?:<<)$"), "<"),
-):
-    GoResolver.add_implicit_resolver(_tag, _regexp, list(_first))
-
-
-class GoConstructor(yaml.constructor.SafeConstructor):
-    """go-yaml v2's scalars (`resolve_tagged`), a refusal of duplicate keys and of the tags
-    `_documents` refuses (!!binary, !!timestamp, !!set, ...), and the same guards."""
-
-    yaml_constructors = {
-        "tag:yaml.org,2002:seq": yaml.constructor.SafeConstructor.construct_yaml_seq,
-        "tag:yaml.org,2002:map": yaml.constructor.SafeConstructor.construct_yaml_map,
-    }
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        check_expansion(node, _node_children)
-        return super().construct_document(node)
-
-    def construct_go_scalar(self, node: yaml.ScalarNode) -> Any:
-        try:
-            return resolve_tagged(node.tag, node.value)
-        except ValueError as exc:
-            raise yaml.constructor.ConstructorError(None, None, str(exc), node.start_mark) from None
-
-    def construct_unsupported(self, node: yaml.Node) -> Any:
-        raise yaml.constructor.ConstructorError(None, None, f"unsupported tag {node.tag}", node.start_mark)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        """Explicit keys must be unique; keys merged in with `<<` may be overridden by them."""
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE:
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:
-                raise yaml.constructor.ConstructorError(
-                    None, None, "a mapping key must be a scalar", key_node.start_mark
-                ) from None
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"found duplicate key {key!r}", key_node.start_mark,
-                )
-        if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)
-        return super().construct_mapping(node, deep=deep)
-
-
-for _tag in (_STR, _MERGE, *_TAG_KINDS):
-    GoConstructor.add_constructor(_tag, GoConstructor.construct_go_scalar)
-GoConstructor.add_constructor(None, GoConstructor.construct_unsupported)
-
-
-class GoLoader(_Parser, GoConstructor, GoResolver):  # type: ignore[misc, valid-type]
-    """The node-based loader: the reference semantics for `parse_all`'s faster event reader, and
-    what the KRM adapter uses where it needs PyYAML's loader interface."""
-
-    def __init__(self, stream: Any) -> None:
-        _Parser.__init__(self, stream)
-        GoConstructor.__init__(self)
-        GoResolver.__init__(self)
-
-
 # --- the event reader (parse_all) ------------------------------------------------------------
 
-def _scalar(event: yaml.ScalarEvent, resolve: Callable[[str], Any]) -> Any:
+def _scalar(event: events.ScalarEvent, resolve: Callable[[str], Any]) -> Any:
     """A scalar's value with the implicit types of `resolve` (plain scalars) or its explicit tag."""
     tag = event.tag
     if tag is None:
@@ -345,11 +244,11 @@ def _scalar(event: yaml.ScalarEvent, resolve: Callable[[str], Any]) -> Any:
     try:
         return resolve_tagged(tag, event.value)
     except ValueError as exc:
-        raise yaml.constructor.ConstructorError(None, None, str(exc), event.start_mark) from None
+        raise MarkedYAMLError(None, None, str(exc), event.start_mark) from None
 
 
-def _duplicate(mark: Any, key: Any) -> yaml.YAMLError:
-    return yaml.constructor.ConstructorError("while constructing a mapping", None,
+def _duplicate(mark: Any, key: Any) -> YAMLError:
+    return MarkedYAMLError("while constructing a mapping", None,
                                              f"found duplicate key {key!r}", mark)
 
 
@@ -370,7 +269,7 @@ class _MapFrame:
     def add(self, item: Any, mark: Any) -> None:
         if not self.has_key:
             if isinstance(item, (dict, list)):
-                raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a scalar", mark)
+                raise MarkedYAMLError(None, None, "a mapping key must be a scalar", mark)
             self.key, self.has_key, self.key_mark = item, True, mark
             return
         self.has_key = False
@@ -378,7 +277,7 @@ class _MapFrame:
             self.merge_next = False
             maps = item if isinstance(item, list) else [item]
             if not all(isinstance(m, dict) for m in maps):
-                raise yaml.constructor.ConstructorError(
+                raise MarkedYAMLError(
                     None, None, "a merge key (<<) needs a map or a list of maps", self.key_mark)
             self.merged.extend(maps)
             return
@@ -400,7 +299,7 @@ def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain) -> tupl
     """Build the documents straight from libyaml's events: much faster than composing nodes and
     constructing them, with the same results as GoLoader (the reference semantics). Also says
     whether the stream used an alias (only then can a document expand or refer to itself)."""
-    parser = _Parser(text)
+    parser = Parser(text)
     docs: list[Any] = []
     aliased = False
     anchors: dict[str, Any] = {}
@@ -418,7 +317,7 @@ def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain) -> tupl
     while True:
         event = parser.get_event()
         kind = type(event)
-        if kind is yaml.ScalarEvent:
+        if kind is events.ScalarEvent:
             frame = stack[-1] if stack else None
             if (type(frame) is _MapFrame and not frame.has_key and event.value == "<<" and event.implicit[0]
                     and event.tag is None):
@@ -428,39 +327,39 @@ def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain) -> tupl
             if event.anchor is not None:
                 anchors[event.anchor] = value
             put(value, event.start_mark)
-        elif kind is yaml.MappingStartEvent:
+        elif kind is events.MappingStartEvent:
             if event.tag not in (None, "!", "tag:yaml.org,2002:map"):
-                raise yaml.constructor.ConstructorError(None, None, f"unsupported tag {event.tag}", event.start_mark)
+                raise MarkedYAMLError(None, None, f"unsupported tag {event.tag}", event.start_mark)
             if len(stack) >= MAX_DEPTH:
                 raise _too_deep(event.start_mark)
             new_map: dict = {}
             if event.anchor is not None:
                 anchors[event.anchor] = new_map
             stack.append(_MapFrame(new_map))
-        elif kind is yaml.SequenceStartEvent:
+        elif kind is events.SequenceStartEvent:
             if event.tag not in (None, "!", "tag:yaml.org,2002:seq"):
-                raise yaml.constructor.ConstructorError(None, None, f"unsupported tag {event.tag}", event.start_mark)
+                raise MarkedYAMLError(None, None, f"unsupported tag {event.tag}", event.start_mark)
             if len(stack) >= MAX_DEPTH:
                 raise _too_deep(event.start_mark)
             new_list: list = []
             if event.anchor is not None:
                 anchors[event.anchor] = new_list
             stack.append(new_list)
-        elif kind is yaml.MappingEndEvent:
+        elif kind is events.MappingEndEvent:
             frame = stack.pop()
             put(frame.finish(), event.start_mark)
-        elif kind is yaml.SequenceEndEvent:
+        elif kind is events.SequenceEndEvent:
             put(stack.pop(), event.start_mark)
-        elif kind is yaml.AliasEvent:
+        elif kind is events.AliasEvent:
             if event.anchor not in anchors:
-                raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
+                raise ComposerError(None, None, f"found undefined alias {event.anchor!r}",
                                                   event.start_mark)
             aliased = True
             put(anchors[event.anchor], event.start_mark)
-        elif kind is yaml.DocumentEndEvent:
+        elif kind is events.DocumentEndEvent:
             docs.append(root.pop() if root else None)
             anchors = {}
-        elif kind is yaml.StreamEndEvent:
+        elif kind is events.StreamEndEvent:
             return docs, aliased
 
 
@@ -473,10 +372,10 @@ def parse_all(text: str, name: str, kyaml: bool = False) -> list[Any]:
         if aliased:
             for doc in docs:
                 check_expansion(doc, _object_children)
-    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: no mark, an offset
+    except ReaderError as exc:  # a character YAML does not allow: no mark, an offset
         raise InputError([error(f"invalid YAML: {_offset_position(text, exc.position)}{exc.reason}: "
                                 f"{_character(exc.character)}", name)]) from None
-    except yaml.YAMLError as exc:
+    except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
