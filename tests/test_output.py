@@ -4,7 +4,9 @@ type, in PyYAML's YAML 1.1 and in the go-yaml v2 resolution Helm and kubectl use
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import re
 
 import pytest
 import yaml
@@ -12,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from meshfed import emit, output
-from meshfed.yamlio import parse_all
+from meshfed.yamlio import WORDS, GoKind, parse_all
 from reference_loader import GoLoader
 
 TRICKY = [
@@ -226,7 +228,7 @@ export: [{hostname: productpage.mesh.global, labelSelector: {app: productpage, "
 def test_cache_is_bounded() -> None:
     writer = emit.Writer(output._plain_tag)
     for i in range(emit._CACHE_MAX + 10):
-        writer.key(f"name-{i}")
+        writer.key(f"{i}-name")  # not always plain: each one resolved, then remembered
     assert len(writer._cache) == len(writer._keys) == emit._CACHE_MAX
 
 
@@ -258,16 +260,44 @@ def test_streaming_writes_in_chunks() -> None:
     assert len(sizes) > 1 and max(sizes) < 4 * output._CHUNK
 
 
+def _words(regexp: re.Pattern[str] | GoKind) -> set[str]:
+    """The words of a pattern that is an anchored list of words (`^(?:a|b|c)$`, maybe verbose);
+    fails for any other pattern."""
+    if isinstance(regexp, GoKind):  # go-yaml v2's own resolution: of words, for bool and null
+        assert regexp.kind in (bool, type(None)), regexp.kind
+        return {word for word, value in WORDS.items() if type(value) is regexp.kind}
+    source = regexp.pattern
+    if regexp.flags & re.VERBOSE:
+        source = re.sub(r"\s", "", source)
+    assert source.startswith("^(?:") and source.endswith(")$"), regexp.pattern
+    words = set(source[4:-2].split("|"))
+    assert all(re.fullmatch(r"[A-Za-z~]*", w) for w in words), regexp.pattern
+    return words
+
+
 def test_strings_the_writer_takes_as_plain_are_plain_for_every_resolver() -> None:
-    """emit._ALWAYS_PLAIN skips the resolver for strings starting with a letter no implicit
-    resolver starts with: that holds only while the dumper's resolvers say so."""
-    firsts = set(output.quoting_dumper().yaml_implicit_resolvers)
-    assert None not in firsts
-    assert {c for c in firsts if c and c.isalpha()} <= set("FNOTYfnoty")
+    """emit._ALWAYS_PLAIN skips the resolver for strings starting with a letter but the words in
+    emit._RESOLVED_WORDS: that holds only while every resolver for a first letter is a list of
+    words, all of them among those."""
+    table = output.quoting_dumper().yaml_implicit_resolvers
+    assert None not in table
+    for first, rules in table.items():
+        if first.isalpha():
+            for _, regexp in rules:
+                assert {w for w in _words(regexp) if w[:1].isalpha()} <= emit._RESOLVED_WORDS, (first, regexp)
+
+
+def test_the_words_are_quoted_everywhere() -> None:
+    every_casing = {"".join(c) for w in ("y", "yes", "n", "no", "on", "off", "true", "false", "null")
+                    for c in itertools.product(*({ch.lower(), ch.upper()} for ch in w))}
+    for word in sorted(every_casing):
+        expected = reference([{"metadata": {"name": word}, word: [word]}])
+        assert output.dump_yaml([{"metadata": {"name": word}, word: [word]}]) == expected
+        assert (f"'{word}'" in expected) == (word in emit._RESOLVED_WORDS), word
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.from_regex(emit._ALWAYS_PLAIN, fullmatch=True))
+@given(st.from_regex(emit._ALWAYS_PLAIN, fullmatch=True).filter(lambda text: text not in emit._RESOLVED_WORDS))
 def test_always_plain_strings_are_written_plain(text: str) -> None:
     assert output.dump_yaml([{"k": text}]) == reference([{"k": text}]) == f"---\nk: {text}\n"
 

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 MAX_MESSAGE = 1000  # characters of one message; the middle of a longer one is cut
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# What `printable` escapes. Compiled on first use: most messages are printable ASCII, told without it.
+_UNSAFE = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -34,7 +35,9 @@ def printable(text: str, limit: int = MAX_MESSAGE) -> str:
     if len(text) > limit:
         keep = limit // 2
         text = f"{text[:keep]}...({len(text) - 2 * keep} characters cut)...{text[-keep:]}"
-    return _UNSAFE.sub(_escape, text)
+    if text.isascii() and text.isprintable():  # none of _UNSAFE: ASCII's unprintables are \x00-\x1f, \x7f
+        return text
+    return re.sub(_UNSAFE, _escape, text)
 
 
 class Diagnostic:

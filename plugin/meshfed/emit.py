@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from .yamlio import WORDS
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterable
@@ -62,10 +64,15 @@ def _unprintable(s: str) -> bool:
 _LEADING_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 # The longest simple key libyaml writes (in UTF-8 bytes); longer keys become `? key`.
 _SIMPLE_KEY_MAX = 128
-# Strings that can only be written plain: a letter no implicit resolver starts with (`y`, `n`,
-# `true`, `off`, `null`, ... all start with one of FNOTYfnoty), then only characters that are
-# neither indicators nor spaces. Names and hosts mostly look like this: no resolver run for them.
-_ALWAYS_PLAIN = re.compile(r"[A-EG-MP-SU-XZa-eg-mp-su-xz][-A-Za-z0-9_./]*")
+# Strings that can only be written plain, so that no resolver is run for them:
+# - a letter, then letters, digits and `-_./[]` (names, hosts, most keys, field paths), unless it
+#   is one of the words read as a bool or null (`y`, `no`, `True`, `off`, `NULL`, ...:
+#   `_RESOLVED_WORDS`): no implicit resolver starting with a letter reads anything else;
+# - digits in three or more dot-separated groups, which no reader takes for a number (a float has
+#   one dot): IPv4 addresses, versions;
+# - `.` (Istio's `exportTo: [.]`).
+_ALWAYS_PLAIN = re.compile(r"[A-Za-z][-A-Za-z0-9_./\[\]]*|[0-9]+\.[0-9]+(?:\.[0-9]+)+|\.")
+_RESOLVED_WORDS = frozenset(word for word in WORDS if word[:1].isalpha())
 # How many distinct strings to remember the rendering of (names are mostly unique: bound memory).
 _CACHE_MAX = 1 << 16
 
@@ -113,7 +120,7 @@ class Writer:
         out = self._cache.get(s)
         if out is not None:
             return out
-        if type(s) is str and _ALWAYS_PLAIN.fullmatch(s):
+        if type(s) is str and _ALWAYS_PLAIN.fullmatch(s) and s not in _RESOLVED_WORDS:
             return s
         if type(s) is not str or _unprintable(s):
             raise Exotic(s)
@@ -169,7 +176,8 @@ class Writer:
         hit = self._specs.get(id(spec))
         return "".join((
             frame[0],
-            name if type(name) is str and _ALWAYS_PLAIN.fullmatch(name) else self.scalar(name),
+            name if type(name) is str and _ALWAYS_PLAIN.fullmatch(name) and name not in _RESOLVED_WORDS
+            else self.scalar(name),
             frame[1],
             "  labels:\n" + text if text else "",
             hit if hit is not None else "spec:\n" + self._block(spec, "  ", self._specs) if spec else "spec: {}\n",

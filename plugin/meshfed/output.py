@@ -12,14 +12,11 @@ rendering never holds all its objects (or all its text) at once.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from .emit import Exotic, Shared, Writer
 from .rows import Objects
 from .yamlio import GO_BOOL, GO_FLOAT, GO_INT
-
-# After meshfed.yamlio, which loads PyYAML's package without its loaders and dumpers: this adds
-# the resolver alone (PyYAML's YAML 1.1 implicit types).
-from yaml.resolver import Resolver
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,27 +25,33 @@ if TYPE_CHECKING:
 # Numbers of the YAML 1.2 core schema (go-yaml v3, kyaml, most YAML 1.2 readers) that neither
 # go-yaml v2 nor PyYAML's YAML 1.1 reads as numbers: `1e999`, `0o` or `0x` beyond 64 bits, decimals
 # of thousands of digits (go-yaml keeps those as strings because strconv fails on them).
-YAML12_NUMBER = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+)$")
+YAML12_NUMBER = r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+)$"
 
-# The implicit resolvers of the dumper (`quoting_dumper`): PyYAML's YAML 1.1 ones, then go-yaml
-# v2's and the YAML 1.2 core schema's, so that a string any of these would read as another type
-# (`y`, `n`, `on`, `1e3`, `1.10`, `0o17`, `0X1F`, `null`, ...) is quoted. Keyed by first character,
-# as PyYAML's `add_implicit_resolver` keeps them.
-IMPLICIT_RESOLVERS: dict[Any, list[tuple[str, Any]]] = {
-    first: list(rules) for first, rules in Resolver.yaml_implicit_resolvers.items()}
-for _tag, _regexp, _first in (
-    ("tag:yaml.org,2002:bool", GO_BOOL, "yYnN"),
-    ("tag:yaml.org,2002:int", GO_INT, "-+0123456789"),  # go-yaml v2's own resolution, not a regexp
-    ("tag:yaml.org,2002:float", GO_FLOAT, "-+0123456789."),
-    ("tag:yaml.org,2002:float", YAML12_NUMBER, "-+0123456789."),
-    ("tag:yaml.org,2002:str", re.compile(r"^=$"), "="),  # the YAML 1.1 value key, quoted by PyYAML anyway
-):
-    for _char in _first:
-        IMPLICIT_RESOLVERS.setdefault(_char, []).append((_tag, _regexp))
+
+@cache
+def implicit_resolvers() -> dict[Any, list[tuple[str, Any]]]:
+    """The implicit resolvers of the dumper (`quoting_dumper`): PyYAML's YAML 1.1 ones, then
+    go-yaml v2's and the YAML 1.2 core schema's, so that a string any of these readers would read
+    as another type (`y`, `n`, `on`, `1e3`, `1.10`, `0o17`, `0X1F`, `null`, ...) is quoted. Keyed by
+    first character, as PyYAML's `add_implicit_resolver` keeps them. Built on first use: the names
+    and addresses most renderings write never need it (`emit._ALWAYS_PLAIN`)."""
+    from yaml.resolver import Resolver  # after meshfed.yamlio: loads no more of PyYAML than this
+
+    table = {first: list(rules) for first, rules in Resolver.yaml_implicit_resolvers.items()}
+    for tag, regexp, first in (
+        ("tag:yaml.org,2002:bool", GO_BOOL, "yYnN"),  # go-yaml v2's own resolution, as the two below
+        ("tag:yaml.org,2002:int", GO_INT, "-+0123456789"),
+        ("tag:yaml.org,2002:float", GO_FLOAT, "-+0123456789."),
+        ("tag:yaml.org,2002:float", re.compile(YAML12_NUMBER), "-+0123456789."),
+        ("tag:yaml.org,2002:str", re.compile(r"^=$"), "="),  # the YAML 1.1 value key, quoted by PyYAML anyway
+    ):
+        for char in first:
+            table.setdefault(char, []).append((tag, regexp))
+    return table
 
 
 def quoting_dumper() -> type:
-    """PyYAML's safe dumper (over libyaml's emitter) with `IMPLICIT_RESOLVERS`, and never an anchor
+    """PyYAML's safe dumper (over libyaml's emitter) with `implicit_resolvers()`, and never an anchor
     or alias: the reference for `meshfed.emit`, and the writer of what it hands back. Built on first
     use, since most renderings never need it and it needs all of PyYAML."""
     global _QUOTING_DUMPER
@@ -60,7 +63,7 @@ def quoting_dumper() -> type:
                 return True
 
         QuotingDumper.add_representer(Shared, QuotingDumper.represent_dict)
-        QuotingDumper.yaml_implicit_resolvers = IMPLICIT_RESOLVERS
+        QuotingDumper.yaml_implicit_resolvers = implicit_resolvers()
         _QUOTING_DUMPER = QuotingDumper
     return _QUOTING_DUMPER
 
@@ -74,7 +77,7 @@ _CHUNK = 1 << 16  # characters handed to `write` at a time
 
 def _plain_tag(value: str) -> str | None:
     """The tag `quoting_dumper()` resolves a plain scalar to (`Resolver.resolve`), None for a string."""
-    table = IMPLICIT_RESOLVERS
+    table = implicit_resolvers()
     for tag, regexp in table.get(value[0] if value else "", []) + table.get(None, []):
         if regexp.match(value):
             return None if tag == _STR else tag

@@ -28,27 +28,26 @@ MAX_ALIAS_NODES = 100_000
 
 # --- go-yaml v2's implicit scalar types (resolve.go) ----------------------------------------
 
-GO_BOOL = re.compile(
-    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$"
-)
-GO_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+# The patterns below are compiled on first use (through `re`'s cache): most values files need none
+# of them, since `resolve_plain` tells plain decimal integers and words without them.
 # go-yaml's `yamlStyleFloat`: the decimal numbers it hands to strconv.ParseFloat.
-YAML_STYLE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+YAML_STYLE_FLOAT = r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z"
 # What strconv.ParseFloat accepts of a scalar starting with `.` (go-yaml hands those over as they
 # are): digits, and an exponent, where an underscore may stand between two digits.
-_GO_DOT_FLOAT = re.compile(r"\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)?\Z")
+_GO_DOT_FLOAT = r"\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)?\Z"
 # What strconv.ParseInt(s, 0, 64) / ParseUint(s, 0, 64) parse: a sign, then 0x, 0o or 0b (either
 # case) and digits, or 0 and octal digits, or decimal digits.
-_GO_INT = re.compile(r"([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|(0[0-7]*)|([1-9][0-9]*))\Z")
+_GO_INT = r"([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|(0[0-7]*)|([1-9][0-9]*))\Z"
 # go-yaml's fallback for `0b` when ParseInt failed: ParseInt(s[2:], 2, 64) takes a sign after `0b`.
-_GO_SIGNED_BINARY = re.compile(r"0b([-+][01]+)\Z")
+_GO_SIGNED_BINARY = r"0b([-+][01]+)\Z"
 # Any of the three: what may be a number once underscores are removed.
-_GO_NUMBER = re.compile("|".join(f"(?:{p.pattern})" for p in (_GO_INT, YAML_STYLE_FLOAT, _GO_SIGNED_BINARY)))
+_GO_NUMBER = "|".join(f"(?:{p})" for p in (_GO_INT, YAML_STYLE_FLOAT, _GO_SIGNED_BINARY))
 _INT64 = range(-(1 << 63), 1 << 63)
 _UINT64_MAX = (1 << 64) - 1
 _NUMBER_START = frozenset("+-0123456789")
-# go-yaml's `resolveMap`: the plain scalars looked up as they are.
-_WORDS: dict[str, Any] = {
+# go-yaml's `resolveMap`: the plain scalars looked up as they are. (Every word PyYAML's YAML 1.1
+# resolver or a YAML 1.2 core schema reader takes for a bool or null is among them.)
+WORDS: dict[str, Any] = {
     **dict.fromkeys(["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"], True),
     **dict.fromkeys(["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"], False),
     **dict.fromkeys(["", "~", "null", "Null", "NULL"], None),
@@ -61,7 +60,7 @@ _NOT_A_WORD = object()
 
 def _go_int(plain: str) -> int | None:
     """strconv.ParseInt(plain, 0, 64), else ParseUint(plain, 0, 64); None where both fail."""
-    m = _GO_INT.match(plain)
+    m = re.match(_GO_INT, plain)
     if m is None:
         return None
     sign, hexa, octal, binary, zero_octal, decimal = m.groups()
@@ -82,10 +81,10 @@ def _go_int(plain: str) -> int | None:
     return None
 
 
-def _go_float(text: str, syntax: re.Pattern[str]) -> float | None:
+def _go_float(text: str, syntax: str) -> float | None:
     """strconv.ParseFloat of `text` if it matches `syntax`; None where it does not, or where the
     number overflows (Go returns an error then, and go-yaml keeps the string)."""
-    if syntax.match(text) is None:
+    if re.match(syntax, text) is None:
         return None
     value = float(text.replace("_", ""))
     return None if math.isinf(value) else value
@@ -95,7 +94,7 @@ def resolve_plain(text: str) -> Any:
     """The value go-yaml v2 (so Helm) gives a plain scalar: None, a bool, an int, a float, or
     `text` itself for a string. (Timestamps are strings: go-yaml keeps their text in an
     interface{}.)"""
-    word = _WORDS.get(text, _NOT_A_WORD)
+    word = WORDS.get(text, _NOT_A_WORD)
     if word is not _NOT_A_WORD:
         return word
     first = text[0]  # not empty: "" is a word
@@ -104,14 +103,16 @@ def resolve_plain(text: str) -> Any:
         return text if value is None else value
     if first not in _NUMBER_START:
         return text
+    if first != "0" and len(text) < 19 and text.isdigit() and text.isascii():
+        return int(text)  # the commonest number (ports, counts): a decimal int64, as `_GO_INT` reads it
     plain = text.replace("_", "") if "_" in text else text
-    if _GO_NUMBER.match(plain) is None:  # one look for most strings (addresses, names)
+    if re.match(_GO_NUMBER, plain) is None:  # one look for most strings (addresses, names)
         return text
     value = _go_int(plain)
     if value is None:
         value = _go_float(plain, YAML_STYLE_FLOAT)
     if value is None and plain.startswith("0b"):
-        m = _GO_SIGNED_BINARY.match(plain)
+        m = re.match(_GO_SIGNED_BINARY, plain)
         if m is not None and int(m.group(1), 2) in _INT64:
             value = int(m.group(1), 2)
     return text if value is None else value
@@ -130,7 +131,7 @@ def resolve_kyaml(text: str) -> Any:
 
 class GoKind:
     """A stand-in for an implicit resolver's regular expression (`match` is all PyYAML calls):
-    matches the plain scalars go-yaml v2 reads as a `kind` (int or float)."""
+    matches the plain scalars go-yaml v2 reads as a `kind` (bool, int, float or None)."""
 
     # The last scalar resolved: the int rule and the float rule ask about the same text in turn.
     _last: tuple[str, Any] = ("", None)
@@ -145,8 +146,10 @@ class GoKind:
         return type(last[1]) is self.kind
 
 
+GO_BOOL = GoKind(bool)
 GO_INT = GoKind(int)
 GO_FLOAT = GoKind(float)
+GO_NULL = GoKind(type(None))
 
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
