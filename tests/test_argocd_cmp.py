@@ -309,10 +309,12 @@ def test_parameter_announcement(checkout, emulator):
 def test_repo_root_strips_the_cleaned_source_path():
     from meshfed.argocd import repo_root
 
-    work = Path("/tmp/_cmp_server/3f2c/overlays/east/mesh")
-    assert repo_root(work, "overlays/east/mesh") == Path("/tmp/_cmp_server/3f2c")
-    assert repo_root(work, "./overlays/east/mesh/") == Path("/tmp/_cmp_server/3f2c")
+    work = "/tmp/_cmp_server/3f2c/overlays/east/mesh"
+    assert repo_root(work, "overlays/east/mesh") == "/tmp/_cmp_server/3f2c"
+    assert repo_root(work, "./overlays/east/mesh/") == "/tmp/_cmp_server/3f2c"
     assert repo_root(work, "") == work
     assert repo_root(work, None) is None
+    assert repo_root("/a", "x/a") == "/"
+    assert repo_root("/", "a") == "/"
     # manifest-generate-paths: the tarball is rooted at overlays/, the cwd is <uuid>/east/mesh
-    assert repo_root(Path("/w/uuid/east/mesh"), "overlays/east/mesh") == Path("/w/uuid")
+    assert repo_root("/w/uuid/east/mesh", "overlays/east/mesh") == "/w/uuid"

@@ -8,7 +8,7 @@ Nothing here prints.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from .diagnostics import Diagnostic, InputError, error, failure, has_errors
 from .document import Resolver, load_paths
@@ -23,6 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and helmset cost start-up time: for type checkers only
     from typing import Any, Sequence
     from .federationdoc import FederationSpec
+    from .source import PathArg
     from .helmset import Assignment
 
 
@@ -32,10 +33,10 @@ class Document:
 
     __slots__ = ("data", "source", "base_dir")
 
-    def __init__(self, data: dict[str, Any], source: str, base_dir: Path) -> None:
+    def __init__(self, data: dict[str, Any], source: str, base_dir: PathArg) -> None:
         self.data = data
         self.source = source
-        self.base_dir = base_dir
+        self.base_dir = os.fspath(base_dir)
 
 
 class RenderResult:
@@ -55,17 +56,17 @@ class RenderResult:
 
 
 def render(
-    paths: Sequence[Path] = (),
+    paths: Sequence[PathArg] = (),
     documents: Sequence[Document] = (),
-    values_files: Sequence[Path] = (),
+    values_files: Sequence[PathArg] = (),
     *,
     options: Options | None = None,
     default_namespace: str | None = None,
-    root: Path | str | None = None,
+    root: PathArg | None = None,
     lazy: bool = False,
     assignments: Sequence[Assignment] = (),
     assigned_by: str = "--set",
-    federations: dict[Path, FederationSpec] | None = None,
+    federations: dict[str, FederationSpec] | None = None,
 ) -> RenderResult:
     """Render MeshFederation documents (files, directories of them, or parsed `documents`) and
     plain values files, as `meshfed render` does. `options` (flags) beat what each document says;
@@ -98,9 +99,9 @@ class _Sets:
         return [*layers, Layer(self.name, difference(before, apply(before, self.assignments)))]
 
 
-def _render(paths: Sequence[Path], documents: Sequence[Document], extra: list[Layer], sets: _Sets,
-            options: Options, default_namespace: str | None, root: Path | str | None, lazy: bool,
-            federations: dict[Path, FederationSpec] | None) -> RenderResult:
+def _render(paths: Sequence[PathArg], documents: Sequence[Document], extra: list[Layer], sets: _Sets,
+            options: Options, default_namespace: str | None, root: PathArg | None, lazy: bool,
+            federations: dict[str, FederationSpec] | None) -> RenderResult:
     fallback = Options(namespace=default_namespace)
     if not paths and not documents:
         rendering = render_layers(sets(extra), [], options.over(fallback))
@@ -127,15 +128,16 @@ def _render(paths: Sequence[Path], documents: Sequence[Document], extra: list[La
     return _result(renderings, problems, lazy)
 
 
-def declared_options(directory: Path, root: Path | str | None = None) -> list[Options]:
+def declared_options(directory: PathArg, root: PathArg | None = None) -> list[Options]:
     """The options each MeshFederation document in `directory` declares (a Federation it names
     gives its layout), for Argo CD's parameter announcement. Raises InputError."""
     resolver = Resolver(find_root(root))
     return [fed.options for fed in load_paths([directory], resolver)]
 
 
-def _values_layers(values_files: Sequence[Path]) -> list[Layer]:
-    if list(values_files).count(STDIN_PATH) > 1:
+def _values_layers(values_files: Sequence[PathArg]) -> list[Layer]:
+    values_files = [os.fspath(f) for f in values_files]
+    if values_files.count(STDIN_PATH) > 1:
         raise InputError([error("-f - (standard input) may be given once")])
     layers, problems = [], []
     for f in values_files:

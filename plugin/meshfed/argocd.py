@@ -33,20 +33,21 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from pathlib import Path
 
 from . import options as opts
 from .api import declared_options, render
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
 from .output import write_yaml
 from .resources import has_function_annotation, is_meshfederation
-from .source import (DOCUMENT_SUFFIXES, MAX_FILE_BYTES, confine, find_root, read_at_most, read_file,
+from .source import (DOCUMENT_SUFFIXES, MAX_FILE_BYTES, confine, find_root, inside, read_at_most, read_file,
                      working_directory)
 from .yamlio import parse_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
+
+    from .source import PathArg
 
 PROG = "meshfed"
 ENV_PREFIX = "ARGOCD_ENV_"
@@ -89,20 +90,23 @@ def run(action: str, stdout: TextIO, stderr: TextIO) -> int:
 # Reading the app directory
 
 
-def _yaml_files(app_dir: Path) -> list[Path]:
-    files = (p for p in app_dir.iterdir() if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
-    return sorted(files, key=lambda p: p.name)
+def _yaml_files(app_dir: PathArg) -> list[str]:
+    """The YAML files directly in `app_dir`, by name."""
+    app_dir = os.fspath(app_dir)
+    return [path for path in (os.path.join(app_dir, name) for name in sorted(os.listdir(app_dir))
+                              if os.path.splitext(name)[1] in DOCUMENT_SUFFIXES) if os.path.isfile(path)]
 
 
-def _documents(path: Path) -> list[Any] | None:
+def _documents(path: str) -> list[Any] | None:
     """The documents of a file; None when it cannot be read or parsed (generate reports why)."""
+    name = os.path.basename(path)
     try:
-        return parse_all(read_file(path, path.name, MAX_FILE_BYTES), path.name)
+        return parse_all(read_file(path, name, MAX_FILE_BYTES), name)
     except InputError:
         return None
 
 
-def _ours(path: Path) -> bool:
+def _ours(path: str) -> bool:
     """Whether the file is for this plugin: it holds a MeshFederation without a KRM function
     annotation, or it cannot be parsed and mentions one (generate then reports the error rather
     than Argo CD finding no plugin for the app)."""
@@ -116,10 +120,10 @@ def _ours(path: Path) -> bool:
     return any(is_meshfederation(d) and not has_function_annotation(d) for d in docs)
 
 
-def discovered(app_dir: Path) -> str | None:
+def discovered(app_dir: PathArg) -> str | None:
     """The file that makes `app_dir` an application of this plugin (what `discover` prints), or
     None. `meshfed diff` finds applications with it too."""
-    return next((path.name for path in _yaml_files(app_dir) if _ours(path)), None)
+    return next((os.path.basename(path) for path in _yaml_files(app_dir) if _ours(path)), None)
 
 
 def _discover(stdout: TextIO, stderr: TextIO) -> int:
@@ -198,7 +202,7 @@ def settings(environ: dict[str, str] | os._Environ) -> Settings:
     return Settings(from_params.over(from_env), value_files, values, problems + found)
 
 
-def repo_root(cwd: Path, source_path: str | None) -> Path | None:
+def repo_root(cwd: str, source_path: str | None) -> str | None:
     """The root of the private repository copy: the cwd minus the cleaned source path.
 
     Components are stripped only while they match, so a tarball rooted below the repository
@@ -210,9 +214,9 @@ def repo_root(cwd: Path, source_path: str | None) -> Path | None:
     parts = [p for p in cleaned.split("/") if p and p != "."]
     root = cwd
     for part in reversed(parts):
-        if root.name != part or root.parent == root:
+        if os.path.basename(root) != part or os.path.dirname(root) == root:
             break
-        root = root.parent
+        root = os.path.dirname(root)
     return root
 
 
@@ -220,19 +224,20 @@ def repo_root(cwd: Path, source_path: str | None) -> Path | None:
 # generate
 
 
-def kustomization_problems(app_dir: Path) -> list[Diagnostic]:
+def kustomization_problems(app_dir: PathArg) -> list[Diagnostic]:
     """A kustomization.yaml may only list this directory's MeshFederation files as generators:
     anything else would be ignored by this plugin, and ignoring it loses objects."""
     route = ("this plugin renders only the directory's MeshFederation documents and would ignore it; "
              "use Argo CD's kustomize source with meshfed's exec plugin instead (docs/integrations.md)")
     problems: list[Diagnostic] = []
-    present = [name for name in KUSTOMIZATIONS if (app_dir / name).is_file()]
+    present = [name for name in KUSTOMIZATIONS if os.path.isfile(os.path.join(app_dir, name))]
     if not present:  # the common case: no file is read twice
         return problems
-    documents = {p.name for p in _yaml_files(app_dir) if p.name not in KUSTOMIZATIONS and (
-        (docs := _documents(p)) is None or any(is_meshfederation(d) for d in docs))}
+    documents = {name for name, p in ((os.path.basename(p), p) for p in _yaml_files(app_dir))
+                 if name not in KUSTOMIZATIONS and (
+                     (docs := _documents(p)) is None or any(is_meshfederation(d) for d in docs))}
     for name in present:
-        path = app_dir / name
+        path = os.path.join(app_dir, name)
         docs = [d for d in parse_all(read_file(path, name), name) if d is not None]
         data = docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else None
         if data is None:
@@ -262,14 +267,14 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
         problems += kustomization_problems(app_dir)
         value_files = _value_files(asked.value_files, app_dir, root if root is not None else find_root(), problems)
     except InputError as exc:
-        problems, app_dir, root = problems + exc.diagnostics, Path("."), None
+        problems, app_dir, root = problems + exc.diagnostics, ".", None
     default_ns, why = opts.check_value("namespace", (os.environ.get("ARGOCD_APP_NAMESPACE") or "").strip())
     if why is not None:
         problems.append(error(why, "ARGOCD_APP_NAMESPACE"))
     where = _display(app_dir, root)
     if problems:
         return _report(problems, where, stderr)
-    result = render([Path(".")], values_files=value_files, options=asked.options, default_namespace=default_ns,
+    result = render(["."], values_files=value_files, options=asked.options, default_namespace=default_ns,
                     root=root, lazy=True, assignments=_assignments(asked.values), assigned_by="parameter values")
     diagnostics = [in_repository(d, where) for d in result.diagnostics]
     if not result.ok:
@@ -289,27 +294,27 @@ def _assignments(values: dict[str, str]) -> list[Any]:
     return [Assignment("set", f"{path}={value}") for path, value in values.items()]
 
 
-def _value_files(names: list[str], app_dir: Path, root: Path, problems: list[Diagnostic]) -> list[Path]:
+def _value_files(names: list[str], app_dir: str, root: str, problems: list[Diagnostic]) -> list[str]:
     """The `valueFiles` parameter's paths, relative to the app directory and confined to the
     repository like bases (a path leaving it is an error, not a read)."""
     paths = []
     for i, name in enumerate(names):
         try:
-            confine(app_dir / name, root, f"value file {name}", "parameter", f"valueFiles[{i}]")
+            confine(os.path.join(app_dir, name), root, f"value file {name}", "parameter", f"valueFiles[{i}]")
         except InputError as exc:
             problems += exc.diagnostics
             continue
-        paths.append(Path(name))
+        paths.append(name)
     return paths
 
 
-def _display(app_dir: Path, root: Path | None) -> str:
+def _display(app_dir: str, root: str | None) -> str:
     """The app directory relative to the repository root: no temp-dir paths in messages."""
-    try:
-        rel = app_dir.relative_to(root if root is not None else app_dir).as_posix()
-    except ValueError:
-        rel = app_dir.name
-    return rel or "."
+    if root is None:
+        return "."
+    if not inside(app_dir, root):
+        return os.path.basename(app_dir) or "."
+    return posixpath.relpath(app_dir, root) if app_dir != root else "."
 
 
 def in_repository(d: Diagnostic, where: str) -> Diagnostic:
@@ -335,7 +340,7 @@ def _parameters(stdout: TextIO, stderr: TextIO) -> int:
     defaults: dict[str, str] = {}
     try:
         app_dir = working_directory()
-        defaults = _document_defaults(declared_options(Path("."), repo_root(app_dir, os.environ.get(
+        defaults = _document_defaults(declared_options(".", repo_root(app_dir, os.environ.get(
             "ARGOCD_APP_SOURCE_PATH"))))
     except InputError:  # the generate step reports the documents' problems
         pass

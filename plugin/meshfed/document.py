@@ -6,7 +6,7 @@ through symlinks, and a cycle is an error that prints the chain.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from . import federationdoc
 from .diagnostics import Diagnostic, InputError, error, has_errors
@@ -14,12 +14,13 @@ from .federationdoc import FederationSpec, MeshSpec
 from .merge import Layer, format_path
 from .options import LAYOUTS, SCOPES, Options
 from .schema import validate
-from .source import DOCUMENT_SUFFIXES, MAX_BASE_DEPTH, Files, confine, display, inside, read_file
+from .source import DOCUMENT_SUFFIXES, MAX_BASE_DEPTH, Files, confine, display, inside, read_file, resolve
 from .yamlio import parse_all, type_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+    from .source import PathArg
 
 API_VERSION = "meshfed.io/v1alpha1"
 KIND = "MeshFederation"
@@ -89,7 +90,7 @@ def is_federation(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == KIND
 
 
-def read_documents(path: Path, name: str) -> list[Any]:
+def read_documents(path: PathArg, name: str) -> list[Any]:
     """The documents of a file met among others (a directory walk, the files a pre-commit hook
     passes), where other tools' YAML is common: [] when it cannot be parsed and mentions neither
     MeshFederation nor Federation (a Helm template is not meshfed's to report); an InputError
@@ -128,13 +129,13 @@ def _document_options(meta: dict[str, Any], spec: dict[str, Any]) -> Options:
 class Resolver:
     """Resolves documents and their bases below one root, reading each base file once."""
 
-    def __init__(self, root: Path, files: Files | None = None):
-        self.root = root
-        self.files = files if files is not None else Files(root)
-        self.specs: dict[Path, FederationSpec] = {}  # each Federation read once per run
+    def __init__(self, root: PathArg, files: Files | None = None):
+        self.root = os.fspath(root)
+        self.files = files if files is not None else Files(self.root)
+        self.specs: dict[str, FederationSpec] = {}  # each Federation read once per run, by resolved path
 
-    def federation(self, doc: dict[str, Any], source: str, base_dir: Path, index: int = 0,
-                   file: Path | None = None) -> Federation:
+    def federation(self, doc: dict[str, Any], source: str, base_dir: PathArg, index: int = 0,
+                   file: PathArg | None = None) -> Federation:
         meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
         spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
         fed = Federation(
@@ -145,18 +146,19 @@ class Resolver:
             index=index,
         )
         fed.diagnostics.extend(_envelope_problems(doc, source))
-        chain = [file.resolve()] if file is not None else []
+        base_dir = os.fspath(base_dir)
+        chain = [resolve(file)] if file is not None else []
         self._collect(doc, source, base_dir, chain, fed)
         ref = spec.get("federation")
         if isinstance(ref, dict) and isinstance(ref.get("path"), str) and ref["path"] and isinstance(ref.get("mesh"), str):
             self._derive(fed, ref["path"], ref["mesh"], spec, base_dir)
         return fed
 
-    def _derive(self, fed: Federation, path: str, mesh_name: str, doc_spec: dict[str, Any], base_dir: Path) -> None:
+    def _derive(self, fed: Federation, path: str, mesh_name: str, doc_spec: dict[str, Any], base_dir: str) -> None:
         """Attach the Federation a document names (see federationdoc)."""
         fed.derivation = "broken"
         try:
-            spec = self.federation_spec(base_dir / path, fed.source, "spec.federation.path")
+            spec = self.federation_spec(os.path.join(base_dir, path), fed.source, "spec.federation.path")
         except InputError as exc:
             fed.diagnostics.extend(exc.diagnostics)
             return
@@ -181,9 +183,10 @@ class Resolver:
         fed.options = fed.options.over(Options(layout=spec.layout))
         fed.patches[:0] = spec.patches
 
-    def federation_spec(self, target: Path, source: str, where: str) -> FederationSpec:
+    def federation_spec(self, target: PathArg, source: str, where: str) -> FederationSpec:
         """The Federation document at `target` (named by `source` at `where`), read once."""
-        real = confine(target, self.root, f"federation {target.name}", source, where)
+        file_name = os.path.basename(os.path.normpath(target))
+        real = confine(target, self.root, f"federation {file_name}", source, where)
         spec = self.specs.get(real)
         if spec is not None:
             return spec
@@ -191,7 +194,7 @@ class Resolver:
         try:
             docs = [d for d in self.files.documents(real, name) if d is not None]
         except InputError as exc:
-            raise InputError([error(f"federation {target.name}: {d.message}", source, where)
+            raise InputError([error(f"federation {file_name}: {d.message}", source, where)
                               if d.file == name and not d.message.startswith("invalid YAML") else d
                               for d in exc.diagnostics]) from None
         if len(docs) != 1 or not federationdoc.is_federation_spec(docs[0]):
@@ -200,12 +203,13 @@ class Resolver:
         self.specs[real] = spec
         return spec
 
-    def read_spec(self, doc: dict[str, Any], name: str, real: Path | None) -> FederationSpec:
+    def read_spec(self, doc: dict[str, Any], name: str, real: PathArg | None) -> FederationSpec:
         """A Federation document read, its bases resolved against its own directory."""
         scratch = Federation(name, None, Options(), None)
         raw = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
         bases = raw.get("base") if isinstance(raw.get("base"), list) else []
-        directory = real.parent if real is not None else self.root
+        real = os.fspath(real) if real is not None else None
+        directory = os.path.dirname(real) if real is not None else self.root
         try:
             for i, entry in enumerate(bases):
                 if isinstance(entry, str) and entry:
@@ -217,7 +221,7 @@ class Resolver:
         spec.file = real
         return spec
 
-    def _collect(self, doc: dict[str, Any], source: str, base_dir: Path, chain: list[Path], fed: Federation) -> None:
+    def _collect(self, doc: dict[str, Any], source: str, base_dir: str, chain: list[str], fed: Federation) -> None:
         spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
         bases = spec.get("base") if isinstance(spec.get("base"), list) else []
         for i, entry in enumerate(bases):
@@ -229,8 +233,8 @@ class Resolver:
         patches = spec.get("patches") if isinstance(spec.get("patches"), list) else []
         fed.patches.extend(Patch(source, i, op) for i, op in enumerate(patches) if isinstance(op, dict))
 
-    def _base(self, entry: str, source: str, where: str, base_dir: Path, chain: list[Path], fed: Federation) -> None:
-        target = base_dir / entry
+    def _base(self, entry: str, source: str, where: str, base_dir: str, chain: list[str], fed: Federation) -> None:
+        target = os.path.join(base_dir, entry)
         real = confine(target, self.root, f"base {entry}", source, where)
         if real in chain:
             names = " -> ".join(display(p) for p in [*chain[chain.index(real):], real])
@@ -250,7 +254,7 @@ class Resolver:
             if isinstance(base.get("spec"), dict) and "federation" in base["spec"]:
                 fed.diagnostics.append(error("spec.federation is read only in the document rendered, not in a base",
                                              name, "spec.federation"))
-            self._collect(base, name, real.parent, [*chain, real], fed)
+            self._collect(base, name, os.path.dirname(real), [*chain, real], fed)
         elif len(docs) == 1 and federationdoc.is_federation_spec(docs[0]):
             raise InputError([error(f"base {entry} is a Federation: name it with spec.federation, not spec.base",
                                     source, where)])
@@ -264,12 +268,12 @@ class Resolver:
             raise InputError([error("a base must hold one YAML document", name)])
 
 
-def _within(file: Path, directory: Path, root: Path) -> None:
+def _within(file: str, directory: str, root: str) -> None:
     """A file found in a directory (not named by the user) must stay in that directory or below
     the root once its links are followed: a link in an app directory cannot read /etc/passwd."""
     try:
-        real = file.resolve()
-        here = directory.resolve()
+        real = resolve(file)
+        here = resolve(directory)
     except (OSError, RuntimeError, ValueError) as exc:
         raise InputError([error(f"cannot resolve the path ({exc})", display(file))]) from None
     if not (inside(real, root) or inside(real, here)):
@@ -277,16 +281,18 @@ def _within(file: Path, directory: Path, root: Path) -> None:
                                 display(file))])
 
 
-def load_paths(paths: list[Path], resolver: Resolver) -> list[Federation]:
+def load_paths(paths: list[PathArg], resolver: Resolver) -> list[Federation]:
     """The MeshFederation documents in files and directories (a directory: the documents directly
     in it, files sorted by name; other YAML such as kustomization.yaml is skipped). The files
     named are read wherever they are; their bases must stay below the resolver's root."""
     feds: list[Federation] = []
     problems: list[Diagnostic] = []
-    for path in paths:
-        if path.is_dir():
+    for path in map(os.fspath, paths):
+        if os.path.isdir(path):
             try:
-                files = sorted(p for p in path.iterdir() if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
+                files = [f for f in (os.path.join(path, n) for n in sorted(os.listdir(path))
+                                     if os.path.splitext(n)[1] in DOCUMENT_SUFFIXES)
+                         if os.path.isfile(f)]
             except OSError as exc:
                 problems.append(error(f"cannot list the directory: {exc.strerror}", display(path)))
                 continue
@@ -301,7 +307,7 @@ def load_paths(paths: list[Path], resolver: Resolver) -> list[Federation]:
                 for i, doc in enumerate(docs):
                     if is_federation(doc):
                         found += 1
-                        feds.append(resolver.federation(doc, display(f), f.parent, i, f))
+                        feds.append(resolver.federation(doc, display(f), path, i, f))
             if not found and not problems:
                 problems.append(error("no MeshFederation documents in this directory", display(path)))
             continue
@@ -321,7 +327,7 @@ def load_paths(paths: list[Path], resolver: Resolver) -> list[Federation]:
                                       "pass plain values files with -f", name))
                 continue
             docs_found += 1
-            feds.append(resolver.federation(doc, name, path.parent, i, path))
+            feds.append(resolver.federation(doc, name, os.path.dirname(path) or ".", i, path))
         if not docs_found and not problems:
             problems.append(error(f"no {KIND} document in this file", name))
     if problems:

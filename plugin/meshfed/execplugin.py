@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import select
 import sys
-from pathlib import Path
 
 from .api import Document, render
 from .diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, exit_code
@@ -59,17 +58,17 @@ def run(config_path: str, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK
 
 
-def _config(config_path: str) -> tuple[dict[str, Any], Path]:
+def _config(config_path: str) -> tuple[dict[str, Any], str]:
     """The MeshFederation kustomize hands over, and the kustomization root it belongs to."""
-    config_root = Path(os.environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT") or working_directory())
-    docs = [d for d in parse_all(read_file(Path(config_path), config_path), config_path) if d is not None]
+    config_root = os.environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT") or working_directory()
+    docs = [d for d in parse_all(read_file(config_path, config_path), config_path) if d is not None]
     if len(docs) != 1 or not is_meshfederation(docs[0]):
         raise InputError([error("the plugin config must be one MeshFederation document "
                                 "(apiVersion meshfed.io/v1alpha1, kind MeshFederation)", config_path)])
     return docs[0], config_root
 
 
-def _source_name(doc: dict[str, Any], config_root: Path) -> str:
+def _source_name(doc: dict[str, Any], config_root: str) -> str:
     """The file in the kustomization dir that holds this MeshFederation, for messages.
 
     kustomize hands over a re-serialised temp copy, so look for a document with the same name and
@@ -77,13 +76,15 @@ def _source_name(doc: dict[str, Any], config_root: Path) -> str:
     ref = resource_ref(doc)
     hits = set()
     try:
-        candidates = sorted(p for p in config_root.iterdir()
-                            if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
+        candidates = [(name, os.path.join(config_root, name)) for name in sorted(os.listdir(config_root))
+                      if os.path.splitext(name)[1] in DOCUMENT_SUFFIXES]
     except OSError:
         candidates = []
-    for path in candidates:
+    for name, path in candidates:
+        if not os.path.isfile(path):
+            continue
         try:
-            found = parse_all(read_file(path, path.name), path.name)
+            found = parse_all(read_file(path, name), name)
         except InputError:
             continue
         if any(is_meshfederation(d) and resource_ref(d) == ref for d in found):

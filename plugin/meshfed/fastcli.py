@@ -164,7 +164,6 @@ def parse(argv: Sequence[str]) -> Callable[[], int] | None:
 def render(a: RenderArgs) -> int:
     """`meshfed render`: what meshfed.cli.render does, writing the objects as they are built."""
     import gc
-    from pathlib import Path
 
     from .api import render as render_request
     from .options import Options
@@ -179,7 +178,7 @@ def render(a: RenderArgs) -> int:
     # Streaming: with `lazy`, the objects are built one at a time while they are written. Every
     # error is known before the first object is built (all validation happens while planning), so
     # `result.ok` is final here and stdout stays empty on any error.
-    result = render_request([Path(f) for f in a.files], values_files=[Path(v) for v in a.values],
+    result = render_request(a.files, values_files=a.values,
                             options=Options(a.scope, a.namespace, a.layout, True if a.allow_empty else None),
                             root=a.root, lazy=True, assignments=_assignments(a.sets))
     gc.freeze()

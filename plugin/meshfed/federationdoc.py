@@ -10,8 +10,6 @@ so an error in them names the field to fix there.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from .diagnostics import Diagnostic, error
 from .formats import is_dns_label
 from .merge import Layer, format_path
@@ -22,6 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .merge import Path_
+    from .source import PathArg
 
 KIND = "Federation"
 MESH_DIRECTORY = "mesh"  # the mesh tier's application directory of each cluster
@@ -135,7 +134,7 @@ class FederationSpec:
         self.services = services
         self.diagnostics = diagnostics
         self.patches: list[Any] = []  # `spec.patches` of MeshFederation bases, applied after all merging
-        self.file: Path | None = None  # the resolved file it was read from
+        self.file: str | None = None  # the resolved file it was read from
         self._by_name = {m.name: m for m in meshes}
 
     def mesh(self, name: str) -> MeshSpec | None:
@@ -332,7 +331,7 @@ def _document(meta: dict[str, Any], scope: str, ref: dict[str, str]) -> dict[str
             "spec": {"scope": scope, "federation": dict(ref)}}
 
 
-def relative(target: Path, start: Path) -> str:
+def relative(target: PathArg, start: PathArg) -> str:
     """`target` relative to the directory `start`, with `/` separators."""
     import os
-    return Path(os.path.relpath(target, start)).as_posix()
+    return os.path.relpath(target, start).replace(os.sep, "/")

@@ -28,8 +28,8 @@ empties `items` and exits 1.
 """
 from __future__ import annotations
 
+import os
 import posixpath
-from pathlib import Path
 
 from . import options as opts
 from .api import Document, render
@@ -150,7 +150,7 @@ def _owner(doc: dict[str, Any]) -> str:
     return posixpath.normpath(path) if path else _synthetic(doc)
 
 
-def _package_path(doc: dict[str, Any], cwd: Path, root: Path) -> str | None:
+def _package_path(doc: dict[str, Any], cwd: str, root: str) -> str | None:
     """The document's path annotation, checked: relative, and inside the root once resolved."""
     value = annotation(doc, PATH_ANNOTATIONS)
     if value is None:
@@ -160,17 +160,17 @@ def _package_path(doc: dict[str, Any], cwd: Path, root: Path) -> str | None:
     if posixpath.isabs(value) or clean == ".." or clean.startswith("../") or "\x00" in value:
         raise InputError([error(f"path annotation {value!r}: must be a relative path inside the package",
                                 _synthetic(doc), where)])
-    confine(cwd / clean, root, f"path annotation {value!r}", _synthetic(doc), where)
+    confine(os.path.join(cwd, clean), root, f"path annotation {value!r}", _synthetic(doc), where)
     return clean
 
 
-def _generate(doc: dict[str, Any], options: opts.Options, cwd: Path, root: Path
+def _generate(doc: dict[str, Any], options: opts.Options, cwd: str, root: str
               ) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
     """Render one MeshFederation item; its objects carry the owner (and, in a package, the path
     and index) annotations."""
     path = _package_path(doc, cwd, root)
     owner = _owner(doc)
-    base_dir = cwd / posixpath.dirname(path) if path else cwd
+    base_dir = os.path.join(cwd, posixpath.dirname(path)) if path and posixpath.dirname(path) else cwd
     rendered = render(documents=[Document(strip_bookkeeping(doc), owner, base_dir)], options=options, root=root)
     if not rendered.ok:
         return [], rendered.diagnostics

@@ -3,19 +3,24 @@
 Every route reads through here, so the guarantees hold on all of them: only regular files (a
 FIFO or `/dev/zero` would hang or never end), a byte limit, UTF-8 text, and base files that stay
 below the root, read once per run however often they are named.
+
+Paths are strings here and in the modules every route runs through (`os.path`, not `pathlib`:
+importing pathlib costs a cold rendering a tenth of its time); they take `os.PathLike` too.
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
-from pathlib import Path
 
 from .diagnostics import InputError, error
 from .yamlio import parse_all, type_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO
+    from typing import Any, BinaryIO, Union
+
+    PathArg = Union[str, "os.PathLike[str]"]
 
 MAX_FILE_BYTES = 64 << 20  # one input file; the largest federations' values files are a few MB
 MAX_STDIN_BYTES = 256 << 20  # a ResourceList holds a whole package
@@ -26,44 +31,59 @@ ROOT_VARIABLE = "MESHFED_ROOT"
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def working_directory() -> Path:
+def working_directory() -> str:
     """The working directory, or an InputError when it has been removed."""
     try:
-        return Path(os.getcwd())
+        return os.getcwd()
     except OSError as exc:
         raise InputError([error(f"cannot use the working directory: {exc.strerror}")]) from None
 
 
-def find_root(explicit: Path | str | None = None) -> Path:
+def find_root(explicit: PathArg | None = None) -> str:
     """The directory bases may not leave: `explicit` (`--root`), else `$MESHFED_ROOT`, else the git
     work tree that holds the working directory, else the working directory. Never derived from
     the input, so a document cannot widen its own reach."""
     given = explicit if explicit not in (None, "") else os.environ.get(ROOT_VARIABLE) or None
     if given is not None:
-        root = Path(given)
+        root = os.fspath(given)
         label = "--root" if explicit not in (None, "") else ROOT_VARIABLE
         try:
-            if root.is_dir():
-                return root.resolve()
-        except (OSError, ValueError):
+            if os.path.isdir(root):
+                return resolve(root)
+        except (OSError, RuntimeError, ValueError):
             pass
-        raise InputError([error(f"{label}: not a directory", str(root))])
-    cwd = working_directory().resolve()
-    for d in (cwd, *cwd.parents):
-        if (d / ".git").exists():
-            return d
-    return cwd
+        raise InputError([error(f"{label}: not a directory", root)])
+    cwd = d = resolve(working_directory())
+    while not os.path.exists(os.path.join(d, ".git")):
+        if os.path.dirname(d) == d:
+            return cwd
+        d = os.path.dirname(d)
+    return d
 
 
-def inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+def resolve(path: PathArg) -> str:
+    """The absolute path with every symbolic link followed (as far as the path exists);
+    RuntimeError for a link loop, ValueError for a NUL byte."""
+    real = os.path.realpath(path)
+    try:
+        os.stat(real)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RuntimeError(f"symbolic link loop from {real!r}") from None
+    return real
 
 
-def confine(target: Path, root: Path, shown: str, source: str, where: str) -> Path:
+def inside(path: PathArg, root: PathArg) -> bool:
+    """Whether the resolved `path` is `root` or below it."""
+    path, root = os.fspath(path), os.fspath(root)
+    return path == root or path.startswith(root if root.endswith(os.sep) else root + os.sep)
+
+
+def confine(target: PathArg, root: PathArg, shown: str, source: str, where: str) -> str:
     """`target` with symlinks resolved, or an InputError naming `source`/`where` when it leaves
     `root` (through `..` or a link) or cannot be resolved at all (a link loop, a NUL byte)."""
     try:
-        real = target.resolve()
+        real = resolve(target)
     except (OSError, RuntimeError, ValueError) as exc:
         why = "a symbolic link loop" if isinstance(exc, RuntimeError) else str(getattr(exc, "strerror", None) or exc)
         raise InputError([error(f"{shown}: cannot resolve the path ({why})", source, where)]) from None
@@ -73,13 +93,14 @@ def confine(target: Path, root: Path, shown: str, source: str, where: str) -> Pa
     return real
 
 
-def display(path: Path) -> str:
+def display(path: PathArg) -> str:
     """How a file is named in messages: relative to the working directory when below it."""
+    path = os.path.normpath(path)
     try:
         rel = os.path.relpath(path)
     except (OSError, ValueError):
-        return str(path)
-    return str(path) if rel.split(os.sep)[:4] == [os.pardir] * 4 else rel
+        return path
+    return path if rel.split(os.sep)[:4] == [os.pardir] * 4 else rel
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -102,7 +123,7 @@ def read_at_most(stream: BinaryIO, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_file(path: Path, name: str, limit: int = MAX_FILE_BYTES) -> str:
+def read_file(path: PathArg, name: str, limit: int = MAX_FILE_BYTES) -> str:
     """A regular file's text, at most `limit` bytes, or an InputError that says why not."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block open()
@@ -146,11 +167,11 @@ class Files:
     """The files one run reads below a root: each parsed once, however often bases name it, and
     at most MAX_BASE_FILES of them."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: str):
         self.root = root
-        self._documents: dict[Path, list[Any]] = {}
+        self._documents: dict[str, list[Any]] = {}
 
-    def documents(self, real: Path, name: str) -> list[Any]:
+    def documents(self, real: str, name: str) -> list[Any]:
         """The non-empty YAML documents of the file at `real` (already confined)."""
         cached = self._documents.get(real)
         if cached is None:
@@ -161,13 +182,13 @@ class Files:
         return cached
 
 
-STDIN_PATH = Path("-")  # `-f -`, as with helm: the values come from standard input
+STDIN_PATH = "-"  # `-f -`, as with helm: the values come from standard input
 
 
-def load_values_file(path: Path, name: str) -> dict[str, Any]:
+def load_values_file(path: PathArg, name: str) -> dict[str, Any]:
     """A plain Helm values file (`-` is standard input): exactly one map (an empty file is an
     empty map)."""
-    if path == STDIN_PATH:
+    if os.fspath(path) == STDIN_PATH:
         import sys
         name = "<stdin>"
         text = read_stream(sys.stdin.buffer, name, MAX_FILE_BYTES)

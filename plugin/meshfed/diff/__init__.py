@@ -60,7 +60,7 @@ def run(dirs: list[Path], base: str | None, head: str | None, fmt: str, colour: 
 
 
 def _report(dirs: list[Path], base_ref: str | None, head_ref: str | None, tmp: Path) -> Report:
-    top = revisions.toplevel(working_directory())
+    top = revisions.toplevel(Path(working_directory()))
     paths = _repository_paths(dirs, top)
     base = _revision(top, "base", base_ref, tmp)
     head = _revision(top, "head", head_ref, tmp)

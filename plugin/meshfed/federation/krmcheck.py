@@ -47,8 +47,8 @@ def validate(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
     try:
         request = read_request(stdin)
         items = request.items
-        cwd = working_directory()
-        sources = _sources(request.helm_items, cwd, find_root())  # the documents' values as Helm reads them
+        cwd = Path(working_directory())
+        sources = _sources(request.helm_items, cwd, Path(find_root()))  # the documents' values as Helm reads them
         if not sources:
             diagnostics = [Diagnostic("warning", "no MeshFederation among the items: nothing to check")]
         else:

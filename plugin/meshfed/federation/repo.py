@@ -253,7 +253,7 @@ def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Found
     federations: list[FoundFederation] = []
     problems: list[Diagnostic] = []
     seen: set[tuple[Path, int]] = set()
-    root = find_root(root)
+    root = Path(find_root(root))
     for path in paths:
         if not path.exists():
             problems.append(error("no such file or directory", display(path)))
@@ -299,16 +299,16 @@ def _expand(found: FoundFederation, chains: _Chains, covered: set[tuple[Any, ...
     except the applications that documents found already render (`covered`: (Federation file,
     mesh, tier, namespace)). A Federation no document names reports its own problems here."""
     resolver = chains.resolver(found.root)
-    spec = resolver.specs.get(found.real)
+    spec = resolver.specs.get(str(found.real))
     if spec is None:
-        spec = resolver.specs[found.real] = resolver.read_spec(found.doc, found.name, found.real)
+        spec = resolver.specs[str(found.real)] = resolver.read_spec(found.doc, found.name, found.real)
         problems.extend(spec.diagnostics)
     if has_errors(spec.diagnostics):
         return []
     out = []
     for app, doc in application_documents(spec, found.real.name):
         tier = doc["spec"]["scope"]
-        key = (found.real, doc["spec"]["federation"]["mesh"], tier,
+        key = (str(found.real), doc["spec"]["federation"]["mesh"], tier,
                doc["metadata"].get("namespace") if tier == NAMESPACE else None)
         if key not in covered:
             out.append(Source(doc, f"{found.name} ({app})", None, found.real.parent, 0, found.top, found.root,

@@ -1,0 +1,58 @@
+"""The path helpers every route reads through (`meshfed.source`): strings and `os.path`, with the
+meaning pathlib gave them before (a root's inside, a resolved path, a link loop, a file's name in
+messages)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from meshfed.diagnostics import InputError
+from meshfed.source import confine, display, find_root, inside, resolve
+
+segments = st.lists(st.sampled_from(["a", "b", "ab", "a.b", "..a", "b-"]), max_size=4)
+
+
+@given(segments, segments)
+def test_inside_is_pathlibs_parents(path: list[str], root: list[str]) -> None:
+    p, r = Path("/", *path), Path("/", *root)
+    assert inside(str(p), str(r)) == (p == r or r in p.parents)
+    assert inside(p, r) == inside(str(p), str(r))
+
+
+def test_resolve_follows_links_and_refuses_loops(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    assert resolve(tmp_path / "link" / "x.yaml") == str((tmp_path / "real" / "x.yaml").resolve())
+    assert resolve(str(tmp_path / "missing" / ".." / "real")) == str((tmp_path / "real").resolve())
+    with pytest.raises(RuntimeError):
+        resolve(tmp_path / "loop")
+    with pytest.raises(InputError, match="symbolic link loop"):
+        confine(tmp_path / "loop", tmp_path, "base loop", "doc.yaml", "spec.base[0]")
+    with pytest.raises(InputError, match="resolves outside the root directory"):
+        confine(tmp_path / "real" / ".." / "..", tmp_path, "base ..", "doc.yaml", "spec.base[0]")
+
+
+def test_display_names_files_as_pathlib_spelled_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert display("./apps//x.yaml") == "apps/x.yaml"
+    assert display(tmp_path / "apps" / "x.yaml") == "apps/x.yaml"
+    assert display("") == display(".") == "."
+
+
+def test_find_root_is_the_enclosing_git_work_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / "apps" / "x").mkdir(parents=True)
+    monkeypatch.delenv("MESHFED_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path / "repo" / "apps" / "x")
+    assert find_root() == os.path.realpath(tmp_path / "repo")
+    assert find_root(tmp_path) == os.path.realpath(tmp_path)
+    monkeypatch.chdir(tmp_path / "repo" / "apps")
+    monkeypatch.setenv("MESHFED_ROOT", str(tmp_path / "repo" / "apps" / "x"))
+    assert find_root() == os.path.realpath(tmp_path / "repo" / "apps" / "x")
+    with pytest.raises(InputError, match="--root: not a directory"):
+        find_root(tmp_path / "nothing")
