@@ -377,3 +377,33 @@ def _ipaddress_takes(text: str) -> bool:
 ))
 def test_is_ip_takes_what_ipaddress_takes(text: str) -> None:
     assert is_ip(text) == _ipaddress_takes(text)
+
+
+_hosts = st.sampled_from(["a.mesh.global", "b.mesh.global", "Bad_Host", "", "x", "c.d"])
+_selectors = st.dictionaries(st.sampled_from(["app", "version", "bad key!", "a/b"]),
+                             st.sampled_from(["x", "v-1", "", "bad value!", None, 3]), max_size=3)
+_entries = st.lists(st.one_of(
+    st.fixed_dictionaries({"hostname": _hosts}, optional={
+        "labelSelector": _selectors | st.none() | st.just("app=x"),
+        "ports": st.just([{"number": 9080, "name": "http", "protocol": "HTTP"}]) | st.just([]),
+        "addresses": st.just(["1.2.3.4"]), "hostName": _hosts}),
+    st.just({}), st.just(None), st.just("a.mesh.global"), st.just({1: "x"})), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_entries, _entries, _entries, st.sampled_from(["v1", "v2"]))
+def test_the_entry_shortcut_validates_as_the_walk(imports: list, exports: list, local: list, layout: str) -> None:
+    """Validator._entry_test lets entries skip the walk: the cleaned values and the problems
+    must be exactly the walk's."""
+    from meshfed import schema
+
+    values = {"import": imports, "export": exports, "global": {"local": {"export": local}}}
+    fast_value, fast_problems = schema.validate(values, "values", layout)
+    original = schema.Validator._entry_test
+    try:
+        schema.Validator._entry_test = lambda self, items: None
+        walk_value, walk_problems = schema.validate(values, "values", layout)
+    finally:
+        schema.Validator._entry_test = original
+    assert fast_value == walk_value
+    assert [(p.path, p.message) for p in fast_problems] == [(p.path, p.message) for p in walk_problems]

@@ -88,6 +88,7 @@ class Validator:
         self._keys: dict[int, tuple[list[str], dict[str, Any], dict[str, Any]]] = {}
         # The strings each format test has passed: remotes list the same hostnames again and again.
         self._passed: dict[Any, set[str]] = {}
+        self._entry_tests: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         if "$ref" not in schema:
@@ -155,8 +156,11 @@ class Validator:
                 if all(map(fast, fresh)):
                     passed |= fresh
                     return value
-            # Wrong items become None, so that later checks keep the user's indices.
-            cleaned = [self.check(item, items, (*path, i)) for i, item in enumerate(value)]
+            # Wrong items become None, so that later checks keep the user's indices. Entries that
+            # pass `_entry_test` (most of them, in long import and export lists) need no walk.
+            entry = self._entry_test(items)
+            cleaned = [_copy_entry(item) if entry is not None and type(item) is dict and entry(item)
+                       else self.check(item, items, (*path, i)) for i, item in enumerate(value)]
             return [None if c is _DROP else c for c in cleaned]
         if isinstance(value, dict):
             return self._check_map(value, schema, path)
@@ -174,6 +178,59 @@ class Validator:
             return None
         fmt = schema.get("format")
         return CHECKS[fmt][0] if fmt in CHECKS else (lambda _: True)
+
+    def _entry_test(self, items: dict[str, Any]) -> Any:
+        """For a list of maps with fixed keys (`additionalProperties: false`), each holding a plain
+        string of one format or a map of such strings (a label selector): a test that a map is
+        valid as it is, which the walk would return unchanged and without a problem; None for
+        other lists. Keys it does not know (of the other layout, unknown, or of another shape)
+        fail the test, and the walk then checks that entry."""
+        memo = (id(items), id(self.root))
+        hit = self._entry_tests.get(memo)
+        if hit is not None:
+            return hit[0]
+        test = None
+        saved = self.root
+        try:
+            schema = self._resolve(items)
+            props = schema.get("properties")
+            if (schema.get("type") == "object" and props and schema.get("additionalProperties") is False
+                    and not set(schema) - {"type", "additionalProperties", "required", "properties", "description"}):
+                tests = {key: t for key, sub in props.items()
+                         if self._in_layout(sub) and (t := self._value_test(sub)) is not None}
+                required = frozenset(schema.get("required", ()))
+                keys = tests.keys()
+
+                def test(entry: dict[Any, Any]) -> bool:
+                    return entry.keys() <= keys and required <= entry.keys() and all(
+                        tests[k](v) for k, v in entry.items())
+        finally:
+            self.root = saved
+        self._entry_tests[memo] = (test, items)  # (items kept: its id stays its own)
+        return test
+
+    def _value_test(self, schema: dict[str, Any]) -> Any:
+        """The test `_entry_test` applies to one key's value: a plain string of one format, or a
+        map of such strings whose keys have one format; None for anything else."""
+        string = self._string_test(schema)
+        if string is not None:
+            return lambda v: isinstance(v, str) and string(v)
+        saved = self.root
+        try:
+            resolved = self._resolve(schema)
+            names, values = resolved.get("propertyNames"), resolved.get("additionalProperties")
+            if (resolved.get("type") != "object" or set(resolved) - {"type", "propertyNames", "additionalProperties",
+                                                                      "description"}
+                    or not isinstance(values, dict) or not isinstance(names, dict) or set(names) - {"format"}):
+                return None
+            name_test = CHECKS[names["format"]][0] if names.get("format") in CHECKS else (lambda _: True)
+            value_test = self._string_test(values)
+        finally:
+            self.root = saved
+        if value_test is None:
+            return None
+        return lambda v: isinstance(v, dict) and all(
+            isinstance(k, str) and name_test(k) and isinstance(x, str) and value_test(x) for k, x in v.items())
 
     def _check_string(self, value: str, schema: dict[str, Any], path: Path_) -> Any:
         if len(value) < schema.get("minLength", 0):
@@ -256,6 +313,11 @@ class Validator:
         if close[0] in other:
             return f"unknown key `{key}` (did you mean `{close[0]}`? {self._other_layout_message(close[0], other[close[0]])})"
         return f"unknown key `{key}` (did you mean `{close[0]}`?)"
+
+
+def _copy_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """What the walk returns for an entry `_entry_test` passed: a copy, its maps copied too."""
+    return {k: dict(v) if type(v) is dict else v for k, v in entry.items()}
 
 
 def validate(value: Any, schema_name: str, layout: str | None = None) -> tuple[Any, list[SchemaProblem]]:
