@@ -104,12 +104,23 @@ def run_once(cmd: list[str], stdin: bytes | None = None, stdout_path: str | None
 
 def measure(cmd: list[str], runs: int, stdin: bytes | None = None, env: dict[str, str] | None = None,
             expect: int = 0, cwd: str | None = None) -> Sample:
-    samples = [run_once(cmd, stdin, env=env, cwd=cwd) for _ in range(runs)]
-    bad = [s.code for s in samples if s.code != expect]
-    if bad:
-        raise SystemExit(f"{' '.join(cmd)} exited {bad[0]} (expected {expect})")
-    return Sample(statistics.median(s.seconds for s in samples), max(s.rss_mb for s in samples), expect,
-                  statistics.median(s.cpu for s in samples))
+    return measure_interleaved([cmd], runs, stdin, env, expect, cwd)[0]
+
+
+def measure_interleaved(cmds: list[list[str]], runs: int, stdin: bytes | None = None,
+                        env: dict[str, str] | None = None, expect: int = 0, cwd: str | None = None) -> list[Sample]:
+    """Medians of `runs` runs of each command, run in turn (a command and its floor then see the
+    same machine: a change in load hits both alike)."""
+    samples: list[list[Sample]] = [[] for _ in cmds]
+    for _ in range(runs):
+        for cmd, row in zip(cmds, samples):
+            row.append(run_once(cmd, stdin, env=env, cwd=cwd))
+    for cmd, row in zip(cmds, samples):
+        bad = [s.code for s in row if s.code != expect]
+        if bad:
+            raise SystemExit(f"{' '.join(cmd)} exited {bad[0]} (expected {expect})")
+    return [Sample(statistics.median(s.seconds for s in row), max(s.rss_mb for s in row), expect,
+                   statistics.median(s.cpu for s in row)) for row in samples]
 
 
 def sha256(path: str) -> str:
@@ -172,7 +183,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="S: cold start; M, L, XL: one render at scale; F: a 50-cluster Federation, every "
                          "application; D: meshfed diff between two commits")
     ap.add_argument("--runs", type=int, default=0,
-                    help="runs per case (default: 25 interleaved for S, 5 for M, 3 for L/XL)")
+                    help="runs per case (default: 25 interleaved for S, 5 for M, 7 for L, 3 for XL; a render and its floors interleaved)")
     ap.add_argument("--wheel", action="store_true",
                     help="also time the S routes on a fresh virtualenv installed from a wheel of meshfed")
     ap.add_argument("--keep", help="generate the inputs into this directory and keep them")
@@ -404,8 +415,7 @@ def size_case(work: Path, name: str, runs: int, env: dict[str, str], out) -> dic
     for layout in ("v1", "v2"):
         values = work / f"{name}-{layout}.yaml"
         values.write_text(values_text(size, layout))
-        floor = measure([PYTHON, str(HERE / "floor.py"), "input", str(values)], runs, env=env)
-        results[(name, layout, "input")] = dict(time=floor.seconds, cpu=floor.cpu)
+        input_floor = [PYTHON, str(HERE / "floor.py"), "input", str(values)]
         for tier in ("mesh", "namespace"):
             args = ["--scope", tier, "--layout", layout, "-f", str(values)]
             objects_file = work / f"{name}-{layout}-{tier}.marshal"
@@ -429,8 +439,13 @@ def size_case(work: Path, name: str, runs: int, env: dict[str, str], out) -> dic
                 out_mb = rendered.stat().st_size / 1e6
                 rendered.unlink()
                 floored.unlink()
-                t = measure(cmd, runs, env=env)
-                fl = measure(floor_cmd, runs, env=env)
+                # The render, its output floor and (for the namespace tier in YAML, whose goal is
+                # against it) the input floor, interleaved.
+                with_input = tier == "namespace" and fmt == "yaml"
+                t, fl, *floor = measure_interleaved([cmd, floor_cmd, *([input_floor] if with_input else [])],
+                                                    runs, env=env)
+                if floor:
+                    results[(name, layout, "input")] = dict(time=floor[0].seconds, cpu=floor[0].cpu)
                 ratio = t.seconds / fl.seconds
                 rss_ratio = t.rss_mb / out_mb if out_mb else float("inf")
                 results[(name, layout, tier, fmt)] = dict(time=t.seconds, floor=fl.seconds, out=out_mb,

@@ -68,7 +68,7 @@ class Size:
 
 SIZES = {
     "M": Size("M", 20, 200, 100, 1, 200, 200, True, 5),
-    "L": Size("L", 100, 2000, 1000, 2, 2000, 2000, True, 3),
+    "L": Size("L", 100, 2000, 1000, 2, 2000, 2000, True, 7),
     # 500 remotes listing 1,000 of 2,000 services would put 250 meshes behind every host, and a
     # VirtualService route holds at most 100 weighted destinations (meshfed refuses more when
     # egress is on). So each XL remote lists 400: every service is offered by exactly 100 meshes.
