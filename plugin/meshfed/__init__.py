@@ -14,7 +14,6 @@ _NON_PRINTABLE = "[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-
 SAME_AS_NON_PRINTABLE = "[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uD800-\uDFFF\uFFFE\uFFFF]"
 
 
-
 class _CompiledOnUse:
     """Stands for `re.compile(source)`, compiled the first time it is used: PyYAML's pure-Python
     reader, the only user of this pattern, is never used by meshfed."""

@@ -39,7 +39,7 @@ from .api import declared_options, render
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
 from .output import write_yaml
 from .resources import has_function_annotation, is_meshfederation
-from .source import (DOCUMENT_SUFFIXES, MAX_FILE_BYTES, confine, find_root, inside, read_at_most, read_file,
+from .source import (MAX_FILE_BYTES, confine, document_files, find_root, inside, read_at_most, read_file,
                      working_directory)
 from .yamlio import parse_all
 
@@ -90,13 +90,6 @@ def run(action: str, stdout: TextIO, stderr: TextIO) -> int:
 # Reading the app directory
 
 
-def _yaml_files(app_dir: PathArg) -> list[str]:
-    """The YAML files directly in `app_dir`, by name."""
-    app_dir = os.fspath(app_dir)
-    return [path for path in (os.path.join(app_dir, name) for name in sorted(os.listdir(app_dir))
-                              if os.path.splitext(name)[1] in DOCUMENT_SUFFIXES) if os.path.isfile(path)]
-
-
 def _documents(path: str) -> list[Any] | None:
     """The documents of a file; None when it cannot be read or parsed (generate reports why)."""
     name = os.path.basename(path)
@@ -113,7 +106,7 @@ def _ours(path: str) -> bool:
     docs = _documents(path)
     if docs is None:
         try:
-            with open(path, "rb") as f:  # a regular file (see _yaml_files): at most the reading limit
+            with open(path, "rb") as f:  # a regular file (see document_files): at most the reading limit
                 return b"MeshFederation" in read_at_most(f, MAX_FILE_BYTES)
         except OSError:
             return False
@@ -123,7 +116,7 @@ def _ours(path: str) -> bool:
 def discovered(app_dir: PathArg) -> str | None:
     """The file that makes `app_dir` an application of this plugin (what `discover` prints), or
     None. `meshfed diff` finds applications with it too."""
-    return next((os.path.basename(path) for path in _yaml_files(app_dir) if _ours(path)), None)
+    return next((os.path.basename(path) for path in document_files(app_dir) if _ours(path)), None)
 
 
 def _discover(stdout: TextIO, stderr: TextIO) -> int:
@@ -233,9 +226,9 @@ def kustomization_problems(app_dir: PathArg) -> list[Diagnostic]:
     present = [name for name in KUSTOMIZATIONS if os.path.isfile(os.path.join(app_dir, name))]
     if not present:  # the common case: no file is read twice
         return problems
-    documents = {name for name, p in ((os.path.basename(p), p) for p in _yaml_files(app_dir))
-                 if name not in KUSTOMIZATIONS and (
-                     (docs := _documents(p)) is None or any(is_meshfederation(d) for d in docs))}
+    documents = {os.path.basename(p) for p in document_files(app_dir)
+                 if os.path.basename(p) not in KUSTOMIZATIONS
+                 and ((docs := _documents(p)) is None or any(is_meshfederation(d) for d in docs))}
     for name in present:
         path = os.path.join(app_dir, name)
         docs = [d for d in parse_all(read_file(path, name), name) if d is not None]

@@ -14,7 +14,7 @@ from .federationdoc import FederationSpec, MeshSpec
 from .merge import Layer, format_path
 from .options import LAYOUTS, SCOPES, Options
 from .schema import validate
-from .source import DOCUMENT_SUFFIXES, MAX_BASE_DEPTH, Files, confine, display, inside, read_file, resolve
+from .source import MAX_BASE_DEPTH, Files, confine, display, document_files, inside, read_file, resolve
 from .yamlio import parse_all, type_name
 
 TYPE_CHECKING = False
@@ -290,9 +290,7 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[Federation]:
     for path in map(os.fspath, paths):
         if os.path.isdir(path):
             try:
-                files = [f for f in (os.path.join(path, n) for n in sorted(os.listdir(path))
-                                     if os.path.splitext(n)[1] in DOCUMENT_SUFFIXES)
-                         if os.path.isfile(f)]
+                files = document_files(path)
             except OSError as exc:
                 problems.append(error(f"cannot list the directory: {exc.strerror}", display(path)))
                 continue

@@ -25,7 +25,7 @@ from .api import Document, render
 from .diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, exit_code
 from .output import write_yaml
 from .resources import is_meshfederation, resource_ref, strip_bookkeeping
-from .source import DOCUMENT_SUFFIXES, display, read_file, working_directory
+from .source import display, document_files, read_file, working_directory
 from .yamlio import parse_all
 
 TYPE_CHECKING = False
@@ -76,13 +76,11 @@ def _source_name(doc: dict[str, Any], config_root: str) -> str:
     ref = resource_ref(doc)
     hits = set()
     try:
-        candidates = [(name, os.path.join(config_root, name)) for name in sorted(os.listdir(config_root))
-                      if os.path.splitext(name)[1] in DOCUMENT_SUFFIXES]
+        candidates = document_files(config_root)
     except OSError:
         candidates = []
-    for name, path in candidates:
-        if not os.path.isfile(path):
-            continue
+    for path in candidates:
+        name = os.path.basename(path)
         try:
             found = parse_all(read_file(path, name), name)
         except InputError:

@@ -170,7 +170,8 @@ def _generate(doc: dict[str, Any], options: opts.Options, cwd: str, root: str
     and index) annotations."""
     path = _package_path(doc, cwd, root)
     owner = _owner(doc)
-    base_dir = os.path.join(cwd, posixpath.dirname(path)) if path and posixpath.dirname(path) else cwd
+    directory = posixpath.dirname(path) if path else ""
+    base_dir = os.path.join(cwd, directory) if directory else cwd
     rendered = render(documents=[Document(strip_bookkeeping(doc), owner, base_dir)], options=options, root=root)
     if not rendered.ok:
         return [], rendered.diagnostics

@@ -50,25 +50,22 @@ def implicit_resolvers() -> dict[Any, list[tuple[str, Any]]]:
     return table
 
 
+@cache
 def quoting_dumper() -> type:
     """PyYAML's safe dumper (over libyaml's emitter) with `implicit_resolvers()`, and never an anchor
     or alias: the reference for `meshfed.emit`, and the writer of what it hands back. Built on first
     use, since most renderings never need it and it needs all of PyYAML."""
-    global _QUOTING_DUMPER
-    if _QUOTING_DUMPER is None:
-        import yaml
+    import yaml
 
-        class QuotingDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-            def ignore_aliases(self, data: Any) -> bool:
-                return True
+    class QuotingDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
 
-        QuotingDumper.add_representer(Shared, QuotingDumper.represent_dict)
-        QuotingDumper.yaml_implicit_resolvers = implicit_resolvers()
-        _QUOTING_DUMPER = QuotingDumper
-    return _QUOTING_DUMPER
+    QuotingDumper.add_representer(Shared, QuotingDumper.represent_dict)
+    QuotingDumper.yaml_implicit_resolvers = implicit_resolvers()
+    return QuotingDumper
 
 
-_QUOTING_DUMPER: type | None = None
 _DUMP_ARGS = dict(default_flow_style=False, sort_keys=False, allow_unicode=True, width=1 << 30,
                   explicit_start=True)
 _STR = "tag:yaml.org,2002:str"

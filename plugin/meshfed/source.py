@@ -93,6 +93,14 @@ def confine(target: PathArg, root: PathArg, shown: str, source: str, where: str)
     return real
 
 
+def document_files(directory: PathArg) -> list[str]:
+    """The regular files directly in `directory` that may hold documents (DOCUMENT_SUFFIXES), by
+    name; OSError when it cannot be listed."""
+    directory = os.fspath(directory)
+    return [path for path in (os.path.join(directory, name) for name in sorted(os.listdir(directory))
+                              if os.path.splitext(name)[1] in DOCUMENT_SUFFIXES) if os.path.isfile(path)]
+
+
 def display(path: PathArg) -> str:
     """How a file is named in messages: relative to the working directory when below it."""
     path = os.path.normpath(path)
