@@ -19,7 +19,7 @@ def prepare(out: str, args: list[str]) -> int:
     from pathlib import Path
 
     from meshfed.api import render
-    from meshfed.fastcli import parse_render
+    from meshfed.flags import parse_render
     from meshfed.options import Options
 
     parsed = parse_render(args)
@@ -27,7 +27,7 @@ def prepare(out: str, args: list[str]) -> int:
         print(f"cannot parse {args}", file=sys.stderr)
         return 2
     result = render([Path(f) for f in parsed.files], values_files=[Path(v) for v in parsed.values],
-                    options=Options(parsed.scope, parsed.namespace, parsed.layout))
+                    options=Options(scope=parsed.scope, namespace=parsed.namespace, layout=parsed.layout))
     if not result.ok:
         for d in result.diagnostics:
             print(d, file=sys.stderr)

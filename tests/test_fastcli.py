@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from meshfed.fastcli import RenderArgs, parse, parse_render
+from meshfed.fastcli import parse
+from meshfed.flags import RenderArgs, parse_render
 
 FAST = "import sys; sys.argv[0] = 'meshfed'; from meshfed.__main__ import main; main()"
 TYPER = "import sys; sys.argv[0] = 'meshfed'; from meshfed.cli import app; app()"
@@ -223,8 +224,10 @@ def test_help_still_reaches_typer(workdir: Path) -> None:
 def test_parse_render() -> None:
     assert parse_render(["-f", "a.yaml", "--scope=all", "-ojson", "x", "-n", "ns", "--layout", "v1",
                          "--root", "r", "-fb.yaml", "--", "-c"]) == \
-        RenderArgs(["x", "-c"], ["a.yaml", "b.yaml"], "all", "ns", "v1", "json", "r")
-    assert parse_render(["--values", "a.yaml"]) == RenderArgs([], ["a.yaml"], None, None, None, "yaml", None)
+        RenderArgs(["x", "-c"], values=["a.yaml", "b.yaml"], scope="all", namespace="ns", layout="v1", output="json",
+                   root="r")
+    assert parse_render(["--values", "a.yaml"]) == RenderArgs([], values=["a.yaml"], scope=None, namespace=None,
+                                                              layout=None, output="yaml", root=None)
     assert parse_render(["--scope", "all", "--scope", "mesh", "d"]).scope == "mesh"
     for declined in ([], ["-h"], ["--help", "x"], ["-f"], ["--scope", "x", "d"], ["--output", "xml", "d"],
                      ["-n", "UPPER", "d"], ["--unknown", "d"], ["-z", "d"], ["-f", "", "d"], ["-", "-f", "a"],

@@ -195,7 +195,7 @@ render_options = st.builds(
 # --- helpers --------------------------------------------------------------------------------
 
 def render(values: dict[str, Any], opts: Options, layout: str | None) -> tuple[list[dict], list]:
-    rendering = render_layers([Layer("values.yaml", values)], [], Options(opts.scope, opts.namespace, layout, True))
+    rendering = render_layers([Layer("values.yaml", values)], [], Options(scope=opts.scope, namespace=opts.namespace, layout=layout, allow_empty=True))
     objects = list(rendering.objects())
     return objects, rendering.diagnostics
 

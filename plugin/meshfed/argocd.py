@@ -7,10 +7,11 @@ inside a private copy of the repository, stdin /dev/null, and these variables:
   `spec.base` paths may not leave) is the cwd minus the cleaned source path; no `.git` needed.
 * `ARGOCD_APP_NAMESPACE`: the destination namespace (may be empty or unset). It is the target
   namespace of documents that have no `metadata.namespace`.
-* `ARGOCD_ENV_MESHFED_SCOPE`, `ARGOCD_ENV_MESHFED_LAYOUT`, `ARGOCD_ENV_MESHFED_NAMESPACE`
-  (`spec.source.plugin.env` entries `MESHFED_*`) and the string parameters `scope`, `layout`,
-  `namespace` (`spec.source.plugin.parameters`, read from `ARGOCD_APP_PARAMETERS`; `PARAM_*` are
-  ignored). A parameter beats the env entry, which beats the document, which beats
+* `ARGOCD_ENV_MESHFED_<OPTION>` (`spec.source.plugin.env` entries `MESHFED_*`) and the string
+  parameters named as the options (`spec.source.plugin.parameters`, read from
+  `ARGOCD_APP_PARAMETERS`; `PARAM_*` are ignored): both declared in the option table
+  (`meshfed.options.TABLE`), with the array parameter of values files and the map parameter of
+  `--set` assignments. A parameter beats the env entry, which beats the document, which beats
   `ARGOCD_APP_NAMESPACE`. An empty value counts as unset; unknown names are errors.
 
 Actions:
@@ -37,6 +38,7 @@ import posixpath
 from . import options as opts
 from .api import declared_options, render
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
+from .flags import ARGOCD_ACTIONS
 from .output import write_yaml
 from .resources import has_function_annotation, is_meshfederation
 from .source import (MAX_FILE_BYTES, confine, document_files, find_root, inside, read_at_most, read_file,
@@ -53,24 +55,15 @@ PROG = "meshfed"
 ENV_PREFIX = "ARGOCD_ENV_"
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZATION_KEYS = ("apiVersion", "kind", "generators")
-# The plugin env entries (spec.source.plugin.env, seen as ARGOCD_ENV_<name>) and parameters.
-ENV_OPTIONS = {"MESHFED_SCOPE": "scope", "MESHFED_LAYOUT": "layout", "MESHFED_NAMESPACE": "namespace",
-               "MESHFED_ALLOW_EMPTY": "allowEmpty"}
-PARAMETERS = ("scope", "layout", "namespace", "allowEmpty")
-VALUE_FILES, VALUES = "valueFiles", "values"  # like helm's -f and --set
-
-ANNOUNCEMENTS = {
-    "scope": ("Scope", "Tier to render: mesh, namespace or all. Default: spec.scope of the "
-                       "documents, else inferred (namespace when import/export are set)."),
-    "layout": ("Layout", "Chart generation: v1 or v2. Default: spec.layout of the documents, "
-                         "else inferred from the values keys."),
-    "namespace": ("Target namespace", "Overrides metadata.namespace of every document. Default: "
-                                      "the document's metadata.namespace, else the Application's "
-                                      "destination namespace."),
-    "allowEmpty": ("Allow an empty render", "true to accept documents that render no resources "
-                                            "(Argo CD then prunes the application's objects). "
-                                            "Default: spec.allowEmpty of the documents, else false."),
-}
+# The plugin env entries (spec.source.plugin.env, seen as ARGOCD_ENV_<name>) and parameters, from
+# the option table: the string parameters are options of the core; the array parameter holds
+# values files (like helm's -f), the map parameter assignments (like --set).
+ENV_OPTIONS = {option.env: option.name for option in opts.TABLE if option.env}
+_COLLECTIONS = ("string", "array", "map")  # the announcement lists the string parameters first
+PARAMETERS = sorted((option.parameter for option in opts.TABLE if option.parameter is not None),
+                    key=lambda parameter: _COLLECTIONS.index(parameter.collection))
+STRINGS = tuple(p.name for p in PARAMETERS if p.collection == "string")  # options of the core, by name
+VALUE_FILES, VALUES = (next(p.name for p in PARAMETERS if p.collection == c) for c in ("array", "map"))
 
 
 def run(action: str, stdout: TextIO, stderr: TextIO) -> int:
@@ -81,8 +74,8 @@ def run(action: str, stdout: TextIO, stderr: TextIO) -> int:
         return _generate(stdout, stderr)
     if action == "parameters":
         return _parameters(stdout, stderr)
-    print(f"{PROG} argocd: unknown action {action!r} (expected generate, discover or parameters)",
-          file=stderr)
+    expected = f"{', '.join(ARGOCD_ACTIONS[:-1])} or {ARGOCD_ACTIONS[-1]}"
+    print(f"{PROG} argocd: unknown action {action!r} (expected {expected})", file=stderr)
     return EXIT_INVALID
 
 
@@ -141,7 +134,7 @@ class Settings:
     def __init__(self, options: opts.Options, value_files: list[str], values: dict[str, str],
                  problems: list[Diagnostic]) -> None:
         self.options = options
-        self.value_files = value_files  # the array parameter `valueFiles`: paths inside the repository
+        self.value_files = value_files  # the array parameter: paths inside the repository
         self.values = values  # the map parameter `values`: `--set` assignments
         self.problems = problems
 
@@ -149,7 +142,7 @@ class Settings:
 def settings(environ: dict[str, str] | os._Environ) -> Settings:
     env = {key[len(ENV_PREFIX):]: value for key, value in environ.items()
            if key.startswith(ENV_PREFIX + "MESHFED_")}
-    from_env, problems = opts.parse(env, "plugin env", names=opts.NAMES, spelling=ENV_OPTIONS)
+    from_env, problems = opts.parse(env, "plugin env", names=STRINGS, spelling=ENV_OPTIONS)
     raw = environ.get("ARGOCD_APP_PARAMETERS")
     params: dict[str, Any] = {}
     value_files: list[str] = []
@@ -178,7 +171,7 @@ def settings(environ: dict[str, str] | os._Environ) -> Settings:
             elif name == VALUE_FILES:
                 files = param.get("array") or []
                 if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
-                    problems.append(error("parameter 'valueFiles' must be a list of paths", "ARGOCD_APP_PARAMETERS",
+                    problems.append(error(f"parameter {VALUE_FILES!r} must be a list of paths", "ARGOCD_APP_PARAMETERS",
                                           where))
                 else:
                     value_files += files
@@ -191,7 +184,7 @@ def settings(environ: dict[str, str] | os._Environ) -> Settings:
                     values.update(given)
             else:
                 params[name] = param.get("string")
-    from_params, found = opts.parse(params, "parameter", names=PARAMETERS)
+    from_params, found = opts.parse(params, "parameter", names=STRINGS)
     return Settings(from_params.over(from_env), value_files, values, problems + found)
 
 
@@ -288,12 +281,12 @@ def _assignments(values: dict[str, str]) -> list[Any]:
 
 
 def _value_files(names: list[str], app_dir: str, root: str, problems: list[Diagnostic]) -> list[str]:
-    """The `valueFiles` parameter's paths, relative to the app directory and confined to the
+    """The array parameter's paths, relative to the app directory and confined to the
     repository like bases (a path leaving it is an error, not a read)."""
     paths = []
     for i, name in enumerate(names):
         try:
-            confine(os.path.join(app_dir, name), root, f"value file {name}", "parameter", f"valueFiles[{i}]")
+            confine(os.path.join(app_dir, name), root, f"value file {name}", "parameter", f"{VALUE_FILES}[{i}]")
         except InputError as exc:
             problems += exc.diagnostics
             continue
@@ -343,29 +336,27 @@ def _parameters(stdout: TextIO, stderr: TextIO) -> int:
         ns = (os.environ.get("ARGOCD_APP_NAMESPACE") or "").strip()
         if ns:
             defaults["namespace"] = ns
-    announcements = []
-    for name in PARAMETERS:
-        title, tooltip = ANNOUNCEMENTS[name]
-        announcements.append({"name": name, "title": title, "tooltip": tooltip,
-                              "collectionType": "string", "string": defaults.get(name, "")})
-    announcements.append({"name": VALUE_FILES, "title": "Values files", "collectionType": "array", "array": [],
-                          "tooltip": "Plain Helm values files merged after the documents' values, in order "
-                                     "(like helm's -f): paths relative to the app directory, inside the repository."})
-    announcements.append({"name": VALUES, "title": "Values", "collectionType": "map", "map": {},
-                          "tooltip": "Assignments applied last, with helm's --set rules "
-                                     "(global.remote[0].addresses[0]: 192.0.2.10)."})
+    announcements: list[dict[str, Any]] = []
+    for p in PARAMETERS:
+        if p.collection == "string":
+            announcements.append({"name": p.name, "title": p.title, "tooltip": p.tooltip, "collectionType": "string",
+                                  "string": defaults.get(p.name, "")})
+        else:
+            announcements.append({"name": p.name, "title": p.title, "collectionType": p.collection,
+                                  p.collection: [] if p.collection == "array" else {}, "tooltip": p.tooltip})
     stdout.write(json.dumps(announcements, separators=(",", ":")) + "\n")
     stdout.flush()
     return EXIT_OK
 
 
 def _document_defaults(declared: list[opts.Options]) -> dict[str, str]:
-    """The value every document agrees on, per option."""
-    seen: dict[str, set[Any]] = {name: set() for name in PARAMETERS}
-    for o in declared:
-        seen["scope"].add(o.scope)
-        seen["layout"].add(o.layout)
-        seen["namespace"].add(o.namespace)
-        seen["allowEmpty"].add(None if o.allow_empty is None else ("true" if o.allow_empty else "false"))
-    return {name: next(iter(values)) for name, values in seen.items()
-            if len(values) == 1 and isinstance(next(iter(values)), str)}
+    """The value every document agrees on, per option (a switch as the string `true`/`false`)."""
+    defaults = {}
+    for option in opts.CORE:
+        if option.name not in STRINGS:
+            continue
+        values = {("true" if value else "false") if isinstance(value := getattr(o, option.dest), bool) else value
+                  for o in declared}
+        if len(values) == 1 and isinstance(value := next(iter(values)), str):
+            defaults[option.name] = value
+    return defaults

@@ -5,17 +5,19 @@ stderr; on an error nothing is written to stdout.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 
 import typer
 
 from .diagnostics import Diagnostic
-from .flags import BY_DEST
-from .options import FORMATS, LAYOUTS, SCOPES
+from .flags import ARGOCD_ACTIONS, FLAGS, RenderArgs, render as run_render, set_kind
+from .options import BY_DEST, INPUT, PATH, SWITCH, Option, refusal
 
 app = typer.Typer(
     name="meshfed",
@@ -27,11 +29,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-Scope = Enum("Scope", {c: c for c in SCOPES}, type=str)  # type: ignore[misc]
-LayoutChoice = Enum("LayoutChoice", {c: c for c in LAYOUTS}, type=str)  # type: ignore[misc]
-Format = Enum("Format", {c: c for c in FORMATS}, type=str)  # type: ignore[misc]
 
 
 def version() -> str:
@@ -58,34 +55,61 @@ def main(
     namespace-admin charts' values files) into Istio resources."""
 
 
-def _namespace(value: Optional[str]) -> Optional[str]:
-    from .formats import is_dns_label
-    if value is not None and not is_dns_label(value):
-        raise typer.BadParameter(f"{value!r} is not a valid namespace name (a DNS label)")
-    return value
-
-
 FILES = typer.Argument(None, metavar="FILE|DIR", show_default=False,
                        help="MeshFederation documents, or directories holding them (the *.yaml files directly "
                             "inside; other documents such as kustomization.yaml are skipped).")
-def _option(dest: str, default: Any = None, **extra: Any) -> Any:
-    """The typer option of a flag declared in `meshfed.flags` (the fast path reads the same table)."""
-    flag = BY_DEST[dest]
-    extra.setdefault("show_default", False)
-    return typer.Option(default, *flag.names, metavar=flag.metavar, help=flag.help, **extra)
 
 
-VALUES = _option("values")
-SCOPE = _option("scope")
-NAMESPACE = _option("namespace", callback=_namespace)
-LAYOUT = _option("layout")
-ROOT = _option("root")
-SET = _option("set_")
-SET_STRING = _option("set_string")
-SET_FILE = _option("set_file")
-SET_JSON = _option("set_json")
-SET_LITERAL = _option("set_literal")
-ALLOW_EMPTY = _option("allow_empty", False)
+def _checked(option: Option) -> Callable[[Any], Any]:
+    """The table's check of a flag's value (click checks choices and paths itself)."""
+    def check(value: Any) -> Any:
+        why = refusal(option, value) if isinstance(value, str) else None
+        if why is not None:
+            raise typer.BadParameter(why)
+        return value
+    return check
+
+
+def _parameter(option: Option) -> inspect.Parameter:
+    """The typer parameter of a flag of the option table (the fast path reads the same row)."""
+    value: Any = {PATH: Path, INPUT: Path, SWITCH: bool}.get(option.kind, str)
+    if option.choices:  # typer's choices are an Enum's values (`_given` gives the value back)
+        value = Enum(option.dest.title(), {choice: choice for choice in option.choices}, type=str)
+    annotation = Optional[List[value]] if option.repeat else value if option.kind == SWITCH else Optional[value]
+    info = typer.Option(option.default, *option.flags, metavar=option.metavar, help=option.help,
+                        show_default=option.default not in (None, False),
+                        callback=None if option.kind == SWITCH or option.repeat else _checked(option))
+    return inspect.Parameter(option.dest, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
+
+
+def _given(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def render_flags(*, exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a typer command the flags of the option table (but `exclude`), between its FILE|DIR
+    arguments (`files`) and its own options; it receives them as one `RenderArgs`, `flags`."""
+    rows = [option for option in FLAGS if option.dest not in exclude]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+               for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "flags"]
+        parameters = [own[0], *(_parameter(option) for option in rows), *own[1:]]
+
+        @functools.wraps(command)
+        def with_flags(**given: Any) -> Any:
+            values = {option.dest: given.pop(option.dest) for option in rows}
+            sets = [(kind, e) for option in rows if (kind := set_kind(option)) for e in values.pop(option.dest) or ()]
+            return command(**given, flags=RenderArgs(given["files"] or [], sets, **{
+                dest: _given(value) for dest, value in values.items() if value is not None}))
+
+        with_flags.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        with_flags.__annotations__ = {p.name: p.annotation for p in parameters}
+        return with_flags
+    return decorate
+
+
+ROOT = _parameter(BY_DEST["root"]).default
 CRDS = typer.Option(None, "--crds", metavar="[PATH]", show_default=False,
                     help="Validate the emitted objects as a cluster would (served versions, OpenAPI schema, CEL "
                          "rules, Istio's webhook checks) against CustomResourceDefinitions: with no PATH, the "
@@ -123,95 +147,51 @@ def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
         print(d, file=sys.stderr)
 
 
-def _assignments(**flags: Optional[List[str]]) -> list:
-    """helm's --set* flags, by kind (helm applies them kind by kind: set-json, set, set-string,
-    set-file, set-literal; each kind in command-line order)."""
-    if not any(flags.values()):
-        return []
-    from .helmset import Assignment
-    return [Assignment(kind.replace("_", "-"), e) for kind, given in flags.items() for e in given or []]
-
-
-def _render(files: Optional[List[Path]], values: Optional[List[Path]], scope: Optional[Scope],
-            namespace: Optional[str], layout: Optional[LayoutChoice], root: Optional[Path], allow_empty: bool,
-            assignments: list):
-    from .api import render as render_request
-    from .options import Options
-    if not files and not values:
-        raise typer.BadParameter("give MeshFederation files or directories, or -f values files",
-                                 param_hint="FILE|DIR")
-    options = Options(scope.value if scope else None, namespace, layout.value if layout else None,
-                      True if allow_empty else None)
-    return render_request(files or [], values_files=values or [], options=options, root=root,
-                          assignments=assignments)
-
-
 @app.command()
+@render_flags()
 def render(
     files: Optional[List[Path]] = FILES,
-    values: Optional[List[Path]] = VALUES,
-    scope: Optional[Scope] = SCOPE,
-    namespace: Optional[str] = NAMESPACE,
-    layout: Optional[LayoutChoice] = LAYOUT,
-    output: Format = _option("output", Format.yaml, show_default=True),
-    root: Optional[Path] = ROOT,
-    allow_empty: bool = ALLOW_EMPTY,
-    set_: Optional[List[str]] = SET,
-    set_string: Optional[List[str]] = SET_STRING,
-    set_file: Optional[List[str]] = SET_FILE,
-    set_json: Optional[List[str]] = SET_JSON,
-    set_literal: Optional[List[str]] = SET_LITERAL,
     check: bool = typer.Option(False, "--check", help="Validate the output as a cluster would before writing it "
                                                      "(against --crds PATH, else the bundled CRDs)."),
     crds: Optional[List[str]] = CRDS,
+    *,
+    flags: RenderArgs,
 ) -> None:
     """Render the resources to stdout (byte-identical for the same input). Warnings and errors go
     to stderr; on any error stdout stays empty and the exit code is 1."""
-    from .output import dump_json, dump_yaml
-    result = _render(files, values, scope, namespace, layout, root, allow_empty,
-                     _assignments(set=set_, set_string=set_string, set_file=set_file, set_json=set_json,
-                                  set_literal=set_literal))
-    _print_diagnostics(result.diagnostics)
-    if not result.ok:
-        raise typer.Exit(1)
-    rejected = _cluster_problems(result.objects, (crds or [""]) if check else None)
-    for message in rejected:
-        print(message, file=sys.stderr)
-    if rejected:
-        raise typer.Exit(1)
-    text = dump_json(result.objects) if output.value == "json" else dump_yaml(result.objects)
-    sys.stdout.write(text)
+    _need_input(flags)
+    verify = (lambda objects: _cluster_problems(objects, crds or [""])) if check else None
+    raise typer.Exit(run_render(flags, verify))
+
+
+def _need_input(flags: RenderArgs) -> None:
+    if not flags.files and not flags.values:
+        raise typer.BadParameter("give MeshFederation files or directories, or -f values files",
+                                 param_hint="FILE|DIR")
 
 
 @app.command()
+@render_flags(exclude=("output",))
 def validate(
     files: Optional[List[Path]] = FILES,
-    values: Optional[List[Path]] = VALUES,
-    scope: Optional[Scope] = SCOPE,
-    namespace: Optional[str] = NAMESPACE,
-    layout: Optional[LayoutChoice] = LAYOUT,
-    root: Optional[Path] = ROOT,
-    allow_empty: bool = ALLOW_EMPTY,
-    set_: Optional[List[str]] = SET,
-    set_string: Optional[List[str]] = SET_STRING,
-    set_file: Optional[List[str]] = SET_FILE,
-    set_json: Optional[List[str]] = SET_JSON,
-    set_literal: Optional[List[str]] = SET_LITERAL,
     crds: Optional[List[str]] = CRDS,
     each: bool = typer.Option(False, "--each", help="Validate each FILE|DIR on its own, as an application of "
                               "its own (together they are one application, whose objects may not collide), "
                               "and skip named files that hold no MeshFederation document (values files, "
                               "kustomization.yaml, other tools' YAML): the pre-commit hook meshfed-validate "
                               "runs this on the changed files."),
+    *,
+    flags: RenderArgs,
 ) -> None:
     """Report every problem (errors and warnings) with its file and field path; with --crds, also
     what the cluster would reject in the output. Exit 1 on any error."""
-    assignments = _assignments(set=set_, set_string=set_string, set_file=set_file, set_json=set_json,
-                               set_literal=set_literal)
+    from .api import render as render_request
+    _need_input(flags)
 
-    def valid(paths: Optional[List[Path]], label: str) -> bool:
+    def valid(paths: list[Path], label: str) -> bool:
         """Validate one application: print its problems, or its summary when it has none."""
-        result = _render(paths, values, scope, namespace, layout, root, allow_empty, assignments)
+        result = render_request(paths, values_files=flags.values, options=flags.options(), root=flags.root,
+                                assignments=flags.assignments())
         _print_diagnostics(result.diagnostics)
         rejected = _cluster_problems(result.objects, crds) if result.ok else []
         for message in rejected:
@@ -222,12 +202,12 @@ def validate(
         print(f"{label}valid: {len(result.objects)} resources, {warnings} warnings", file=sys.stderr)
         return True
 
-    if not (each and files):
-        ok = valid(files, "")
+    if not (each and flags.files):
+        ok = valid(flags.files, "")
     else:
         from .source import display
         ok = True
-        for path in files:
+        for path in flags.files:
             name = display(path)
             if path.is_dir() or _holds_federation(path, name):
                 ok = valid([path], f"{name}: ") and ok  # every file is validated, also after a failure
@@ -278,10 +258,7 @@ def kustomize_plugin(config: str = typer.Argument(..., help="The config file kus
     raise typer.Exit(execplugin.run(config, sys.stdout, sys.stderr))
 
 
-class ArgoAction(str, Enum):
-    generate = "generate"
-    discover = "discover"
-    parameters = "parameters"
+ArgoAction = Enum("ArgoAction", {action: action for action in ARGOCD_ACTIONS}, type=str)  # type: ignore[misc]
 
 
 @app.command()

@@ -12,7 +12,7 @@ from . import federationdoc
 from .diagnostics import Diagnostic, InputError, error, has_errors
 from .federationdoc import FederationSpec, MeshSpec
 from .merge import Layer, format_path
-from .options import LAYOUTS, SCOPES, Options
+from .options import Options, declared
 from .schema import validate
 from .source import MAX_BASE_DEPTH, Files, confine, display, document_files, inside, read_file, resolve
 from .yamlio import parse_all, type_name
@@ -114,18 +114,6 @@ def _envelope_problems(doc: dict[str, Any], source: str) -> list[Diagnostic]:
     return [error(p.message, source, format_path(p.path)) for p in problems]
 
 
-def _document_options(meta: dict[str, Any], spec: dict[str, Any]) -> Options:
-    """The options a document sets (its schema problems are reported by the envelope check)."""
-    def pick(value: Any, allowed: tuple[str, ...]) -> str | None:
-        return value if value in allowed else None
-
-    namespace = meta.get("namespace")
-    return Options(pick(spec.get("scope"), SCOPES),
-                   namespace if isinstance(namespace, str) and namespace else None,
-                   pick(spec.get("layout"), LAYOUTS),
-                   spec.get("allowEmpty") if isinstance(spec.get("allowEmpty"), bool) else None)
-
-
 class Resolver:
     """Resolves documents and their bases below one root, reading each base file once."""
 
@@ -141,7 +129,7 @@ class Resolver:
         fed = Federation(
             source=source,
             name=meta.get("name") if isinstance(meta.get("name"), str) else None,
-            options=_document_options(meta, spec),
+            options=declared(doc),
             mesh=spec.get("mesh") if isinstance(spec.get("mesh"), dict) else None,
             index=index,
         )

@@ -1,72 +1,190 @@
-"""The options of `meshfed render` and `validate`, declared once.
+"""The command line of `meshfed render` and `validate`, built from the option table
+(`meshfed.options.TABLE`): the flags, the fast parser, what both parsers give (`RenderArgs`) and
+the one `render` command they run.
 
-Two parsers read this table: the typer app (`meshfed.cli`, help texts and usage errors) and the
-fast path (`meshfed.fastcli`, which parses the invocations Argo CD and kustomize make without
-importing typer). A flag added here exists in both, with the same names, values and meaning.
+Two parsers read the same rows: the typer app (`meshfed.cli`: help texts and usage errors) and
+the fast parser here (the invocations Argo CD and kustomize make, without importing typer). A
+flag declared in the table exists in both, with the same names, values, checks and meaning; the
+fast parser declines what it does not fully understand and typer decides.
 """
 from __future__ import annotations
 
+import os
+import sys
 
-from .options import FORMATS, LAYOUTS, SCOPES
+from .options import ASSIGNMENT, BY_DEST, CORE, INPUT, PATH, SWITCH, TABLE, Options, refusal
 
-# Helm's value flags, in the order helm applies their kinds.
-SET_KINDS = ("set-json", "set", "set-string", "set-file", "set-literal")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Sequence
 
+    from .options import Option
 
-class Flag:
-    """One option of `meshfed render`, as both parsers declare it."""
-
-    __slots__ = ("dest", "names", "help", "metavar", "takes_value", "repeat", "choices")
-
-    def __init__(self, dest: str, names: tuple[str, ...], help: str, metavar: str | None = None,
-                 takes_value: bool = True, repeat: bool = False, choices: tuple[str, ...] = ()) -> None:
-        self.dest = dest  # the parameter name of the typer command, the key on the fast path
-        self.names = names
-        self.help = help
-        self.metavar = metavar
-        self.takes_value = takes_value  # False: a switch
-        self.repeat = repeat  # may be given several times; every value is kept, in order
-        self.choices = choices
+FLAGS = tuple(option for option in TABLE if option.flags)
+ARGOCD_ACTIONS = ("generate", "discover", "parameters")  # `meshfed argocd ACTION`
+BY_FLAG = {name: option for option in FLAGS for name in option.flags}
 
 
-RENDER: tuple[Flag, ...] = (
-    Flag("values", ("-f", "--values"),
-         "Plain Helm values file, merged in order after the documents' own values (like `helm template -f`; "
-         "`-` reads standard input). Repeatable. Without FILEs, the values files are the whole input.",
-         "VALUES", repeat=True),
-    Flag("scope", ("--scope",),
-         "Tier to render: mesh (mesh-admin), namespace (namespace-admin) or all. Default: the document's "
-         "spec.scope, else namespace when import/export is non-empty, else mesh.", choices=SCOPES),
-    Flag("namespace", ("--namespace", "-n"),
-         "Target namespace (Helm's --namespace). Default: the document's metadata.namespace. The mesh tier "
-         "falls back to global.configNamespace; namespace-tier objects with no namespace carry none (Argo CD "
-         "and kustomize set it)."),
-    Flag("layout", ("--layout",),
-         "Chart generation of the values: v1 (seed README) or v2 (current). Default: the document's "
-         "spec.layout, else inferred from the keys used.", choices=LAYOUTS),
-    Flag("output", ("-o", "--output"), "Output format: a YAML stream, or a JSON List.", choices=FORMATS),
-    Flag("root", ("--root",),
-         "Directory that `base` paths may not leave. Default: $MESHFED_ROOT, else the git work tree holding "
-         "the working directory, else the working directory."),
-    Flag("allow_empty", ("--allow-empty",),
-         "Accept a render that yields no resources (else an error: with Argo CD's auto-sync and prune, an "
-         "empty render deletes the application's objects). The document field spec.allowEmpty: true says "
-         "the same.", takes_value=False),
-    Flag("set_", ("--set",),
-         "Set values as helm does, after the -f files: `a.b[0].c=v`, several comma-separated, `\\.` and `\\,` "
-         "escaped; true/false/ints/null typed (null removes the key). Repeatable.", "PATH=VALUE", repeat=True),
-    Flag("set_string", ("--set-string",), "Like --set, the values always strings.", "PATH=VALUE", repeat=True),
-    Flag("set_file", ("--set-file",), "Like --set, the value the text of FILE.", "PATH=FILE", repeat=True),
-    Flag("set_json", ("--set-json",), "Like --set, the value a JSON value.", "PATH=JSON", repeat=True),
-    Flag("set_literal", ("--set-literal",), "Like --set-string, everything after the first = taken as it is.",
-         "PATH=VALUE", repeat=True),
-)
-
-BY_DEST = {flag.dest: flag for flag in RENDER}
-BY_NAME = {name: flag for flag in RENDER for name in flag.names}
+def set_kind(option: Option) -> str | None:
+    """The helm flag kind (`set-string`...) of one of helm's value flags, None for other options."""
+    return option.flags[0][2:] if option.kind == ASSIGNMENT else None
 
 
-def set_kind(dest: str) -> str | None:
-    """The helm flag kind (`set-string`...) of a destination, None for other options."""
-    kind = dest.rstrip("_").replace("_", "-")
-    return kind if kind in SET_KINDS else None
+class RenderArgs:
+    """One invocation's FILE|DIR arguments and render flags, from either parser: a value per
+    flag of the table (its default when not given; a list for repeatable flags) as attributes
+    named by `dest`, and helm's value flags in `sets` as (kind, expression)."""
+
+    __slots__ = ("files", "given", "sets")
+
+    def __init__(self, files: Sequence[Any], sets: Sequence[tuple[str, str]] = (), **given: Any) -> None:
+        unknown = [dest for dest in given if dest not in BY_DEST or set_kind(BY_DEST[dest])]
+        if unknown:
+            raise TypeError(f"not a render flag: {', '.join(unknown)}")
+        self.files = list(files)
+        self.sets = tuple(sets)  # helm applies them kind by kind, each kind in command-line order
+        self.given = given
+
+    def __getattr__(self, dest: str) -> Any:
+        option = BY_DEST.get(dest)
+        if option is None or dest.startswith("_"):
+            raise AttributeError(dest)
+        return self.given.get(dest, [] if option.repeat else option.default)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.files, *(getattr(self, o.dest) for o in FLAGS if o.kind != ASSIGNMENT), self.sets)
+
+    def __eq__(self, other: object) -> bool:  # tests compare parse results
+        return isinstance(other, RenderArgs) and self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        return f"RenderArgs{self._fields()!r}"
+
+    def options(self) -> Options:
+        """The core's options: a switch not given is "not given" (the document decides)."""
+        return Options(**{o.dest: getattr(self, o.dest) or None if o.kind == SWITCH else getattr(self, o.dest)
+                          for o in CORE})
+
+    def assignments(self) -> list[Any]:
+        """helm's --set* flags for the core (helmset is imported only when there are some)."""
+        if not self.sets:
+            return []
+        from .helmset import Assignment
+        return [Assignment(kind, expression) for kind, expression in self.sets]
+
+
+def _path_ok(value: str) -> bool:
+    """What typer's Path conversion accepts without a message: any path that does not exist, or
+    one that exists and is readable (typer checks `os.access(R_OK)`)."""
+    if not value:
+        return False
+    try:
+        os.stat(value)
+    except (OSError, ValueError):
+        return True
+    return os.access(value, os.R_OK)
+
+
+def _taken(option: Option, value: str) -> bool:
+    """Whether typer takes the flag's value without a message (else the fast parser declines)."""
+    if option.kind in (PATH, INPUT) and not (option.kind == INPUT and value == "-" or _path_ok(value)):
+        return False
+    return refusal(option, value) is None
+
+
+def parse_render(args: Sequence[str]) -> RenderArgs | None:
+    """The flags of `meshfed render ARGS`, or None when typer must handle them (help, usage
+    errors, anything unusual)."""
+    files: list[str] = []
+    given: dict[str, Any] = {}
+    sets: list[tuple[str, str]] = []
+    i, n = 0, len(args)
+    while i < n:
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            files.extend(args[i:])
+            break
+        if arg in ("-h", "--help"):
+            return None
+        if not arg.startswith("-") or arg == "-":
+            if arg == "-" or not arg:
+                return None
+            files.append(arg)
+            continue
+        if arg.startswith("--"):
+            name, eq, value = arg.partition("=")
+            option = BY_FLAG.get(name)
+            if option is None or (eq and option.kind == SWITCH):
+                return None
+            if option.kind == SWITCH:
+                given[option.dest] = True
+                continue
+            if not eq:
+                if i >= n:
+                    return None
+                value = args[i]
+                i += 1
+        else:
+            option = BY_FLAG.get(arg[:2])
+            if option is None or option.kind == SWITCH:
+                return None
+            value = arg[2:]
+            if not value:
+                if i >= n:
+                    return None
+                value = args[i]
+                i += 1
+        # Values typer would take but that are most likely mistakes (`-f --scope`), empty values,
+        # help flags given as values, and values typer refuses: let typer decide.
+        if not value or (value.startswith("-") and not (option.kind == INPUT and value == "-")) \
+                or not _taken(option, value):
+            return None
+        kind = set_kind(option)
+        if kind is not None:
+            sets.append((kind, value))
+        elif option.repeat:
+            given.setdefault(option.dest, []).append(value)
+        else:
+            given[option.dest] = value  # the last one wins, as in click
+    if not files and not given.get("values"):
+        return None
+    if not all(arg not in ("-h", "--help") and _path_ok(arg) for arg in files):
+        return None
+    return RenderArgs(files, sets, **given)
+
+
+def render(args: RenderArgs, verify: Callable[[list[Any]], list[str]] | None = None) -> int:
+    """`meshfed render`, whichever parser read the flags: diagnostics on stderr, then the objects
+    on stdout, written as they are built; with `verify` (what a cluster would reject: `--check`)
+    only once they all passed it. Stdout stays empty on any error."""
+    import gc
+
+    from .api import render as render_request
+    from .output import write_json, write_yaml
+
+    # Planning creates hundreds of thousands of long-lived containers (the values, the planned
+    # objects) and no garbage cycles worth collecting: full GC passes over them are pure cost
+    # (about a third of the time at hundreds of meshes). Writing then creates short-lived objects,
+    # freed by reference counting; the planned data is frozen out of the passes that still run.
+    gc.disable()
+
+    # Streaming: with `lazy`, the objects are built one at a time while they are written. Every
+    # error is known before the first object is built (all validation happens while planning), so
+    # `result.ok` is final here and stdout stays empty on any error.
+    result = render_request(args.files, values_files=args.values, options=args.options(), root=args.root,
+                            lazy=verify is None, assignments=args.assignments())
+    gc.freeze()
+    gc.enable()
+    for d in result.diagnostics:
+        print(d, file=sys.stderr)
+    if not result.ok:
+        return 1
+    if verify is not None:
+        rejected = verify(result.objects)
+        for message in rejected:
+            print(message, file=sys.stderr)
+        if rejected:
+            return 1
+    (write_json if args.output == "json" else write_yaml)(result.objects, sys.stdout.write)
+    return 0

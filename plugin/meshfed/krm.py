@@ -9,9 +9,9 @@ functionConfig:
 * Generator: the functionConfig is a MeshFederation. It is rendered; its objects follow its echo
   among the items (or end the list).
 * Transformer: any other functionConfig (a ConfigMap whose `data`, or another kind whose `spec`,
-  holds the options `scope`, `layout`, `namespace`, `allowEmpty`), or none. Every MeshFederation
-  item is rendered, and marked `config.kubernetes.io/local-config: "true"` so that neither
-  kustomize nor `kpt live apply` sends it to the cluster; its objects follow it. A Federation
+  holds options: the option table's rows with `krm`, `meshfed.options.NAMES`), or none. Every
+  MeshFederation item is rendered, and marked `config.kubernetes.io/local-config: "true"` so that
+  neither kustomize nor `kpt live apply` sends it to the cluster; its objects follow it. A Federation
   item (what documents name in `spec.federation`) is marked local-config too.
 
 Generated objects carry `meshfed.io/generated-from: <document>`; a later run first drops the
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from typing import Any, BinaryIO, TextIO
 
 PROG = "meshfed krm"
+ALLOW_EMPTY = opts.BY_DEST["allow_empty"]
 GENERATED_SUFFIX = ".generated.yaml"
 
 
@@ -99,8 +100,8 @@ def process(request: Request) -> tuple[list[dict[str, Any]], Problems]:
             kept.append(item)
         if not sources and not options.allow_empty:
             problems.append((error("no MeshFederation among the items and the functionConfig is not one: nothing "
-                                   "to render (set allowEmpty: \"true\" in the functionConfig if that is intended)"),
-                             None))
+                                   f"to render (set {ALLOW_EMPTY.name}: \"true\" in the functionConfig if that is "
+                                   "intended)"), None))
     generated: dict[int | None, list[dict[str, Any]]] = {}
     origins: list[tuple[Any, str]] = [(object_key(i), "the input items") for i in kept]
     for doc, position in sources:

@@ -10,7 +10,7 @@ from .diagnostics import Diagnostic, error, has_errors, warning
 from .document import Patch
 from .formats import all_dns_subdomains
 from .merge import Layer, Merged, Path_, format_path, merge_layers
-from .options import Options
+from .options import BY_DEST, Options
 from .rows import Context, Objects, Planned
 from .schema import validate
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 V1_ONLY = ("egressGateway", "useOpenshiftRouter", "gatewaySelector", "port")
 V2_ONLY = ("gateways", "enableOpenshiftRouter", "enableGatewayAPI")
+ALLOW_EMPTY = BY_DEST["allow_empty"]  # named in the message of an empty render
 
 
 class Rendering:
@@ -208,7 +209,8 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
                 warnings.append(warning(what))
             else:
                 out.diagnostics.append(error(f"{what}; an empty render makes Argo CD prune every object of "
-                                             "the application (allow it with --allow-empty or spec.allowEmpty: true)"))
+                                             f"the application (allow it with {ALLOW_EMPTY.flags[0]} or "
+                                             f"{ALLOW_EMPTY.document}: true)"))
     out.diagnostics += warnings
     return out
 

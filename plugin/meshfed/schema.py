@@ -1,6 +1,7 @@
 """Checks values and MeshFederation documents against the JSON Schemas shipped in the package.
 
-The schemas (`schema/*.json`) are the single source of truth: `meshfed schema` prints them for
+The schemas (`schema/*.json`, with the render options' fields from the option table of
+`meshfed.options`) are the single source of truth: `meshfed schema` prints them for
 editors, and this module interprets the subset of JSON Schema they use, with messages written for
 people (did-you-mean hints, YAML 1.1 quoting advice, the other layout's equivalent key). It also
 returns a cleaned copy of the input holding only well-typed values, so that the semantic checks
@@ -40,7 +41,20 @@ def load_schema(name: str) -> dict[str, Any]:
     # cost more to import than reading the file.
     path = os.path.join(os.path.dirname(__file__), "schema", f"{name}.schema.json")
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        schema = json.load(f)
+    if name == "meshfederation":
+        _option_fields(schema)
+    return schema
+
+
+def _option_fields(schema: dict[str, Any]) -> None:
+    """The schema of the document fields that are render options, from the option table (the file
+    holds a placeholder where each goes: the order of the fields)."""
+    from .options import CORE
+    for option in CORE:
+        if option.document is not None:
+            section, _, key = option.document.partition(".")
+            schema["properties"][section]["properties"][key] = option.schema()
 
 
 def _literal(value: Any) -> str:

@@ -40,7 +40,7 @@ from ..federationdoc import FederationSpec, application_documents, relative
 from ..formats import is_dns_label
 from ..merge import Layer, Merged, Path_, difference, format_path, merge_layers
 from ..model import Entry, Port, lookup
-from ..options import Options
+from ..options import BY_DEST, Options
 from ..output import dump_yaml
 from ..pipeline import render_layers
 from ..source import display, find_root
@@ -277,8 +277,9 @@ class _Importer:
                     self.fail(f"this patch changes {touched}, which a Federation derives from its meshes and "
                               "services: write the list itself", patch.source, f"spec.patches[{patch.index}]")
             if d.ok and d.fed is not None and d.fed.options.allow_empty and not d.objects():
-                self.fail("renders no objects (spec.allowEmpty); the application a Federation scaffolds for it "
-                          "has no allowEmpty and would fail", d.source, "spec.allowEmpty")
+                field = BY_DEST["allow_empty"].document
+                self.fail(f"renders no objects ({field}); the application a Federation scaffolds for it has no "
+                          f"{BY_DEST['allow_empty'].name} and would fail", d.source, field)
         first = next((d for d in self.repo.docs if d.layout is not None), None)
         for d in self.repo.docs:
             if first is not None and d.layout not in (None, first.layout):
@@ -576,7 +577,7 @@ class _Importer:
         namespace = scaffolded["metadata"].get("namespace")
         mesh = spec.mesh(c.mesh)
         assert mesh is not None
-        opts = Options(allow_empty=True).over(Options(scope, namespace, spec.layout))
+        opts = Options(allow_empty=True).over(Options(scope=scope, namespace=namespace, layout=spec.layout))
         rendering = render_layers(spec.layers_for(mesh, namespace, scope == NAMESPACE), spec.patches, opts)
         before = dump_yaml(o for _, _, o in d.objects())
         problems = [p for p in rendering.diagnostics if p.severity == "error"]
