@@ -33,9 +33,9 @@ import posixpath
 
 from . import options as opts
 from .api import Document, render
-from .diagnostics import Diagnostic, InputError, error, exit_code, failure, has_errors
+from .diagnostics import Diagnostic, InputError, error
 from .federationdoc import is_federation_spec
-from .resourcelist import SYNTHETIC, Request, read_request, result, write
+from .resourcelist import SYNTHETIC, Request, execute
 from .resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
                         annotations_of, duplicates, is_local_config, is_meshfederation, object_key,
                         resource_ref, strip_bookkeeping, with_annotations)
@@ -45,6 +45,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, BinaryIO, TextIO
 
+    from .resourcelist import Problems
+
 PROG = "meshfed krm"
 ALLOW_EMPTY = opts.BY_DEST["allow_empty"]
 GENERATED_SUFFIX = ".generated.yaml"
@@ -52,19 +54,7 @@ GENERATED_SUFFIX = ".generated.yaml"
 
 def run(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
     """Read a ResourceList from `stdin`, write exactly one ResourceList to `stdout`."""
-    try:
-        items, problems = process(read_request(stdin))
-    except Exception as exc:  # the input's problems, or a bug: an empty ResourceList with results  # noqa: BLE001
-        items, problems = [], [(d, None) for d in failure(exc)]
-    failed = has_errors(d for d, _ in problems)
-    for d, _ in problems:
-        print(f"{PROG}: {d}", file=stderr)
-    stdout.write(write([] if failed else items, [result(d, ref) for d, ref in problems]))
-    stdout.flush()
-    return exit_code(d for d, _ in problems)
-
-
-Problems = list[tuple[Diagnostic, "dict[str, str] | None"]]
+    return execute(process, stdin, stdout, stderr, prefix=f"{PROG}: ")
 
 
 def process(request: Request) -> tuple[list[dict[str, Any]], Problems]:

@@ -1,6 +1,10 @@
 """The KRM function framework part: a ResourceList in, a ResourceList out, diagnostics as results.
 
-Shared by the KRM function (`meshfed krm`) and the federation validator (`meshfed krm-check`).
+`execute(processor)` is the one KRM loop (kustomize's `framework.Execute`): it reads the
+request, runs a processor (items and functionConfig in, items and problems out), and writes
+exactly one ResourceList, problems as `results` and lines on stderr, the exit code from their
+severities; a failure of the processor becomes an error result, never a traceback. The KRM
+function (`meshfed krm`) and the federation validator (`meshfed krm-check`) are processors.
 The input is read with the core's one reader (every limit and guard applies to the items too);
 the output is written by the core's one writer.
 """
@@ -8,14 +12,18 @@ from __future__ import annotations
 
 import posixpath
 
-from .diagnostics import Diagnostic, InputError, error, printable
+from .diagnostics import Diagnostic, InputError, error, exit_code, failure, has_errors, printable
 from .output import dump_yaml
 from .source import read_stream
 from .yamlio import parse_all, type_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO
+    from typing import Any, BinaryIO, Callable, TextIO
+
+    # A problem and the resource it is about (its `resourceRef`), if any.
+    Problems = list[tuple[Diagnostic, "dict[str, str] | None"]]
+    Processor = Callable[["Request"], tuple[list[dict[str, Any]], Problems]]
 
 API_VERSION = "config.kubernetes.io/v1"
 STDIN = "<stdin>"
@@ -93,3 +101,25 @@ def write(items: list[dict[str, Any]], results: list[dict[str, Any]]) -> str:
     if results:
         doc["results"] = results
     return dump_yaml([doc])
+
+
+def execute(processor: Processor, stdin: BinaryIO, stdout: TextIO, stderr: TextIO, prefix: str = "",
+            validator: bool = False) -> int:
+    """Run `processor` on the ResourceList on `stdin` and write exactly one ResourceList to
+    `stdout`; each problem also goes to stderr after `prefix`. Any error empties `items`, unless
+    the processor is a `validator`: its items are the request's, passed through (also when it
+    fails after the request was read)."""
+    request = None
+    try:
+        request = read_request(stdin)
+        items, problems = processor(request)
+    except Exception as exc:  # the input's problems, or a bug: results, never a traceback  # noqa: BLE001
+        items = request.items if validator and request is not None else []
+        problems = [(d, None) for d in failure(exc)]
+    for d, _ in problems:
+        print(f"{prefix}{d}", file=stderr)
+    if has_errors(d for d, _ in problems) and not validator:
+        items = []
+    stdout.write(write(items, [result(d, ref) for d, ref in problems]))
+    stdout.flush()
+    return exit_code(d for d, _ in problems)

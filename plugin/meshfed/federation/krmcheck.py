@@ -16,12 +16,16 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from ..diagnostics import Diagnostic, exit_code, failure
-from ..resourcelist import SYNTHETIC, read_request, result, write
+from ..diagnostics import Diagnostic
+from ..resourcelist import SYNTHETIC, Request, execute
 from ..resources import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, annotation, is_meshfederation, resource_ref
 from ..source import find_root, working_directory
 from .consistency import check_repo
-from .repo import Repo, Source, load
+from .repo import Source, load
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..resourcelist import Problems
 
 
 def _sources(items: list[dict[str, Any]], cwd: Path, root: Path) -> list[Source]:
@@ -40,27 +44,20 @@ def _sources(items: list[dict[str, Any]], cwd: Path, root: Path) -> list[Source]
     return sources
 
 
+def check(request: Request) -> tuple[list[dict[str, Any]], Problems]:
+    """The processor: the MeshFederation items checked as one repository; every item passes through."""
+    cwd = Path(working_directory())
+    sources = _sources(request.helm_items, cwd, Path(find_root()))  # the documents' values as Helm reads them
+    if not sources:
+        return request.items, [(Diagnostic("warning", "no MeshFederation among the items: nothing to check"), None)]
+    repo = load(sources, [], [cwd.resolve()])
+    problems: Problems = []
+    for d in check_repo(repo):
+        owner = repo.owners.get(d)
+        problems.append((d, owner.src.ref if owner is not None else None))
+    return request.items, problems
+
+
 def validate(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
     """Check the MeshFederation items as one repository; pass every item through."""
-    items: list[dict[str, Any]] = []
-    repo: Repo | None = None
-    try:
-        request = read_request(stdin)
-        items = request.items
-        cwd = Path(working_directory())
-        sources = _sources(request.helm_items, cwd, Path(find_root()))  # the documents' values as Helm reads them
-        if not sources:
-            diagnostics = [Diagnostic("warning", "no MeshFederation among the items: nothing to check")]
-        else:
-            repo = load(sources, [], [cwd.resolve()])
-            diagnostics = check_repo(repo)
-    except Exception as exc:  # the input's problems, or a bug: results, never a traceback  # noqa: BLE001
-        diagnostics = failure(exc)
-    results = []
-    for d in diagnostics:
-        owner = repo.owners.get(d) if repo is not None else None
-        results.append(result(d, owner.src.ref if owner is not None else None))
-        print(str(d), file=stderr)
-    stdout.write(write(items, results))  # a validator returns its input as it came, errors or not
-    stdout.flush()
-    return exit_code(diagnostics)
+    return execute(check, stdin, stdout, stderr, validator=True)  # a validator returns its input as it came
