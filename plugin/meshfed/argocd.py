@@ -37,24 +37,18 @@ import posixpath
 
 from . import options as opts
 from .api import declared_options, render
+from .appdir import discovered, in_repository, kustomization_problems
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
 from .flags import ARGOCD_ACTIONS
 from .output import write_yaml
-from .resources import has_function_annotation, is_meshfederation
-from .source import (MAX_FILE_BYTES, confine, document_files, find_root, inside, read_at_most, read_file,
-                     working_directory)
-from .yamlio import parse_all
+from .source import confine, find_root, inside, working_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
 
-    from .source import PathArg
-
 PROG = "meshfed"
 ENV_PREFIX = "ARGOCD_ENV_"
-KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-KUSTOMIZATION_KEYS = ("apiVersion", "kind", "generators")
 # The plugin env entries (spec.source.plugin.env, seen as ARGOCD_ENV_<name>) and parameters, from
 # the option table: the string parameters are options of the core; the array parameter holds
 # values files (like helm's -f), the map parameter assignments (like --set).
@@ -80,36 +74,7 @@ def run(action: str, stdout: TextIO, stderr: TextIO) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# Reading the app directory
-
-
-def _documents(path: str) -> list[Any] | None:
-    """The documents of a file; None when it cannot be read or parsed (generate reports why)."""
-    name = os.path.basename(path)
-    try:
-        return parse_all(read_file(path, name, MAX_FILE_BYTES), name)
-    except InputError:
-        return None
-
-
-def _ours(path: str) -> bool:
-    """Whether the file is for this plugin: it holds a MeshFederation without a KRM function
-    annotation, or it cannot be parsed and mentions one (generate then reports the error rather
-    than Argo CD finding no plugin for the app)."""
-    docs = _documents(path)
-    if docs is None:
-        try:
-            with open(path, "rb") as f:  # a regular file (see document_files): at most the reading limit
-                return b"MeshFederation" in read_at_most(f, MAX_FILE_BYTES)
-        except OSError:
-            return False
-    return any(is_meshfederation(d) and not has_function_annotation(d) for d in docs)
-
-
-def discovered(app_dir: PathArg) -> str | None:
-    """The file that makes `app_dir` an application of this plugin (what `discover` prints), or
-    None. `meshfed diff` finds applications with it too."""
-    return next((os.path.basename(path) for path in document_files(app_dir) if _ours(path)), None)
+# discover (the rules of an application directory: meshfed.appdir)
 
 
 def _discover(stdout: TextIO, stderr: TextIO) -> int:
@@ -210,40 +175,6 @@ def repo_root(cwd: str, source_path: str | None) -> str | None:
 # generate
 
 
-def kustomization_problems(app_dir: PathArg) -> list[Diagnostic]:
-    """A kustomization.yaml may only list this directory's MeshFederation files as generators:
-    anything else would be ignored by this plugin, and ignoring it loses objects."""
-    route = ("this plugin renders only the directory's MeshFederation documents and would ignore it; "
-             "use Argo CD's kustomize source with meshfed's exec plugin instead (docs/integrations.md)")
-    problems: list[Diagnostic] = []
-    present = [name for name in KUSTOMIZATIONS if os.path.isfile(os.path.join(app_dir, name))]
-    if not present:  # the common case: no file is read twice
-        return problems
-    documents = {os.path.basename(p) for p in document_files(app_dir)
-                 if os.path.basename(p) not in KUSTOMIZATIONS
-                 and ((docs := _documents(p)) is None or any(is_meshfederation(d) for d in docs))}
-    for name in present:
-        path = os.path.join(app_dir, name)
-        docs = [d for d in parse_all(read_file(path, name), name) if d is not None]
-        data = docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else None
-        if data is None:
-            problems.append(error("must hold one map", name))
-            continue
-        problems += [error(route, name, str(key)) for key in data if key not in KUSTOMIZATION_KEYS]
-        generators = data.get("generators") or []
-        if not isinstance(generators, list):
-            problems.append(error("must be a list", name, "generators"))
-            continue
-        for i, entry in enumerate(generators):
-            if entry not in documents:
-                problems.append(error(f"{printable(str(entry), 100)} is not a MeshFederation file of this "
-                                      f"directory: {route}", name, f"generators[{i}]"))
-        problems += [error(f"{doc} holds a MeshFederation that generators does not list: kustomize would not "
-                           "render it, this plugin would; list it or move it", name, "generators")
-                     for doc in sorted(documents - set(generators)) if generators]
-    return problems
-
-
 def _generate(stdout: TextIO, stderr: TextIO) -> int:
     asked = settings(os.environ)
     problems, value_files = list(asked.problems), []
@@ -301,13 +232,6 @@ def _display(app_dir: str, root: str | None) -> str:
     if not inside(app_dir, root):
         return os.path.basename(app_dir) or "."
     return posixpath.relpath(app_dir, root) if app_dir != root else "."
-
-
-def in_repository(d: Diagnostic, where: str) -> Diagnostic:
-    """A diagnostic whose file is named from the repository root, as the Argo CD UI shows it."""
-    if not d.file or d.file.startswith(("<", "/")) or where == ".":
-        return d
-    return Diagnostic(d.severity, d.message, posixpath.normpath(posixpath.join(where, d.file)), d.path)
 
 
 def _report(problems: list[Diagnostic], where: str, stderr: TextIO) -> int:

@@ -2,7 +2,7 @@
 
 An application is a directory, named by its path from the repository root:
 
-* one the Argo CD plugin takes (`argocd.discovered`): rendered as `argocd generate` renders it,
+* one the Argo CD plugin takes (`appdir.discovered`): rendered as `argocd generate` renders it,
   with its kustomization check, but without what only the Application knows (plugin env,
   parameters, the destination namespace);
 * else one whose kustomization lists files holding MeshFederation documents under `generators:`
@@ -17,7 +17,7 @@ import posixpath
 from pathlib import Path
 
 from ..api import Document, render
-from ..argocd import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
+from ..appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
 from ..diagnostics import Diagnostic, InputError, error, failure
 from ..output import yaml_documents
 from ..resources import is_meshfederation, object_key, strip_bookkeeping
