@@ -39,7 +39,7 @@ from .api import declared_options, render
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
 from .output import write_yaml
 from .resources import has_function_annotation, is_meshfederation
-from .source import (MAX_FILE_BYTES, confine, document_files, find_root, inside, read_at_most, read_file,
+from .source import (MAX_FILE_BYTES, confine, document_files, find_root, inside, mentions, read_file,
                      working_directory)
 from .yamlio import parse_all
 
@@ -105,11 +105,7 @@ def _ours(path: str) -> bool:
     than Argo CD finding no plugin for the app)."""
     docs = _documents(path)
     if docs is None:
-        try:
-            with open(path, "rb") as f:  # a regular file (see document_files): at most the reading limit
-                return b"MeshFederation" in read_at_most(f, MAX_FILE_BYTES)
-        except OSError:
-            return False
+        return mentions(path, b"MeshFederation")
     return any(is_meshfederation(d) and not has_function_annotation(d) for d in docs)
 
 
