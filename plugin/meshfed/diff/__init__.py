@@ -4,9 +4,10 @@ changes, application by application, before it is merged.
 Both revisions are copied out of git into a temporary directory (`revisions`, which refuses
 what a hostile revision may hold; the directory is removed at the end and on SIGINT, SIGTERM and
 SIGHUP), their applications found and rendered through `meshfed.api` (`apps`), matched
-(`compare`) and written (`report`). The default base is the merge base of HEAD with its upstream branch, else HEAD; the
-default head is the work tree as the next `git add --all` would commit it (tracked files as on
-disk, untracked files that are not ignored). DIRs default to the whole repository.
+(`compare`) and written (`report`). The default base is the merge base of HEAD with its upstream
+branch, else HEAD; the default head is the work tree as the next `git add --all` would commit it
+(tracked files as on disk, untracked files that are not ignored). DIRs default to the whole
+repository.
 
 Exit codes: 0, or 1 when an application does not render at either revision or git fails (the
 other applications' diffs are still written). With `exit_code` (`--exit-code`), as `git diff

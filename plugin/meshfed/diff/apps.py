@@ -122,8 +122,8 @@ def _meshfed_generators(tree: Path, path: str) -> tuple[list[str], list[Diagnost
                 continue
             try:
                 with contextlib.chdir(tree):  # the root named as the renders name it
-                    real = confine(directory / entry, tree, f"generator {entry}", posixpath.join(path, name),
-                                   f"generators[{i}]")
+                    real = confine(directory / entry, tree, f"generator {entry}",
+                                   posixpath.normpath(posixpath.join(path, name)), f"generators[{i}]")
             except InputError as exc:
                 problems += exc.diagnostics
                 continue
