@@ -24,9 +24,15 @@ def _workflow() -> dict:
     return yaml.load(WORKFLOW.read_text(), Loader=yaml.BaseLoader)  # every scalar a string, as in Actions
 
 
+def _jobs() -> tuple[dict, dict]:
+    """The job that checks out and runs the pull request, and the one that comments."""
+    jobs = _workflow()["jobs"]
+    assert set(jobs) == {"review", "comment"}
+    return jobs["review"], jobs["comment"]
+
+
 def _steps() -> list[dict]:
-    [job] = _workflow()["jobs"].values()
-    return job["steps"]
+    return _jobs()[0]["steps"]
 
 
 def _step(command: str) -> dict:
@@ -46,14 +52,27 @@ def _script(command: str) -> str:
 
 def test_the_workflow_runs_on_pull_requests_and_may_comment() -> None:
     workflow = _workflow()
-    assert "pull_request" in workflow["on"]
-    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert list(workflow["on"]) == ["pull_request"]  # never pull_request_target
+    assert workflow["permissions"] == {"contents": "read"}
     checkout = _steps()[0]
     # Every meshfed command of the workflow is one the tests below run (the install aside).
     scripts = [s["run"] for s in _steps() if "meshfed " in s.get("run", "") and not s["run"].startswith("pip ")]
     assert scripts == [_step("check")["run"], _step("diff")["run"]]
     assert checkout["uses"].startswith("actions/checkout@")
     assert checkout["with"]["fetch-depth"] == "0"  # the base revision must be in the clone
+
+
+def test_the_head_runs_with_a_read_only_token_and_no_secrets() -> None:
+    """docs/ci.md's trust model: the job that checks out the pull request may not write, keeps no
+    token in the clone and names no secret; the job that writes checks nothing out."""
+    review, comment = _jobs()
+    assert "permissions" not in review  # the workflow's: contents: read
+    assert _steps()[0]["with"]["persist-credentials"] == "false"
+    assert "secrets." not in yaml.safe_dump(review) and "secrets." not in yaml.safe_dump(comment)
+    assert int(review["timeout-minutes"]) > 0
+    assert comment["permissions"] == {"pull-requests": "write"}
+    assert not any("checkout" in step.get("uses", "") or "meshfed " in step.get("run", "")
+                   for step in comment["steps"])
 
 
 def test_the_diff_is_posted_even_when_the_check_fails() -> None:
@@ -63,10 +82,16 @@ def test_the_diff_is_posted_even_when_the_check_fails() -> None:
     assert "!cancelled()" in diff["if"]
     assert diff["run"].startswith("meshfed diff -o markdown --base origin/${{ github.base_ref }} ")
     output = diff["run"].rpartition("> ")[2]
-    [comment] = [s for s in steps if s.get("run", "").startswith("gh pr comment ")]
-    assert steps.index(diff) < steps.index(comment)
-    assert f"--body-file {output}" in comment["run"] and f"hashFiles('{output}')" in comment["if"]
-    assert comment["env"]["GH_TOKEN"] == "${{ github.token }}"
+    [upload] = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert steps.index(diff) < steps.index(upload)
+    assert upload["with"]["path"] == output and f"hashFiles('{output}')" in upload["if"]
+    _, job = _jobs()
+    assert job["needs"] == "review" and "!cancelled()" in job["if"]
+    download, comment = job["steps"]
+    assert download["uses"].startswith("actions/download-artifact@")
+    assert download["with"]["name"] == upload["with"]["name"]
+    assert comment["run"].startswith("gh pr comment ") and f"--body-file {output}" in comment["run"]
+    assert comment["env"] == {"GH_TOKEN": "${{ github.token }}", "GH_REPO": "${{ github.repository }}"}
 
 
 def _git(cwd: Path, *args: str) -> None:

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meshfed.diagnostics import InputError
-from meshfed.source import confine, display, find_root, inside, resolve
+from meshfed import source
+from meshfed.source import confine, display, find_root, inside, mentions, resolve
 
 segments = st.lists(st.sampled_from(["a", "b", "ab", "a.b", "..a", "b-"]), max_size=4)
 
@@ -56,3 +57,21 @@ def test_find_root_is_the_enclosing_git_work_tree(tmp_path: Path, monkeypatch: p
     assert find_root() == os.path.realpath(tmp_path / "repo" / "apps" / "x")
     with pytest.raises(InputError, match="--root: not a directory"):
         find_root(tmp_path / "nothing")
+
+
+@given(st.integers(min_value=0, max_value=40), st.integers(min_value=1, max_value=80))
+def test_mentions_finds_a_word_anywhere_within_the_limit(tmp_path_factory: pytest.TempPathFactory, at: int,
+                                                         limit: int) -> None:
+    """Read a chunk at a time (here 16 bytes), a word across two chunks is still found; past the
+    limit it is not looked for."""
+    path = tmp_path_factory.mktemp("m") / "f.yaml"
+    path.write_bytes(b"#" * at + b"MeshFederation" + b"#" * 20)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(source, "CHUNK", 16)
+        assert mentions(path, b"MeshFederation", limit) == (at + len(b"MeshFederation") <= limit)
+
+
+def test_mentions_is_false_for_what_cannot_be_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    assert not mentions(tmp_path / "fifo", b"x") and not mentions(tmp_path / "missing", b"x")
+    assert not mentions(tmp_path, b"x") and not mentions("nul\0", b"x")

@@ -11,7 +11,7 @@ import posixpath
 
 from .diagnostics import Diagnostic, InputError, error, printable
 from .resources import has_function_annotation, is_meshfederation
-from .source import MAX_FILE_BYTES, document_files, read_at_most, read_file
+from .source import MAX_FILE_BYTES, document_files, mentions, read_file
 from .yamlio import parse_all
 
 TYPE_CHECKING = False
@@ -39,11 +39,7 @@ def _ours(path: str) -> bool:
     rather than Argo CD finding no plugin for the app)."""
     docs = _documents(path)
     if docs is None:
-        try:
-            with open(path, "rb") as f:  # a regular file (see document_files): at most the reading limit
-                return b"MeshFederation" in read_at_most(f, MAX_FILE_BYTES)
-        except OSError:
-            return False
+        return mentions(path, b"MeshFederation")
     return any(is_meshfederation(d) and not has_function_annotation(d) for d in docs)
 
 

@@ -3,7 +3,9 @@
 The one result type of every route: the CLI prints them, the KRM function turns them into
 `results`, the Argo CD plugin prints them for the UI. Their text is safe to print: control
 characters and newlines that came from the input (file names, keys, values) are escaped, so a
-file name cannot forge a `file: path: message` line, and a value echoed in a message is cut.
+file name cannot forge a `file: path: message` line, and a value echoed in a message is cut. A file
+name that is not UTF-8 (its bytes held as lone surrogates, as Python decodes them) is escaped too
+(`\udcff`): it can then be written anywhere UTF-8 goes.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 MAX_MESSAGE = 1000  # characters of one message; the middle of a longer one is cut
 # What `printable` escapes. Compiled on first use: most messages are printable ASCII, told without it.
-_UNSAFE = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+_UNSAFE = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -31,7 +33,8 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def printable(text: str, limit: int = MAX_MESSAGE) -> str:
-    """`text` as one safe line: control and bidi characters escaped, the middle cut past `limit`."""
+    """`text` as one safe line: control and bidi characters and lone surrogates escaped, the middle
+    cut past `limit`."""
     if len(text) > limit:
         keep = limit // 2
         text = f"{text[:keep]}...({len(text) - 2 * keep} characters cut)...{text[-keep:]}"

@@ -29,6 +29,7 @@ MAX_BASE_DEPTH = 32  # bases of bases of ...
 ROOT_VARIABLE = "MESHFED_ROOT"
 # The files of a directory that may hold documents (JSON is YAML too: kustomize and Argo CD read it).
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+CHUNK = 1 << 20  # what a file is read in
 
 
 def working_directory() -> str:
@@ -123,12 +124,38 @@ def read_at_most(stream: BinaryIO, limit: int) -> bytes:
     up front, 64 MiB for every small file."""
     chunks, size = [], 0
     while size <= limit:
-        chunk = stream.read(min(1 << 20, limit + 1 - size))
+        chunk = stream.read(min(CHUNK, limit + 1 - size))
         if not chunk:
             break
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
+
+
+def mentions(path: PathArg, word: bytes, limit: int = MAX_FILE_BYTES) -> bool:
+    """Whether the first `limit` bytes of a regular file hold `word` (False when it cannot be
+    read): how discovery recognises a document that does not parse. Read a chunk at a time, so a
+    file over the reading limit costs no more memory than a chunk."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (OSError, ValueError):
+        return False
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return False
+    with os.fdopen(fd, "rb") as f:
+        try:
+            tail, size = b"", 0
+            while size < limit:
+                chunk = f.read(min(CHUNK, limit - size))
+                if not chunk:
+                    return False
+                if word in tail + chunk:
+                    return True
+                tail, size = (tail + chunk)[1 - len(word):], size + len(chunk)
+        except OSError:
+            return False
+    return False
 
 
 def read_file(path: PathArg, name: str, limit: int = MAX_FILE_BYTES) -> str:

@@ -1,11 +1,13 @@
 """`meshfed diff [--base REF] [--head REF] [DIR...]`: the objects a change adds, removes or
 changes, application by application, before it is merged.
 
-Both revisions are copied out of git into a temporary directory (`revisions`), their
-applications found and rendered through `meshfed.api` (`apps`), matched (`compare`) and written
-(`report`). The default base is the merge base of HEAD with its upstream branch, else HEAD; the
-default head is the work tree as the next `git add --all` would commit it (tracked files as on
-disk, untracked files that are not ignored). DIRs default to the whole repository.
+Both revisions are copied out of git into a temporary directory (`revisions`, which refuses
+what a hostile revision may hold; the directory is removed at the end and on SIGINT, SIGTERM and
+SIGHUP), their applications found and rendered through `meshfed.api` (`apps`), matched
+(`compare`) and written (`report`). The default base is the merge base of HEAD with its upstream
+branch, else HEAD; the default head is the work tree as the next `git add --all` would commit it
+(tracked files as on disk, untracked files that are not ignored). DIRs default to the whole
+repository.
 
 Exit codes: 0, or 1 when an application does not render at either revision or git fails (the
 other applications' diffs are still written). With `exit_code` (`--exit-code`), as `git diff
@@ -18,10 +20,11 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..cleanup import removed_at_end
 from ..diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, failure, printable
 from ..source import working_directory
 from . import revisions
-from .apps import find_apps, render_app
+from .apps import find_apps, lfs_pointer_errors, read_by_renders, render_app
 from .clusters import read_federation
 from .compare import RENAMED, Side, compare
 from .report import FORMATS, Report, as_json, markdown, text
@@ -41,7 +44,7 @@ def run(dirs: list[Path], base: str | None, head: str | None, fmt: str, colour: 
     code (see the module docstring). Never raises for any input."""
     failed = EXIT_ERROR_WITH_EXIT_CODE if exit_code else EXIT_INVALID
     try:
-        with tempfile.TemporaryDirectory(prefix="meshfed-diff-") as tmp:
+        with removed_at_end(tempfile.mkdtemp(prefix="meshfed-diff-")) as tmp:  # also on SIGTERM, SIGHUP
             report = _report(dirs, base, head, Path(tmp).resolve())
     except Exception as exc:  # noqa: BLE001 - git's and the input's problems: messages, not a traceback
         for d in failure(exc):
@@ -49,7 +52,9 @@ def run(dirs: list[Path], base: str | None, head: str | None, fmt: str, colour: 
         return failed
     writers = {"text": lambda: text(report, colour), "markdown": lambda: markdown(report),
                "json": lambda: as_json(report)}
-    stdout.write(writers[fmt]())
+    # A file name that is not UTF-8 (held as lone surrogates) is written escaped, as `printable`
+    # escapes it, wherever a writer puts it: a path, a cluster's name, the graph.
+    stdout.write(writers[fmt]().encode("utf-8", "backslashreplace").decode("utf-8"))
     stdout.flush()
     for d in report.diffs:
         for revision, diagnostic in d.errors:
@@ -68,9 +73,11 @@ def _report(dirs: list[Path], base_ref: str | None, head_ref: str | None, tmp: P
     if missing:
         shown = ", ".join(printable(p) for p in missing)
         raise InputError([error(f"no such directory at {base.label} or {head.label}: {shown}")])
+    found = [find_apps(revision.tree, paths) for revision in (base, head)]
+    lfs_pointer_errors(found[0], found[1], base.lfs_pointers)
+    lfs_pointer_errors(found[1], found[0], head.lfs_pointers)
     sides, views = [], []
-    for revision in (base, head):
-        apps = find_apps(revision.tree, paths)
+    for revision, apps in zip((base, head), found):
         view = read_federation(revision.tree, paths)
         federations: dict = {}  # each Federation document read once per revision
         rendered = {p: render_app(revision.tree, a, federations) for p, a in apps.items()}
@@ -96,11 +103,12 @@ def _revision(top: Path, side: str, ref: str | None, tmp: Path) -> revisions.Rev
     tree = tmp / side
     tree.mkdir()
     if side == "head" and ref is None:
-        revisions.export_work_tree(top, tree)
-        return revisions.Revision(side, None, None, tree)
+        pointers = revisions.export_work_tree(top, tree, read_by_renders)
+        return revisions.Revision(side, None, None, tree, pointers)
     if ref is None:
         ref, commit = revisions.default_base(top)
     else:
         commit = revisions.commit_of(top, ref)
-    revisions.export_commit(top, commit, tree)
-    return revisions.Revision(side, ref, commit, tree)
+    revision = revisions.Revision(side, ref, commit, tree)
+    revision.lfs_pointers = revisions.export_commit(top, commit, tree, revision.label, read_by_renders)
+    return revision

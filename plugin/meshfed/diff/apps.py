@@ -21,7 +21,7 @@ from ..appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_pr
 from ..diagnostics import Diagnostic, InputError, error, failure
 from ..output import yaml_documents
 from ..resources import is_meshfederation, object_key, strip_bookkeeping
-from ..source import MAX_FILE_BYTES, read_at_most, read_file
+from ..source import DOCUMENT_SUFFIXES, confine, mentions, read_file
 from ..yamlio import parse_all
 
 TYPE_CHECKING = False
@@ -33,13 +33,37 @@ if TYPE_CHECKING:
 
 class App:
     """An application directory: `generators` are its kustomization's MeshFederation files when
-    kustomize is its route, None when the Argo CD plugin renders it."""
+    kustomize is its route, None when the Argo CD plugin renders it; `problems` make it an error
+    without a render (a generator outside the repository, a document that is an LFS pointer)."""
 
-    __slots__ = ("path", "generators")
+    __slots__ = ("path", "generators", "problems")
 
-    def __init__(self, path: str, generators: list[str] | None) -> None:
+    def __init__(self, path: str, generators: list[str] | None, problems: list[Diagnostic] | None = None) -> None:
         self.path = path
         self.generators = generators
+        self.problems = problems or []
+
+
+def read_by_renders(path: bytes) -> bool:
+    """Whether a render may read the file at `path` (of a revision's copy): documents, values
+    files, bases and Federations are YAML or JSON files, and kustomizations are named as such.
+    `meshfed diff` copies only these out of git."""
+    file_name = os.fsdecode(path.rpartition(b"/")[2])
+    return file_name.endswith(DOCUMENT_SUFFIXES) or file_name in KUSTOMIZATIONS
+
+
+def lfs_pointer_errors(apps: dict[str, App], other: dict[str, App], pointers: list[str]) -> None:
+    """Make every application (at either revision) that holds a document which is a Git LFS
+    pointer at this revision an error there: it would otherwise look removed."""
+    for pointer in pointers:
+        path = posixpath.dirname(pointer) or "."
+        if path in apps or path in other:
+            problem = error("a Git LFS pointer, not the document: meshfed reads the files git holds and does "
+                            "not fetch LFS content (keep an application's files out of LFS)", pointer)
+            apps[path] = App(path, None, [*(apps[path].problems if path in apps else []), problem])
+    ordered = sorted(apps.items())
+    apps.clear()
+    apps.update(ordered)
 
 
 class Rendered:
@@ -62,23 +86,28 @@ def find_apps(tree: Path, dirs: list[str]) -> dict[str, App]:
             path = Path(here).relative_to(tree).as_posix()
             if path in apps:
                 continue
-            app = _app(tree / path, path)
+            app = _app(tree, path)
             if app is not None:
                 apps[path] = app
     return dict(sorted(apps.items()))
 
 
-def _app(directory: Path, path: str) -> App | None:
+def _app(tree: Path, path: str) -> App | None:
+    directory = tree / path
     if discovered(directory) is not None:
         return App(path, None)
-    generators = _meshfed_generators(directory)
-    return App(path, generators) if generators else None
+    generators, problems = _meshfed_generators(tree, path)
+    return App(path, generators, problems) if generators or problems else None
 
 
-def _meshfed_generators(directory: Path) -> list[str]:
+def _meshfed_generators(tree: Path, path: str) -> tuple[list[str], list[Diagnostic]]:
     """The `generators:` entries of the directory's kustomization that are files holding a
-    MeshFederation (a kustomization that cannot be read makes no application)."""
+    MeshFederation (a kustomization that cannot be read makes no application), and an error for
+    each entry that leads out of the repository (absolute, `../`, or through a link), which is
+    never read."""
     found: list[str] = []
+    problems: list[Diagnostic] = []
+    directory = tree / path
     for name in KUSTOMIZATIONS:
         if not (directory / name).is_file():
             continue
@@ -88,26 +117,33 @@ def _meshfed_generators(directory: Path) -> list[str]:
             continue
         data = docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else {}
         entries = data.get("generators")
-        for entry in entries if isinstance(entries, list) else ():
-            if isinstance(entry, str) and (directory / entry).is_file() and _holds_meshfederation(directory / entry):
+        for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+            if not isinstance(entry, str):
+                continue
+            try:
+                with contextlib.chdir(tree):  # the root named as the renders name it
+                    real = confine(directory / entry, tree, f"generator {entry}",
+                                   posixpath.normpath(posixpath.join(path, name)), f"generators[{i}]")
+            except InputError as exc:
+                problems += exc.diagnostics
+                continue
+            if os.path.isfile(real) and _holds_meshfederation(Path(real)):
                 found.append(entry)
-    return found
+    return found, problems
 
 
 def _holds_meshfederation(path: Path) -> bool:
     try:
         return any(is_meshfederation(d) for d in parse_all(read_file(path, path.name), path.name))
-    except InputError:
-        try:  # rendering reports why it cannot be read, when it is meshfed's
-            with open(path, "rb") as f:
-                return b"MeshFederation" in read_at_most(f, MAX_FILE_BYTES)
-        except OSError:
-            return False
+    except InputError:  # rendering reports why it cannot be read, when it is meshfed's
+        return mentions(path, b"MeshFederation")
 
 
 def render_app(tree: Path, app: App, federations: dict[Path, Any]) -> Rendered:
     """The application's objects (YAML from the one writer) or its errors, with files named from
     the repository root. `federations`: the Federation documents this revision's renders read."""
+    if app.problems:
+        return Rendered({}, app.problems)
     with contextlib.chdir(tree):  # messages name files from here: the repository root
         try:
             if app.generators is None:

@@ -190,17 +190,20 @@ def as_json(report: Report) -> str:
     def revision(r: Revision) -> dict[str, str | None]:
         return {"ref": r.ref, "commit": r.commit}
 
+    def shown(name: str | None) -> str | None:  # file names that are not UTF-8 escaped, as in text
+        return None if name is None else printable(name, len(name))
+
     apps = []
     for d in report.diffs:
         apps.append({
-            "path": d.path,
-            "renamedFrom": d.old_path,
+            "path": shown(d.path),
+            "renamedFrom": shown(d.old_path),
             "cluster": d.cluster.name if d.cluster is not None else None,
             "mesh": d.cluster.mesh if d.cluster is not None else None,
             "status": d.status,
             "objects": [{"change": c.change, "group": c.key[0], "kind": c.key[1], "namespace": c.key[2],
                          "name": c.key[3], "diff": "\n".join(c.unified("base", "head")) + "\n"} for c in d.changes],
-            "errors": [{"revision": r.side, "file": e.file, "field": e.path, "message": e.message}
+            "errors": [{"revision": r.side, "file": shown(e.file), "field": shown(e.path), "message": shown(e.message)}
                        for r, e in d.errors],
         })
     summary = {"applications": report.compared, "differ": sum(d.status != ERROR for d in report.diffs),
