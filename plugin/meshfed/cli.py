@@ -68,6 +68,19 @@ def _namespace(value: Optional[str]) -> Optional[str]:
 FILES = typer.Argument(None, metavar="FILE|DIR", show_default=False,
                        help="MeshFederation documents, or directories holding them (the *.yaml files directly "
                             "inside; other documents such as kustomization.yaml are skipped).")
+def _root(value: Optional[Path]) -> Optional[Path]:
+    """`--root` must name a directory (the core's root rule, `source.find_root`): a usage error
+    (exit 2) otherwise, on every command that takes it."""
+    if value is not None:
+        from .diagnostics import InputError
+        from .source import find_root
+        try:
+            find_root(value)
+        except InputError:
+            raise typer.BadParameter(f"{str(value)!r} is not a directory") from None
+    return value
+
+
 def _option(dest: str, default: Any = None, **extra: Any) -> Any:
     """The typer option of a flag declared in `meshfed.flags` (the fast path reads the same table)."""
     flag = BY_DEST[dest]
@@ -79,7 +92,7 @@ VALUES = _option("values")
 SCOPE = _option("scope")
 NAMESPACE = _option("namespace", callback=_namespace)
 LAYOUT = _option("layout")
-ROOT = _option("root")
+ROOT = _option("root", callback=lambda value: _root(value))
 SET = _option("set_")
 SET_STRING = _option("set_string")
 SET_FILE = _option("set_file")

@@ -131,7 +131,7 @@ def parse_render(args: Sequence[str]) -> RenderArgs | None:
         return None
     if not all(v == "-" or _path_ok(v) for v in opts["values"]):
         return None
-    if "root" in opts and not _path_ok(opts["root"]):
+    if "root" in opts and not os.path.isdir(opts["root"]):  # not a directory: typer's usage error
         return None
     if "namespace" in opts:
         from .formats import is_dns_label
