@@ -280,11 +280,25 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _assignments(values: dict[str, str]) -> list[Any]:
-    """The map parameter `values` as helm's `--set PATH=VALUE` flags, in the order given."""
+    """The map parameter `values` as helm's `--set PATH=VALUE` flags, in the order given, each
+    entry one key and one value: its commas are escaped as Argo CD escapes those of its Helm
+    parameters (a value written as a list, `{a,b}`, is kept; a comma already escaped too), and an
+    entry that would still make more than one assignment is an error, never a second value."""
     if not values:
         return []
     from .helmset import Assignment
-    return [Assignment("set", f"{path}={value}") for path, value in values.items()]
+    return [Assignment("set", f"{path}={_commas_escaped(value)}", parameter=path) for path, value in values.items()]
+
+
+def _commas_escaped(value: str) -> str:
+    """Every comma not after a backslash escaped, unless the value is a list `{...}`."""
+    if value.startswith("{") and value.endswith("}"):
+        return value
+    out, previous = [], ""
+    for char in value:
+        out.append("\\," if char == "," and previous != "\\" else char)
+        previous = char
+    return "".join(out)
 
 
 def _value_files(names: list[str], app_dir: str, root: str, problems: list[Diagnostic]) -> list[str]:
