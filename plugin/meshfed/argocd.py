@@ -40,7 +40,7 @@ from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, p
 from .output import write_yaml
 from .resources import has_function_annotation, is_meshfederation
 from .source import (MAX_FILE_BYTES, confine, document_files, find_root, inside, read_at_most, read_file,
-                     working_directory)
+                     within, working_directory)
 from .yamlio import parse_all
 
 TYPE_CHECKING = False
@@ -217,9 +217,10 @@ def repo_root(cwd: str, source_path: str | None) -> str | None:
 # generate
 
 
-def kustomization_problems(app_dir: PathArg) -> list[Diagnostic]:
+def kustomization_problems(app_dir: PathArg, root: PathArg | None = None) -> list[Diagnostic]:
     """A kustomization.yaml may only list this directory's MeshFederation files as generators:
-    anything else would be ignored by this plugin, and ignoring it loses objects."""
+    anything else would be ignored by this plugin, and ignoring it loses objects. With `root`, a
+    kustomization.yaml that links out of the directory and the root is refused unread."""
     route = ("this plugin renders only the directory's MeshFederation documents and would ignore it; "
              "use Argo CD's kustomize source with meshfed's exec plugin instead (docs/integrations.md)")
     problems: list[Diagnostic] = []
@@ -231,6 +232,12 @@ def kustomization_problems(app_dir: PathArg) -> list[Diagnostic]:
                  and ((docs := _documents(p)) is None or any(is_meshfederation(d) for d in docs))}
     for name in present:
         path = os.path.join(app_dir, name)
+        if root is not None:
+            try:
+                within(path, app_dir, root)
+            except InputError as exc:
+                problems += exc.diagnostics
+                continue
         docs = [d for d in parse_all(read_file(path, name), name) if d is not None]
         data = docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else None
         if data is None:
@@ -257,8 +264,9 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
     try:
         app_dir = working_directory()
         root = repo_root(app_dir, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
-        problems += kustomization_problems(app_dir)
-        value_files = _value_files(asked.value_files, app_dir, root if root is not None else find_root(), problems)
+        confined = root if root is not None else find_root()
+        problems += kustomization_problems(app_dir, confined)
+        value_files = _value_files(asked.value_files, app_dir, confined, problems)
     except InputError as exc:
         problems, app_dir, root = problems + exc.diagnostics, ".", None
     default_ns, why = opts.check_value("namespace", (os.environ.get("ARGOCD_APP_NAMESPACE") or "").strip())
