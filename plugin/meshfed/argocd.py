@@ -40,7 +40,7 @@ from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, p
 from .output import write_yaml
 from .resources import has_function_annotation, is_meshfederation
 from .source import (MAX_FILE_BYTES, confine, document_files, find_root, inside, read_at_most, read_file,
-                     within, working_directory)
+                     working_directory)
 from .yamlio import parse_all
 
 TYPE_CHECKING = False
@@ -217,10 +217,9 @@ def repo_root(cwd: str, source_path: str | None) -> str | None:
 # generate
 
 
-def kustomization_problems(app_dir: PathArg, root: PathArg | None = None) -> list[Diagnostic]:
+def kustomization_problems(app_dir: PathArg) -> list[Diagnostic]:
     """A kustomization.yaml may only list this directory's MeshFederation files as generators:
-    anything else would be ignored by this plugin, and ignoring it loses objects. With `root`, a
-    kustomization.yaml that links out of the directory and the root is refused unread."""
+    anything else would be ignored by this plugin, and ignoring it loses objects."""
     route = ("this plugin renders only the directory's MeshFederation documents and would ignore it; "
              "use Argo CD's kustomize source with meshfed's exec plugin instead (docs/integrations.md)")
     problems: list[Diagnostic] = []
@@ -232,12 +231,6 @@ def kustomization_problems(app_dir: PathArg, root: PathArg | None = None) -> lis
                  and ((docs := _documents(p)) is None or any(is_meshfederation(d) for d in docs))}
     for name in present:
         path = os.path.join(app_dir, name)
-        if root is not None:
-            try:
-                within(path, app_dir, root)
-            except InputError as exc:
-                problems += exc.diagnostics
-                continue
         docs = [d for d in parse_all(read_file(path, name), name) if d is not None]
         data = docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else None
         if data is None:
@@ -265,7 +258,7 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
         app_dir = working_directory()
         root = repo_root(app_dir, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
         confined = root if root is not None else find_root()
-        problems += kustomization_problems(app_dir, confined)
+        problems += _linked_out(app_dir, confined) or kustomization_problems(app_dir)
         value_files = _value_files(asked.value_files, app_dir, confined, problems)
     except InputError as exc:
         problems, app_dir, root = problems + exc.diagnostics, ".", None
@@ -307,6 +300,20 @@ def _commas_escaped(value: str) -> str:
         out.append("\\," if char == "," and previous != "\\" else char)
         previous = char
     return "".join(out)
+
+
+def _linked_out(app_dir: str, root: str) -> list[Diagnostic]:
+    """The app directory's kustomization files that link out of it and the repository: refused
+    unread (the kustomization check would show their keys)."""
+    from .source import within
+    problems: list[Diagnostic] = []
+    for name in KUSTOMIZATIONS:
+        if os.path.lexists(os.path.join(app_dir, name)):
+            try:
+                within(os.path.join(app_dir, name), app_dir, root)
+            except InputError as exc:
+                problems += exc.diagnostics
+    return problems
 
 
 def _value_files(names: list[str], app_dir: str, root: str, problems: list[Diagnostic]) -> list[str]:
