@@ -223,15 +223,15 @@ def test_help_still_reaches_typer(workdir: Path) -> None:
 
 def test_parse_render() -> None:
     assert parse_render(["-f", "a.yaml", "--scope=all", "-ojson", "x", "-n", "ns", "--layout", "v1",
-                         "--root", "r", "-fb.yaml", "--", "-c"]) == \
+                         "--root", ".", "-fb.yaml", "--", "-c"]) == \
         RenderArgs(["x", "-c"], values=["a.yaml", "b.yaml"], scope="all", namespace="ns", layout="v1", output="json",
-                   root="r")
+                   root=".")
     assert parse_render(["--values", "a.yaml"]) == RenderArgs([], values=["a.yaml"], scope=None, namespace=None,
                                                               layout=None, output="yaml", root=None)
     assert parse_render(["--scope", "all", "--scope", "mesh", "d"]).scope == "mesh"
     for declined in ([], ["-h"], ["--help", "x"], ["-f"], ["--scope", "x", "d"], ["--output", "xml", "d"],
                      ["-n", "UPPER", "d"], ["--unknown", "d"], ["-z", "d"], ["-f", "", "d"], ["-", "-f", "a"],
-                     ["-f", "--scope", "d"], ["d", "--root"], ["--values="]):
+                     ["-f", "--scope", "d"], ["d", "--root"], ["--values="], ["d", "--root", "/nonexistent"]):
         assert parse_render(declined) is None, declined
 
 

@@ -524,3 +524,21 @@ def test_an_import_round_trips_or_refuses_with_file_and_field(files, data):
             files[ns[0]] = doc
     problems = import_and_compare(files)
     assert problems is None or (problems and all(p.file and p.severity == "error" for p in problems)), problems
+
+
+@pytest.mark.parametrize("command", [["federation", "import", "repo"], ["check", "repo"], ["graph", "repo"],
+                                     ["explain", "ratings.mesh.global", "--cluster", "central", "repo"]],
+                         ids=lambda c: c[0] if c[0] != "federation" else "import")
+def test_a_document_linked_from_outside_the_root_is_not_read(tmp_path, command):
+    """Every command that walks a repository confines the files it finds, as the core reader
+    does for a directory's files; the message names the link and shows nothing of its target."""
+    shutil.copytree(BOOKINFO, tmp_path / "repo")
+    (tmp_path / "repo" / ".git").mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.yaml").write_text(
+        "kind: MeshFederation\nspec: {values: {password: hunter2}\n")  # unparsable: its text would show
+    (tmp_path / "repo" / "east" / "mesh" / "zz.yaml").symlink_to(tmp_path / "outside" / "secret.yaml")
+    run = meshfed(*command, "--root", "repo", cwd=tmp_path)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr == ("repo/east/mesh/zz.yaml: a link to a file outside the directory and the root "
+                          "directory is not read\n")

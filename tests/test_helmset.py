@@ -161,6 +161,10 @@ CASES = [
     ("null then dotted", [FILE], S("m.a=1")),
     ("ints", [], S("a=0,b=-5,c=+3,d=9223372036854775807,e=9223372036854775808")),
     ("not ints", [], S("a=007,b=-05,c=1_0,d=1.5,e=0x10,f=1e3,g=00,h=-0,i=-")),
+    ("5,000 digits are a string", [], S("a=" + "1" * 5000 + ",b=-" + "9" * 5000)),
+    ("5,000-digit index", [], S("a[" + "1" * 5000 + "]=1")),
+    ("index with 30 leading zeros", [], S("a[" + "0" * 30 + "1]=1")),
+    ("json 5,000 digits", [], S("a=" + "1" * 5000, kind="set-json")),
     ("dotted into scalar", [FILE], S("x.a.c=1")),
     ("dotted into list", [FILE], S("x.b.c=1")),
     ("index into map", [FILE], S("x[0]=1")),
@@ -278,7 +282,7 @@ value = st.lists(st.sampled_from(TOKENS[:3] + TOKENS[6:9] + TOKENS[13:]), max_si
 assignment = st.builds(lambda p, v: f"{p}={v}", path, value)
 structured = st.lists(assignment, min_size=1, max_size=3).map(",".join)
 expression = st.one_of(raw, structured, structured, structured)
-flag = st.builds(Assignment, st.sampled_from(["set", "set", "set-string", "set-json", "set-literal"]), expression)
+flag = st.builds(Assignment, st.sampled_from(["set", "set", "set-string", "set-json", "set-literal"]), expression, st.none())
 
 
 @needs_helm
@@ -289,3 +293,55 @@ def test_random_flags_agree_with_helm(work, flags):
     want, got = run_helm(work, [base], flags), run_ours([base], flags)
     assert (want is None) == (got is None), (flags, want, got)
     assert want is None or norm(want) == norm(got), (flags, want, got)
+
+
+def test_an_argocd_map_entry_is_one_key_and_one_value():
+    """Argo CD escapes the commas of its Helm parameters (a list `{a,b}` aside); what would still
+    make a second assignment is an error naming the parameter and the key, never applied."""
+    from meshfed.argocd import _assignments
+    def one(key: str, value: str) -> dict:
+        return apply({}, _assignments({key: value}))
+    assert one("a", "x,b=1") == {"a": "x,b=1"}
+    assert one("a", r"x\,b=1") == {"a": "x,b=1"}  # already escaped: as Argo CD leaves it
+    assert one("a.b[1]", "8080") == {"a": {"b": [None, 8080]}}
+    assert one("a", "{x,y}") == {"a": ["x", "y"]}
+    for key, value in [("a", "x\\\\,b=1"), ("a", "{x},b=1}"), ("a=x,b", "1")]:
+        with pytest.raises(InputError) as exc:
+            one(key, value)
+        [d] = exc.value.diagnostics
+        assert (d.file, d.path) == ("parameter values", key) and d.message.startswith("more than one assignment")
+
+
+def test_set_file_content_never_shows_in_a_message(tmp_path):
+    """Whatever field a --set-file value lands in, its text is concealed: on the fast command line
+    (render) and on typer's (validate)."""
+    import sys
+    (tmp_path / "secret.env").write_text("TOKEN=hunter2-very-secret\nHOME=/root\n")
+    doc = tmp_path / "mesh.yaml"
+    doc.write_text("apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: m}\n"
+                   "spec: {scope: mesh, layout: v2}\n")
+    meshfed = str(Path(sys.executable).with_name("meshfed"))
+    for field in ("global", "global.configNamespace", "global.remote", "global.remote[0].mesh",
+                  "global.defaultServicePorts[0].number", "import[0].hostname"):
+        for command in ("render", "validate"):
+            run = subprocess.run([meshfed, command, "mesh.yaml", "--set-file", f"{field}=secret.env"],
+                                 cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            assert run.returncode == 1 and run.stdout == "", (field, command)
+            assert "hunter2" not in run.stderr and "<the text of secret.env>" in run.stderr, (field, run.stderr)
+
+
+def test_an_integer_of_5000_digits_is_helms_string_not_an_internal_error(tmp_path):
+    import sys
+    doc = tmp_path / "mesh.yaml"
+    doc.write_text("apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: m}\n"
+                   "spec: {scope: mesh, layout: v2}\n")
+    meshfed = str(Path(sys.executable).with_name("meshfed"))
+    digits = "1" * 5000
+    for flag, message in [(f"global.defaultServicePorts[0].number={digits}",
+                           "--set: global.defaultServicePorts[0].number: must be an integer, got a string"),
+                          (f"global.remote[{digits}].mesh=a", "--set 'global.remote[1111"),
+                          ]:
+        run = subprocess.run([meshfed, "render", "mesh.yaml", "--set", flag], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=60)
+        assert run.returncode == 1 and run.stdout == "" and "internal error" not in run.stderr
+        assert run.stderr.startswith(message), run.stderr

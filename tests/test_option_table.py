@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from meshfed import argocd, krm, options
 from meshfed.cli import FILES, app, render_flags
 from meshfed.flags import FLAGS, RenderArgs, parse_render, set_kind
-from meshfed.options import ASSIGNMENT, CORE, INPUT, NAMESPACE, PATH, SWITCH, TABLE, Option
+from meshfed.options import ASSIGNMENT, CORE, DIRECTORY, INPUT, NAMESPACE, SWITCH, TABLE, Option
 from meshfed.schema import bundled_schema, load_schema
 
 PACKAGE = Path(options.__file__).parent
@@ -28,7 +28,7 @@ def sample(option: Option) -> str:
     """A value of the option as a string (what a command line, an env entry or a ConfigMap holds)."""
     if option.choices:
         return option.choices[-1]  # never the default
-    return {NAMESPACE: "team-a", SWITCH: "true", PATH: "somewhere", INPUT: "values.yaml",
+    return {NAMESPACE: "team-a", SWITCH: "true", DIRECTORY: ".", INPUT: "values.yaml",
             ASSIGNMENT: "a.b=c"}[option.kind]
 
 
@@ -104,7 +104,7 @@ def test_every_flag_reads_the_same_through_both_parsers(option: Option, tmp_path
     typed = seen[0]
     assert [str(f) for f in typed.files] == fast.files and typed.sets == fast.sets
     value = getattr(typed, option.dest)
-    assert ([str(v) for v in value] if option.repeat else str(value) if option.kind == PATH else value) \
+    assert ([str(v) for v in value] if option.repeat else str(value) if option.kind == DIRECTORY else value) \
         == getattr(fast, option.dest)
 
 

@@ -75,3 +75,23 @@ def test_mentions_is_false_for_what_cannot_be_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo")
     assert not mentions(tmp_path / "fifo", b"x") and not mentions(tmp_path / "missing", b"x")
     assert not mentions(tmp_path, b"x") and not mentions("nul\0", b"x")
+
+
+ROOT_COMMANDS = [["render", "app"], ["validate", "app"], ["check", "app"], ["graph", "app"],
+                 ["explain", "a.mesh.global", "--cluster", "c", "app"],
+                 ["federation", "scaffold", "federation.yaml", "--out", "out"], ["federation", "import", "app"]]
+
+
+@pytest.mark.parametrize("command", ROOT_COMMANDS, ids=lambda c: " ".join(c[:2]))
+@pytest.mark.parametrize("root", ["nonexistent", "file.yaml"])
+def test_a_root_that_is_not_a_directory_is_a_usage_error_on_every_command(tmp_path: Path, command, root) -> None:
+    """`render` goes through the fast command line, which leaves it to typer's usage error."""
+    import subprocess
+    import sys
+    (tmp_path / "app").mkdir()
+    (tmp_path / "file.yaml").write_text("{}\n")
+    run = subprocess.run([str(Path(sys.executable).with_name("meshfed")), *command, "--root", root],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr.endswith(f"Error: Invalid value for '--root': '{root}' is not a directory\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app", "file.yaml"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from .diagnostics import Diagnostic, InputError, error, failure, has_errors
+from .diagnostics import Diagnostic, InputError, concealed, error, failure, has_errors
 from .document import Resolver, load_paths
 from .merge import Layer, difference, merge_layers
 from .options import Options
@@ -76,27 +76,31 @@ def render(
     `federations` keeps the Federation documents read, by path, for later calls below the same
     root (`meshfed diff` renders every application of a revision with one: a large Federation is
     read and checked once, not once per application). Never raises for any input."""
+    sets = _Sets(assignments, assigned_by)
     try:
         extra = _values_layers(values_files)
-        sets = _Sets(assignments, assigned_by)
-        return _render(paths, documents, extra, sets, options or Options(), default_namespace, root, lazy,
-                       federations)
+        result = _render(paths, documents, extra, sets, options or Options(), default_namespace, root, lazy,
+                         federations)
     except Exception as exc:  # InputError, and any other: diagnostics, never a traceback  # noqa: BLE001
-        return RenderResult(diagnostics=failure(exc))
+        result = RenderResult(diagnostics=failure(exc))
+    result.diagnostics = concealed(result.diagnostics, sets.files_read)
+    return result
 
 
 class _Sets:
-    """Helm's `--set*` flags as the last values layer of each document."""
+    """Helm's `--set*` flags as the last values layer of each document; `files_read` holds the
+    texts of the --set-file files, which no message may show."""
 
     def __init__(self, assignments: Sequence[Assignment], name: str) -> None:
         self.assignments, self.name = list(assignments), name
+        self.files_read: dict[str, str] = {}
 
     def __call__(self, layers: list[Layer]) -> list[Layer]:
         if not self.assignments:
             return layers
         from .helmset import apply
         before = merge_layers(layers).values
-        return [*layers, Layer(self.name, difference(before, apply(before, self.assignments)))]
+        return [*layers, Layer(self.name, difference(before, apply(before, self.assignments, self.files_read)))]
 
 
 def _render(paths: Sequence[PathArg], documents: Sequence[Document], extra: list[Layer], sets: _Sets,

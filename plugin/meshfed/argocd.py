@@ -37,7 +37,7 @@ import posixpath
 
 from . import options as opts
 from .api import declared_options, render
-from .appdir import discovered, in_repository, kustomization_problems
+from .appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
 from .flags import ARGOCD_ACTIONS
 from .output import write_yaml
@@ -181,8 +181,9 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
     try:
         app_dir = working_directory()
         root = repo_root(app_dir, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
-        problems += kustomization_problems(app_dir)
-        value_files = _value_files(asked.value_files, app_dir, root if root is not None else find_root(), problems)
+        confined = root if root is not None else find_root()
+        problems += _linked_out(app_dir, confined) or kustomization_problems(app_dir)
+        value_files = _value_files(asked.value_files, app_dir, confined, problems)
     except InputError as exc:
         problems, app_dir, root = problems + exc.diagnostics, ".", None
     default_ns, why = opts.check_value("namespace", (os.environ.get("ARGOCD_APP_NAMESPACE") or "").strip())
@@ -204,11 +205,39 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _assignments(values: dict[str, str]) -> list[Any]:
-    """The map parameter `values` as helm's `--set PATH=VALUE` flags, in the order given."""
+    """The map parameter `values` as helm's `--set PATH=VALUE` flags, in the order given, each
+    entry one key and one value: its commas are escaped as Argo CD escapes those of its Helm
+    parameters (a value written as a list, `{a,b}`, is kept; a comma already escaped too), and an
+    entry that would still make more than one assignment is an error, never a second value."""
     if not values:
         return []
     from .helmset import Assignment
-    return [Assignment("set", f"{path}={value}") for path, value in values.items()]
+    return [Assignment("set", f"{path}={_commas_escaped(value)}", parameter=path) for path, value in values.items()]
+
+
+def _commas_escaped(value: str) -> str:
+    """Every comma not after a backslash escaped, unless the value is a list `{...}`."""
+    if value.startswith("{") and value.endswith("}"):
+        return value
+    out, previous = [], ""
+    for char in value:
+        out.append("\\," if char == "," and previous != "\\" else char)
+        previous = char
+    return "".join(out)
+
+
+def _linked_out(app_dir: str, root: str) -> list[Diagnostic]:
+    """The app directory's kustomization files that link out of it and the repository: refused
+    unread (the kustomization check would show their keys)."""
+    from .source import within
+    problems: list[Diagnostic] = []
+    for name in KUSTOMIZATIONS:
+        if os.path.lexists(os.path.join(app_dir, name)):
+            try:
+                within(os.path.join(app_dir, name), app_dir, root)
+            except InputError as exc:
+                problems += exc.diagnostics
+    return problems
 
 
 def _value_files(names: list[str], app_dir: str, root: str, problems: list[Diagnostic]) -> list[str]:

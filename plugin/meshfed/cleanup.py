@@ -4,7 +4,8 @@ meshfed stages what it writes and copies git revisions into temporary places. A 
 sends SIGTERM (or SIGHUP), a person presses Ctrl-C (SIGINT): either way nothing staged may be left
 behind. `removed_at_end` removes a path when its block ends, and, while any such block is open, a
 handler for those three signals removes every open path, then lets the signal end the process as it
-would have without meshfed (so a shell or CI runner sees the usual status).
+would have without meshfed (so a shell or CI runner sees the usual status). `held_signals` holds
+them back for a short block that must not stop half-way (the renames that put staged files in place).
 """
 from __future__ import annotations
 
@@ -84,3 +85,14 @@ def removed_at_end(path: str) -> Iterator[str]:
             _open.pop(key, None)
             _restore()
         remove(path)
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends; one that arrived meanwhile is then
+    handled as usual (its paths removed, the process ended)."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -17,7 +17,7 @@ import typer
 
 from .diagnostics import Diagnostic
 from .flags import ARGOCD_ACTIONS, FLAGS, RenderArgs, render as run_render, set_kind
-from .options import BY_DEST, INPUT, PATH, SWITCH, Option, refusal
+from .options import BY_DEST, DIRECTORY, INPUT, SWITCH, Option, refusal
 
 app = typer.Typer(
     name="meshfed",
@@ -63,7 +63,8 @@ FILES = typer.Argument(None, metavar="FILE|DIR", show_default=False,
 def _checked(option: Option) -> Callable[[Any], Any]:
     """The table's check of a flag's value (click checks choices and paths itself)."""
     def check(value: Any) -> Any:
-        why = refusal(option, value) if isinstance(value, str) else None
+        given = str(value) if isinstance(value, Path) else value  # `--root` comes as a Path
+        why = refusal(option, given) if isinstance(given, str) else None
         if why is not None:
             raise typer.BadParameter(why)
         return value
@@ -72,7 +73,7 @@ def _checked(option: Option) -> Callable[[Any], Any]:
 
 def _parameter(option: Option) -> inspect.Parameter:
     """The typer parameter of a flag of the option table (the fast path reads the same row)."""
-    value: Any = {PATH: Path, INPUT: Path, SWITCH: bool}.get(option.kind, str)
+    value: Any = {DIRECTORY: Path, INPUT: Path, SWITCH: bool}.get(option.kind, str)
     if option.choices:  # typer's choices are an Enum's values (`_given` gives the value back)
         value = Enum(option.dest.title(), {choice: choice for choice in option.choices}, type=str)
     annotation = Optional[List[value]] if option.repeat else value if option.kind == SWITCH else Optional[value]

@@ -69,6 +69,26 @@ class Diagnostic:
         return text if self.severity == "error" else f"{self.severity}: {text}"
 
 
+def concealed(diagnostics: list[Diagnostic], texts: dict[str, str]) -> list[Diagnostic]:
+    """The diagnostics with the text of each file read for a value (`--set-file`: {file name:
+    text}) replaced by `<the text of FILE>` wherever a message quotes it: as a JSON or Python
+    string literal, or as it is (texts of at least four characters). A value that is a whole file
+    may be anything (`/proc/self/environ`): it is never shown."""
+    if not texts:
+        return diagnostics
+    import json
+    forms = sorted(((form, f"<the text of {name}>") for name, text in texts.items()
+                    for form in (json.dumps(text), json.dumps(text, ensure_ascii=False), repr(text),
+                                 *((text,) if len(text) >= 4 else ()))), key=lambda f: -len(f[0]))
+    out = []
+    for d in diagnostics:
+        message = d.message
+        for form, shown in forms:
+            message = message.replace(form, shown)
+        out.append(d if message == d.message else Diagnostic(d.severity, message, d.file, d.path))
+    return out
+
+
 class InputError(Exception):
     """Raised when input cannot be read at all (missing file, malformed YAML, base cycle...)."""
 

@@ -14,7 +14,7 @@ from .federationdoc import FederationSpec, MeshSpec
 from .merge import Layer, format_path
 from .options import Options, declared
 from .schema import validate
-from .source import MAX_BASE_DEPTH, Files, confine, display, document_files, inside, read_file, resolve
+from .source import MAX_BASE_DEPTH, Files, confine, display, document_files, read_file, resolve, within
 from .yamlio import parse_all, type_name
 
 TYPE_CHECKING = False
@@ -256,19 +256,6 @@ class Resolver:
             raise InputError([error("a base must hold one YAML document", name)])
 
 
-def _within(file: str, directory: str, root: str) -> None:
-    """A file found in a directory (not named by the user) must stay in that directory or below
-    the root once its links are followed: a link in an app directory cannot read /etc/passwd."""
-    try:
-        real = resolve(file)
-        here = resolve(directory)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise InputError([error(f"cannot resolve the path ({exc})", display(file))]) from None
-    if not (inside(real, root) or inside(real, here)):
-        raise InputError([error("a link to a file outside the directory and the root directory is not read",
-                                display(file))])
-
-
 def load_paths(paths: list[PathArg], resolver: Resolver) -> list[Federation]:
     """The MeshFederation documents in files and directories (a directory: the documents directly
     in it, files sorted by name; other YAML such as kustomization.yaml is skipped). The files
@@ -285,7 +272,7 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[Federation]:
             found = 0
             for f in files:
                 try:
-                    _within(f, path, resolver.root)
+                    within(f, path, resolver.root)
                     docs = parse_all(read_file(f, display(f)), display(f))
                 except InputError as exc:
                     problems.extend(exc.diagnostics)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .options import ASSIGNMENT, BY_DEST, CORE, INPUT, PATH, SWITCH, TABLE, Options, refusal
+from .options import ASSIGNMENT, BY_DEST, CORE, DIRECTORY, INPUT, SWITCH, TABLE, Options, refusal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _path_ok(value: str) -> bool:
 
 def _taken(option: Option, value: str) -> bool:
     """Whether typer takes the flag's value without a message (else the fast parser declines)."""
-    if option.kind in (PATH, INPUT) and not (option.kind == INPUT and value == "-" or _path_ok(value)):
+    if option.kind in (DIRECTORY, INPUT) and not (option.kind == INPUT and value == "-" or _path_ok(value)):
         return False
     return refusal(option, value) is None
 

@@ -24,7 +24,9 @@ Rules, all as helm's parser has them:
 * `\\` escapes the next character in keys and values (`\\.` `\\,` `\\=` `\\[` `\\\\`).
 * one flag may hold several comma-separated assignments; `a={x,y}` is a list.
 * `--set` infers types: `true`/`false` (any case) are booleans, `null` (any case) is null, an int64
-  written without a leading zero (or `0`) is an integer, anything else is a string. `--set-string`
+  written without a leading zero (or `0`) is an integer, anything else is a string (also a number
+  outside int64, however long: 5,000 digits are a string, as helm keeps them; an index outside
+  int64 is an error naming the flag). `--set-string`
   keeps strings. `--set-file k=path` stores the file's text. `--set-literal k=v` takes everything
   after the first `=` verbatim (no escapes, no commas, no lists).
 * `--set-json k=JSON[,k2=JSON...]` stores JSON values (numbers as float64, as Go decodes them: one
@@ -53,6 +55,7 @@ KINDS = ("set-json", "set", "set-string", "set-file", "set-literal")
 MAX_INDEX = 65536  # strvals.MaxIndex
 MAX_NESTED_NAME_LEVEL = 30  # strvals.MaxNestedNameLevel
 _INT64 = (-(1 << 63), (1 << 63) - 1)
+_INT64_DIGITS = 19  # of the largest int64, leading zeros aside
 _DIGITS = re.compile(r"[+-]?[0-9]+")
 # Go's unicode.IsSpace (which strings.TrimSpace uses too)
 _SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
@@ -61,15 +64,22 @@ _SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | 
 
 
 class Assignment(NamedTuple):
-    """One flag: `kind` is one of KINDS ("set", "set-string", ...), `expression` its argument."""
+    """One flag: `kind` is one of KINDS ("set", "set-string", ...), `expression` its argument.
+    `parameter`: the key of an entry of Argo CD's map parameter `values` the expression comes from;
+    such an expression must be one assignment (one key, one value: a comma its value holds cannot
+    add another), and its errors name `parameter values` and the key."""
 
     kind: str
     expression: str
+    parameter: str | None = None
 
 
-def apply(values: Mapping[str, Any], assignments: Iterable[Assignment]) -> dict[str, Any]:
+def apply(values: Mapping[str, Any], assignments: Iterable[Assignment],
+          files_read: dict[str, str] | None = None) -> dict[str, Any]:
     """The values `helm template -f ... --set ...` would use: `values` (the -f files already merged
-    the Helm way) with the flags applied in helm's order (KINDS). `values` is not modified."""
+    the Helm way) with the flags applied in helm's order (KINDS). `values` is not modified.
+    `files_read` receives the text of each --set-file file by name, for messages to conceal
+    (`diagnostics.concealed`): a file's content is never shown."""
     base = _copy(values)
     flags = list(assignments)
     for flag in flags:
@@ -78,7 +88,7 @@ def apply(values: Mapping[str, Any], assignments: Iterable[Assignment]) -> dict[
     for kind in KINDS:
         for flag in flags:
             if flag.kind == kind:
-                base = _apply_one(base, flag)
+                base = _apply_one(base, flag, files_read)
     return base
 
 
@@ -108,7 +118,7 @@ class _Stop(Exception):
 _EOF = "EOF"
 
 
-def _apply_one(base: dict[str, Any], flag: Assignment) -> dict[str, Any]:
+def _apply_one(base: dict[str, Any], flag: Assignment, files_read: dict[str, str] | None) -> dict[str, Any]:
     text = flag.expression
     try:
         if flag.kind == "set-json":
@@ -121,8 +131,10 @@ def _apply_one(base: dict[str, Any], flag: Assignment) -> dict[str, Any]:
                 except _Stop as exc:
                     raise _Stop(f"not a JSON object: {exc}") from None
                 return merge_maps(base, _json_value(trimmed))
-        _Parser(text, flag.kind).parse(base)
+        _Parser(text, flag.kind, files_read, single=flag.parameter is not None).parse(base)
     except _Stop as exc:
+        if flag.parameter is not None:
+            raise InputError([error(str(exc), "parameter values", flag.parameter)]) from None
         raise InputError([error(f"--{flag.kind} {text!r}: {exc}")]) from None
     except InputError as exc:  # a --set-file file
         raise InputError([error(f"--{flag.kind} {text!r}: {d}") for d in exc.diagnostics]) from None
@@ -130,8 +142,10 @@ def _apply_one(base: dict[str, Any], flag: Assignment) -> dict[str, Any]:
 
 
 class _Parser:
-    def __init__(self, text: str, kind: str):
+    def __init__(self, text: str, kind: str, files_read: dict[str, str] | None = None, single: bool = False):
         self.s = text
+        self.files_read = files_read
+        self.single = single
         self.pos = 0
         self.kind = kind
         self.literal = kind == "set-literal"
@@ -170,6 +184,8 @@ class _Parser:
                 if exc.eof:
                     return
                 raise
+            if self.single and self.pos < len(self.s):
+                raise _Stop(f"more than one assignment: {self.s[self.pos:]!r} would be another")
 
     def _key(self, data: dict[str, Any], level: int) -> None:
         k, last = self._until("=[." if self.literal else "=[,.")
@@ -219,8 +235,8 @@ class _Parser:
             raise _Stop(f"error parsing index: {_EOF}", eof=True)
         if not _DIGITS.fullmatch(v):
             raise _Stop(f"error parsing index: {v!r} is not an integer")
-        i = int(v)
-        if not _INT64[0] <= i <= _INT64[1]:
+        i = _int64(v)
+        if i is None:
             raise _Stop(f"error parsing index: {v!r} is out of range")
         return i
 
@@ -283,7 +299,10 @@ class _Parser:
         if self.kind == "set-string":
             return v
         if self.kind == "set-file":
-            return _read(v)
+            text = _read(v)
+            if self.files_read is not None:
+                self.files_read[v] = text
+            return text
         return typed_value(v)
 
     def _json(self) -> Any:
@@ -320,10 +339,20 @@ def typed_value(v: str) -> Any:
     if v == "0":
         return 0
     if v and v[0] != "0" and _DIGITS.fullmatch(v):
-        n = int(v)
-        if _INT64[0] <= n <= _INT64[1]:
+        n = _int64(v)
+        if n is not None:
             return n
     return v
+
+
+def _int64(digits: str) -> int | None:
+    """The integer of a signed decimal (`_DIGITS`) when it fits int64 (Go's strconv.ParseInt),
+    else None. A number of thousands of digits is simply out of range: it is never converted
+    (Python refuses to convert more than 4,300 digits)."""
+    if len(digits.lstrip("+-").lstrip("0")) > _INT64_DIGITS:
+        return None
+    n = int(digits)
+    return n if _INT64[0] <= n <= _INT64[1] else None
 
 
 def _fold(v: str) -> str:

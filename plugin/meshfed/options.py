@@ -12,6 +12,8 @@ An option that is not understood is an error, never ignored: `layout: V2` render
 """
 from __future__ import annotations
 
+import os
+
 from .diagnostics import Diagnostic, error
 from .formats import is_dns_label
 
@@ -28,7 +30,7 @@ _TRUE, _FALSE = ("true",), ("false",)
 CHOICE = "choice"  # one of the row's choices, as written (`V2` is not `v2`)
 NAMESPACE = "namespace"  # a namespace name (a DNS label)
 SWITCH = "switch"  # true or false: a flag without a value; the strings `true`/`false` elsewhere
-PATH = "path"  # a file or directory
+DIRECTORY = "directory"  # an existing directory (else a usage error)
 INPUT = "input"  # a file to read, or `-` for standard input
 ASSIGNMENT = "assignment"  # helm's `--set*` argument, `PATH=VALUE`: the flag's name is its kind
 
@@ -126,7 +128,7 @@ TABLE: tuple[Option, ...] = (
                                "namespace.")),
     Option("output", "output", CHOICE, "Output format: a YAML stream, or a JSON List.",
            flags=("-o", "--output"), choices=FORMATS, default="yaml"),
-    Option("root", "root", PATH,
+    Option("root", "root", DIRECTORY,
            "Directory that `base` paths may not leave. Default: $MESHFED_ROOT, else the git work tree holding "
            "the working directory, else the working directory.", flags=("--root",)),
     Option("allowEmpty", "allow_empty", SWITCH,
@@ -201,6 +203,8 @@ def refusal(option: Option, value: str) -> str | None:
         return f"{value!r} is not one of {', '.join(option.choices)}"
     if option.kind == NAMESPACE and not is_dns_label(value):
         return f"{value!r} is not a valid namespace name (a DNS label)"
+    if option.kind == DIRECTORY and not os.path.isdir(value):  # `--root /nonexistent` is a usage error
+        return f"{value!r} is not a directory"
     return None
 
 

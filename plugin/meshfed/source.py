@@ -94,6 +94,20 @@ def confine(target: PathArg, root: PathArg, shown: str, source: str, where: str)
     return real
 
 
+def within(file: PathArg, directory: PathArg, root: PathArg) -> None:
+    """A file found in a directory (not named by the user: a directory listing or walk) must stay
+    in that directory or below the root once its links are followed: a link in an app directory
+    cannot read /etc/passwd. InputError otherwise; the file is not opened, so nothing of it is shown."""
+    try:
+        real = resolve(file)
+        here = resolve(directory)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise InputError([error(f"cannot resolve the path ({exc})", display(file))]) from None
+    if not (inside(real, root) or inside(real, here)):
+        raise InputError([error("a link to a file outside the directory and the root directory is not read",
+                                display(file))])
+
+
 def document_files(directory: PathArg) -> list[str]:
     """The regular files directly in `directory` that may hold documents (DOCUMENT_SUFFIXES), by
     name; OSError when it cannot be listed."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import heapq
-import os
 from pathlib import Path
 from typing import Any
 
@@ -705,16 +704,14 @@ def import_repository(paths: list[Path], out: Path | None, root: Path | None) ->
 
 
 def write(text: str, out: Path, force: bool) -> None:
-    """Write the Federation to `out` atomically (a temporary file renamed over it); an existing
-    file is replaced only with `force`: it may be the Federation edited since the last import."""
-    name = display(out)
-    if out.exists() and not force:
-        raise InputError([error("exists: not overwritten (give --force to replace it)", name)])
-    temporary = out.with_name(f".{out.name}.meshfed-tmp")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, out)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise InputError([error(f"cannot write the file: {exc.strerror or exc}", name)]) from None
+    """Write the Federation to `out` through the safe writer (staged, then renamed into place;
+    never through a link, never over a special file); an existing file is replaced only with
+    `force`: it may be the Federation edited since the last import."""
+    from ..safewrite import always, write_tree
+    if not out.name or out.name in (".", ".."):
+        raise InputError([error("not a file name", display(out))])
+    write_tree(out.parent, {out.name: text}, always if force else _exists)
+
+
+def _exists(existing: bytes) -> str:
+    return "exists: not overwritten (give --force to replace it)"

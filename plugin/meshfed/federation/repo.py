@@ -21,7 +21,7 @@ from ..options import Options
 from ..pipeline import Rendering, infer_scope, render_layers
 from ..resources import strip_bookkeeping
 from ..rows import Planned
-from ..source import DOCUMENT_SUFFIXES, display, find_root, inside, read_file
+from ..source import DOCUMENT_SUFFIXES, display, find_root, inside, read_file, within
 from ..yamlio import parse_all
 
 
@@ -272,6 +272,8 @@ def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Found
         for f in files:
             name = display(f)
             try:
+                if f is not path:  # found by the walk, not named: confined like a directory's files
+                    within(f, path, root)
                 docs = read_documents(f, name)
             except InputError as exc:
                 problems.extend(exc.diagnostics)
