@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meshfed.diagnostics import InputError
-from meshfed.helmset import KINDS, Assignment, apply, merge_maps, typed_value
+from meshfed.helmset import KINDS, Assignment, apply, typed_value
+from meshfed.yamlio import merge_maps
 
 REPO = Path(__file__).resolve().parents[1]
 

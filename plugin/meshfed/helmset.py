@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 
 from .diagnostics import InputError, error
 from .source import read_file
-from .yamlio import type_name
+from .yamlio import merge_maps, type_name
 
 KINDS = ("set-json", "set", "set-string", "set-file", "set-literal")
 """The flag kinds, in the order helm applies them (after the -f files)."""
@@ -80,18 +80,6 @@ def apply(values: Mapping[str, Any], assignments: Iterable[Assignment]) -> dict[
             if flag.kind == kind:
                 base = _apply_one(base, flag)
     return base
-
-
-def merge_maps(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's `loader.MergeMaps` (how it combines -f files): maps merge key by key, b wins, a null
-    is stored as a null. Returns a new map; nested maps of `a` that b touches are copied."""
-    out = dict(a)
-    for k, v in b.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge_maps(out[k], v)
-        else:
-            out[k] = v
-    return out
 
 
 # --- the parser ---------------------------------------------------------------------------------
