@@ -146,3 +146,66 @@ def test_json_patch_cases(case: dict[str, Any]) -> None:
                 "spec": {"patches": case["patch"]}}
     _, schema_problems = validate(document, "meshfederation")
     assert not schema_problems, [p.message for p in schema_problems]
+
+
+# --- the KRM functions spec ----------------------------------------------------------------------
+
+KRM = yaml.safe_load((PEERS / "krm.yaml").read_text("utf-8"))
+FC = ("functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: opts}\n"
+      "  data: {allowEmpty: 'true'}\n")
+
+
+def _krm(text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict[str, Any], str]:
+    import io
+
+    from meshfed import krm
+
+    (tmp_path / ".git").mkdir(exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MESHFED_ROOT", raising=False)
+    out, err = io.StringIO(), io.StringIO()
+    code = krm.run(io.BytesIO(text.encode("utf-8")), out, err)
+    return code, yaml.safe_load(out.getvalue()), out.getvalue()
+
+
+BAD_DOCUMENT = """\
+- apiVersion: meshfed.io/v1alpha1
+  kind: MeshFederation
+  metadata: {name: team, namespace: team-a, annotations: {config.kubernetes.io/path: sub/mf.yaml}}
+  spec: {scope: namespace, layout: v2, values: {export: [{hostname: NOT_A_HOST, labelSelector: {app: a}}]}}
+"""
+RESULT_INPUTS = {
+    "a bad functionConfig option": "kind: ResourceList\nitems: []\n" + FC.replace("allowEmpty: 'true'", "scope: nope"),
+    "functionConfig data not a map": "kind: ResourceList\nitems: []\n" + FC.replace("{allowEmpty: 'true'}", "[x]"),
+    "items not a list": "kind: ResourceList\nitems: 3\n",
+    "an item not a map": "kind: ResourceList\nitems: [3]\n",
+    "a MeshFederation item with a bad hostname": "kind: ResourceList\nitems:\n" + BAD_DOCUMENT,
+}
+
+
+@pytest.mark.parametrize("name", RESULT_INPUTS)
+def test_results_fit_the_spec_result_schema(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jsonschema
+
+    code, rl, _ = _krm(RESULT_INPUTS[name], tmp_path, monkeypatch)
+    assert code == 1 and rl["results"]
+    validator = jsonschema.Draft202012Validator(KRM["result_schema"])
+    for entry in rl["results"]:
+        assert not list(validator.iter_errors(entry)), entry
+        assert entry.get("file", {}).get("path") != "functionConfig"
+
+
+def test_a_bad_function_config_option_names_the_config_as_its_resource(tmp_path, monkeypatch) -> None:
+    _, rl, _ = _krm(RESULT_INPUTS["a bad functionConfig option"], tmp_path, monkeypatch)
+    [entry] = [r for r in rl["results"] if "field" in r]
+    assert entry["resourceRef"] == {"apiVersion": "v1", "kind": "ConfigMap", "name": "opts"}
+    assert entry["field"] == {"path": "data.scope"} and "file" not in entry
+
+
+def test_items_passed_through_come_back_as_they_came(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = ["- " + item.rstrip("\n").replace("\n", "\n  ") + "\n" for item in KRM["passthrough"]]
+    text = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + "".join(entries) + FC
+    code, rl, out = _krm(text, tmp_path, monkeypatch)
+    assert code == 0, rl
+    assert "".join(entries) in out
+    assert rl["items"] == yaml.safe_load(text)["items"]

@@ -35,7 +35,7 @@ from . import options as opts
 from .api import Document, render
 from .diagnostics import Diagnostic, InputError, error, exit_code, failure, has_errors
 from .federationdoc import is_federation_spec
-from .resourcelist import SYNTHETIC, Request, read_request, result, write
+from .resourcelist import FUNCTION_CONFIG, SYNTHETIC, Request, read_request, result, write
 from .resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
                         annotations_of, duplicates, is_local_config, is_meshfederation, object_key,
                         resource_ref, strip_bookkeeping, with_annotations)
@@ -51,14 +51,17 @@ GENERATED_SUFFIX = ".generated.yaml"
 
 def run(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
     """Read a ResourceList from `stdin`, write exactly one ResourceList to `stdout`."""
+    texts: dict[int, str] = {}
     try:
-        items, problems = process(read_request(stdin))
+        request = read_request(stdin)
+        texts = request.texts
+        items, problems = process(request)
     except Exception as exc:  # the input's problems, or a bug: an empty ResourceList with results  # noqa: BLE001
         items, problems = [], [(d, None) for d in failure(exc)]
     failed = has_errors(d for d, _ in problems)
     for d, _ in problems:
         print(f"{PROG}: {d}", file=stderr)
-    stdout.write(write([] if failed else items, [result(d, ref) for d, ref in problems]))
+    stdout.write(write([] if failed else items, [result(d, ref) for d, ref in problems], texts))
     stdout.flush()
     return exit_code(d for d, _ in problems)
 
@@ -86,7 +89,7 @@ def process(request: Request) -> tuple[list[dict[str, Any]], Problems]:
         if fc is None and not request.items:
             raise InputError([error("empty ResourceList: no functionConfig and no items")])
         options, found = _options(fc)
-        problems += [(d, None) for d in found]
+        problems += [(d, resource_ref(fc) if fc is not None else None) for d in found]
         kept, sources = [], []
         for item, helm_item in zip(request.items, request.helm_items):
             if OWNER in annotations_of(item):
@@ -129,8 +132,8 @@ def _options(fc: dict[str, Any] | None) -> tuple[opts.Options, list[Diagnostic]]
     if raw is None:
         return opts.Options(), []
     if not isinstance(raw, dict):
-        return opts.Options(), [error("must be a map", "functionConfig", section)]
-    return opts.parse(raw, "functionConfig", section)
+        return opts.Options(), [error("must be a map", FUNCTION_CONFIG, section)]
+    return opts.parse(raw, FUNCTION_CONFIG, section)
 
 
 def _as_local_config(item: dict[str, Any]) -> dict[str, Any]:

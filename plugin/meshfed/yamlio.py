@@ -353,13 +353,14 @@ def _is_merge_key(event: events.ScalarEvent) -> bool:
     return event.value == "<<" and (event.implicit[0] or event.tag == _MERGE)
 
 
-def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain,
-               first: bool = False) -> tuple[list[Any], bool]:
+def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain, first: bool = False,
+               spans: dict[int, tuple[int, int]] | None = None) -> tuple[list[Any], bool]:
     """Build the documents straight from libyaml's events: much faster than composing nodes and
     constructing them, with the same results as GoLoader (the reference semantics). Also says
     whether the stream used an alias (only then can a document expand or refer to itself). With
     `first`, only the first document is read (what follows it is not looked at, as go-yaml's
-    Unmarshal does)."""
+    Unmarshal does). With `spans`, each map that is an entry of a list in a root map (the items of
+    a ResourceList) gets the (start, end) of its text, by the map's id."""
     if text and text[-1] != "\n":
         # go-yaml reads a block scalar's last, whitespace-only line without a line break after it
         # as if it had one (helm appends one to every values file): so does the reader then
@@ -370,6 +371,7 @@ def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain,
     anchors: dict[str, Any] = {}
     stack: list[Any] = []  # _MapFrame or list
     root: list[Any] = []
+    starts: dict[int, int] = {}  # for `spans`: where the maps being read started
 
     def put(item: Any, mark: Any) -> None:
         if not stack:
@@ -397,6 +399,8 @@ def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain,
             new_map: dict = {}
             if event.anchor is not None:
                 anchors[event.anchor] = new_map
+            if spans is not None and len(stack) == 2 and type(stack[1]) is list:
+                starts[id(new_map)] = event.start_mark.index
             stack.append(_MapFrame(new_map))
         elif kind is events.SequenceStartEvent:
             if len(stack) >= MAX_DEPTH:
@@ -406,7 +410,10 @@ def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain,
                 anchors[event.anchor] = new_list
             stack.append(new_list)
         elif kind is events.MappingEndEvent:
-            put(stack.pop().value, event.start_mark)
+            done = stack.pop().value
+            if starts and id(done) in starts:
+                spans[id(done)] = (starts.pop(id(done)), event.end_mark.index)  # type: ignore[index]
+            put(done, event.start_mark)
         elif kind is events.SequenceEndEvent:
             put(stack.pop(), event.start_mark)
         elif kind is events.AliasEvent:
@@ -424,16 +431,21 @@ def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain,
             return docs, aliased
 
 
-def parse_all(text: str, name: str, kyaml: bool = False) -> list[Any]:
+def parse_all(text: str, name: str, kyaml: bool = False,
+              spans: dict[int, tuple[int, int]] | None = None) -> list[Any]:
     """Every document of a YAML stream, read as go-yaml v2 (Helm) reads it, or with `kyaml` as
     kustomize and kpt read their items; InputError (with the line and column where there is one)
-    for malformed YAML and for the guards above."""
-    return _parse(text, name, resolve_kyaml if kyaml else resolve_plain, False)
+    for malformed YAML and for the guards above. `spans`: see `_documents` (none are given for a
+    stream with aliases: such a map's text may not stand alone)."""
+    return _parse(text, name, resolve_kyaml if kyaml else resolve_plain, False, spans)
 
 
-def _parse(text: str, name: str, resolve: Callable[[str], Any], first: bool) -> list[Any]:
+def _parse(text: str, name: str, resolve: Callable[[str], Any], first: bool,
+           spans: dict[int, tuple[int, int]] | None = None) -> list[Any]:
     try:
-        docs, aliased = _documents(text, resolve, first)
+        docs, aliased = _documents(text, resolve, first, spans)
+        if aliased and spans:
+            spans.clear()
         if aliased:
             for doc in docs:
                 check_expansion(doc, _object_children)
