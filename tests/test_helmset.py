@@ -18,18 +18,11 @@ from meshfed.diagnostics import InputError
 from meshfed.helmset import KINDS, Assignment, apply, typed_value
 from meshfed.yamlio import merge_maps
 
-REPO = Path(__file__).resolve().parents[1]
+from support import helm_executable
 
 
-def _helm() -> Path | None:
-    env = os.environ.get("HELM")
-    for c in [Path(env)] if env else [REPO / ".tools" / "bin" / "helm"]:
-        if c.is_file() and os.access(c, os.X_OK):
-            return c
-    return None
 
-
-HELM = _helm()
+HELM = helm_executable()
 needs_helm = pytest.mark.skipif(HELM is None, reason="helm not found (HELM or .tools/bin/helm)")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,19 +21,12 @@ from meshfed.pipeline import _apply_patches
 from meshfed.schema import validate
 from meshfed.yamlio import parse_values
 
-REPO = Path(__file__).resolve().parents[1]
+from support import REPO, helm_executable
+
 PEERS = REPO / "tests" / "data" / "peers"
 
 
-def _helm() -> Path | None:
-    env = os.environ.get("HELM")
-    for c in [Path(env)] if env else [REPO / ".tools" / "bin" / "helm"]:
-        if c.is_file() and os.access(c, os.X_OK):
-            return c
-    return None
-
-
-HELM = _helm()
+HELM = helm_executable()
 
 
 def _input(case: dict[str, Any]) -> str:
