@@ -151,7 +151,6 @@ GO_INT = GoKind(int)
 GO_FLOAT = GoKind(float)
 GO_NULL = GoKind(type(None))
 
-_STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BINARY = "tag:yaml.org,2002:binary"
@@ -488,9 +487,10 @@ def parse_values(text: str, name: str) -> dict[str, Any]:
 
 
 def _chunks(text: str, name: str) -> list[tuple[int, str]]:
-    """The documents of a values file as helm cuts them (apimachinery's YAMLReader), each with the
-    number of its first line, blank and comment lines before the first line of the next kept in
-    it (so a problem's line number is the file's); a `---` line starting the file stays in it."""
+    """The documents of a values file as helm cuts them (apimachinery's YAMLReader: at each line
+    starting with `---`, which a document with no text yet keeps), each with the number of its
+    first line, its text preceded by a line break for every line before it, so that a problem is
+    reported at the file's line."""
     if not (text.startswith("---") or "\n---" in text):  # the common case: one document
         return [(1, text)]
     chunks: list[tuple[int, str]] = []
