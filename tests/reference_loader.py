@@ -13,8 +13,7 @@ from typing import Any
 import yaml
 
 from meshfed.libyaml import Parser
-from meshfed.yamlio import (GO_BOOL, GO_FLOAT, GO_INT, GO_NULL, _MERGE, _STR, _TAG_KINDS, check_expansion,
-                            resolve_tagged)
+from meshfed.yamlio import GO_BOOL, GO_FLOAT, GO_INT, GO_NULL, _MERGE, check_expansion, resolve_tagged
 
 
 def _node_children(node: Any) -> list[Any] | None:
@@ -40,37 +39,43 @@ for _tag, _regexp, _first in (
 
 
 class GoConstructor(yaml.constructor.SafeConstructor):
-    """go-yaml v2's scalars (`resolve_tagged`), a refusal of duplicate keys and of the tags
-    `_documents` refuses (!!binary, !!timestamp, !!set, ...), and the same guards."""
+    """go-yaml v2's scalars (`resolve_tagged`: any tag, known or not), maps and lists whatever
+    their tag, a refusal of duplicate keys, merges in order, and the same guards."""
 
-    yaml_constructors = {
-        "tag:yaml.org,2002:seq": yaml.constructor.SafeConstructor.construct_yaml_seq,
-        "tag:yaml.org,2002:map": yaml.constructor.SafeConstructor.construct_yaml_map,
-    }
+    yaml_constructors: dict = {}
 
     def construct_document(self, node: yaml.Node) -> Any:
         check_expansion(node, _node_children)
         return super().construct_document(node)
 
-    def construct_go_scalar(self, node: yaml.ScalarNode) -> Any:
+    def construct_go(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return self.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.construct_object(child, deep=True) for child in node.value]
         try:
             return resolve_tagged(node.tag, node.value)
         except ValueError as exc:
             raise yaml.constructor.ConstructorError(None, None, str(exc), node.start_mark) from None
 
-    def construct_unsupported(self, node: yaml.Node) -> Any:
-        raise yaml.constructor.ConstructorError(None, None, f"unsupported tag {node.tag}", node.start_mark)
-
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        """Explicit keys must be unique; keys merged in with `<<` may be overridden by them."""
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE:
+        """Entries in order: a merge (`<<`) sets its maps' keys (of a list, the earlier maps win)
+        over what came before, an explicit key overrides them; an explicit key twice is an error."""
+        out: dict = {}
+        explicit: set[Any] = set()
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE and key_node.value == "<<":
+                maps = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                if not all(isinstance(m, yaml.MappingNode) for m in maps):
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "a merge key (<<) needs a map or a list of maps", key_node.start_mark)
+                for m in reversed(maps):
+                    out.update(self.construct_object(m, deep=True))
                 continue
             key = self.construct_object(key_node, deep=True)
             try:
-                duplicate = key in seen
-                seen.add(key)
+                duplicate = key in explicit
+                explicit.add(key)
             except TypeError:
                 raise yaml.constructor.ConstructorError(
                     None, None, "a mapping key must be a scalar", key_node.start_mark
@@ -80,20 +85,19 @@ class GoConstructor(yaml.constructor.SafeConstructor):
                     "while constructing a mapping", node.start_mark,
                     f"found duplicate key {key!r}", key_node.start_mark,
                 )
-        if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)
-        return super().construct_mapping(node, deep=deep)
+            out[key] = self.construct_object(value_node, deep=deep)
+        return out
 
 
-for _tag in (_STR, _MERGE, *_TAG_KINDS):
-    GoConstructor.add_constructor(_tag, GoConstructor.construct_go_scalar)
-GoConstructor.add_constructor(None, GoConstructor.construct_unsupported)
+GoConstructor.add_constructor(None, GoConstructor.construct_go)
 
 
 class GoLoader(Parser, GoConstructor, GoResolver):  # type: ignore[misc, valid-type]
     """The node-based loader: the reference semantics for `parse_all`'s faster event reader."""
 
     def __init__(self, stream: Any) -> None:
+        if isinstance(stream, str) and stream and stream[-1] != "\n":
+            stream += "\n"  # go-yaml: a last whitespace-only line of a block scalar ends in a line break
         Parser.__init__(self, stream)
         GoConstructor.__init__(self)
         GoResolver.__init__(self)

@@ -90,3 +90,28 @@ def test_render_pipeline_twice(tmp_path: Path) -> None:
     _check(pkg, first)
     _kpt(pkg, "render", "--allow-exec")
     assert _snapshot(pkg) == first
+
+
+OTHER = """\
+# A resource meshfed does not own: kpt must get it back as it was.
+apiVersion: example.com/v1
+kind: Settings
+metadata:
+  name: other # a trailing comment
+spec:
+  rate: 1e3
+  mode: 0o17
+  since: 2001-12-14
+  flag: yes
+  text: |
+    kept
+     as is
+"""
+
+
+def test_items_passed_through_keep_comments_and_spelling(tmp_path: Path) -> None:
+    pkg = _package(tmp_path)
+    (pkg / "other.yaml").write_text(OTHER)
+    _kpt(pkg, "eval", ".", "--exec", "meshfed krm")
+    assert (pkg / "other.yaml").read_text() == OTHER
+    assert (pkg / "mf.yaml").read_text() == DOCUMENT

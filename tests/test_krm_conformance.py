@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from meshfed.yamlio import parse_all
+
 from support import REPO, meshfed_executable
 from support.cmp_emulator import GoYamlLoader
 
@@ -362,5 +364,6 @@ def test_items_keep_kustomize_and_kpt_meaning_while_meshfederation_values_are_he
     assert "labelSelector.app" in proc.stderr
     fixed = krm(text.replace("labelSelector: {app: y}", "labelSelector: {app: 'y'}"), cwd=transformer_dir)
     assert fixed.returncode == 0, fixed.stderr
-    [rl] = [d for d in yaml.safe_load_all(fixed.stdout) if d is not None]
+    [rl] = [d for d in parse_all(fixed.stdout, "<stdout>", kyaml=True) if d is not None]
     assert rl["items"][0]["data"] == {"flag": "on", "n": "yes", "y": "off"}
+    assert "data: {flag: on, n: yes, y: off}" in fixed.stdout  # passed through as it came

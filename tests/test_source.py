@@ -95,3 +95,22 @@ def test_a_root_that_is_not_a_directory_is_a_usage_error_on_every_command(tmp_pa
     assert (run.returncode, run.stdout) == (2, "")
     assert run.stderr.endswith(f"Error: Invalid value for '--root': '{root}' is not a directory\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app", "file.yaml"]
+
+
+def test_a_base_values_file_is_read_as_helm_reads_a_values_file(tmp_path: Path) -> None:
+    """Bases, `-f` files and Argo CD value files agree: several documents merge, text after a
+    `...` is not read; a file of MeshFederation documents keeps every document."""
+    from meshfed.source import Files, load_values_file
+
+    values = tmp_path / "values.yaml"
+    values.write_text("global: {remote: [], x: 1}\n---\nglobal: {x: 2}\n...\n}not yaml\n")
+    docs = tmp_path / "docs.yaml"
+    docs.write_text("kind: MeshFederation\nspec: {}\n---\nkind: MeshFederation\nspec: {scope: mesh}\n")
+    files = Files(str(tmp_path))
+    assert files.documents(str(values), "values.yaml") == [{"global": {"remote": [], "x": 2}}]
+    assert load_values_file(values, "values.yaml") == {"global": {"remote": [], "x": 2}}
+    assert len(files.documents(str(docs), "docs.yaml")) == 2
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: MeshFederation\nspec: {}\n...\n}not yaml\n")
+    with pytest.raises(InputError, match="invalid YAML"):
+        files.documents(str(broken), "broken.yaml")

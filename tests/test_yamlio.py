@@ -96,6 +96,21 @@ def test_an_explicit_key_overrides_a_merged_one() -> None:
     assert doc["other"] == {"port": 2, "name": "x"}
 
 
+def test_a_merge_after_an_explicit_key_overrides_it_as_go_yaml_v2_does() -> None:
+    doc = parse_all("b: {a: 1, <<: {a: 2, c: 3}, d: 4}\n", "t.yaml")[0]
+    assert doc["b"] == {"a": 2, "c": 3, "d": 4}
+    with pytest.raises(InputError, match="duplicate key 'a'"):  # written twice: still a duplicate
+        parse_all("b: {a: 1, <<: {a: 2}, a: 3}\n", "t.yaml")
+
+
+@pytest.mark.parametrize("key", ["!!merge \"<<\"", "!<tag:yaml.org,2002:merge> '<<'", "!!merge <<", "! <<"])
+def test_the_explicit_merge_tag_merges(key: str) -> None:
+    text = f"b: {{{key}: {{x: 1}}, z: 2}}\n"
+    assert parse_all(text, "t.yaml")[0] == _reference(text)[0] == {"b": {"x": 1, "z": 2}}
+    for literal in ("'<<'", "!!str <<", "\"<<\""):  # a quoted or otherwise tagged `<<` is a key
+        assert parse_all(f"b: {{{literal}: 1}}\n", "t.yaml")[0] == {"b": {"<<": 1}}
+
+
 def test_duplicate_keys_are_an_error_with_the_line() -> None:
     with pytest.raises(InputError) as exc:
         parse_all("global:\n  port: 1\n  port: 2\n", "dup.yaml")
@@ -182,10 +197,9 @@ def test_nesting_through_aliases_counts() -> None:
     ("a: !!int " + "1" * 5000 + "\n", "cannot decode !!str `" + "1" * 37 + "...` as a !!int"),
     ("a: !!null x\n", "cannot decode !!str `x` as a !!null"),
     ("a: !!bool 1\n", "cannot decode !!int `1` as a !!bool"),
-    ("a: !!binary aGk=\n", "unsupported tag tag:yaml.org,2002:binary"),
-    ("a: !!timestamp 2001-12-14\n", "unsupported tag tag:yaml.org,2002:timestamp"),
-    ("a: !foo x\n", "unsupported tag !foo"),
-    ("a: !!set {x}\n", "unsupported tag tag:yaml.org,2002:set"),
+    ("a: !!binary aGk\n", "!!binary value contains invalid base64 data"),
+    ("a: !!timestamp 2001-12-32\n", "cannot decode !!str `2001-12-32` as a !!timestamp"),
+    ("a: !!timestamp 12\n", "cannot decode !!int `12` as a !!timestamp"),
 ])
 def test_bad_explicit_tags_are_errors_with_the_place(text: str, problem: str) -> None:
     with pytest.raises(InputError) as exc:
@@ -194,6 +208,23 @@ def test_bad_explicit_tags_are_errors_with_the_place(text: str, problem: str) ->
     assert d.message == f"invalid YAML: line 1 column 4: {problem}"
     with pytest.raises(yaml.YAMLError, match=re.escape(problem)):
         _reference(text)
+
+
+def test_tags_go_yaml_v2_reads() -> None:
+    text = ("a: !local value\nb: !foo 12\nc: !<!bar> baz\nd: !<tag:example.com,2000:x> 1\ne: !!set {x: null}\n"
+            "f: !!omap [x: 1]\ng: !!timestamp 2015-01-01\nh: !!binary aGVsbG8=\ni: !!binary |\n  aGVs\n  bG8=\n"
+            "j: !!timestamp 2001-12-14t21:59:43.10-05:00\nk: !foo {x: y}\nl: !!str [1]\n")
+    doc = parse_all(text, "t.yaml")[0]
+    assert doc == _reference(text)[0] == {
+        "a": "value", "b": "12", "c": "baz", "d": "1", "e": {"x": None}, "f": [{"x": 1}], "g": "2015-01-01",
+        "h": "hello", "i": "hello", "j": "2001-12-14t21:59:43.10-05:00", "k": {"x": True}, "l": [1]}
+    tagged = "%TAG !e! tag:example.com,2000:app/\n---\na: !e!foo 12\n"
+    assert parse_all(tagged, "t.yaml") == [{"a": "12"}]
+
+
+def test_a_last_whitespace_only_line_of_a_block_scalar_ends_in_a_line_break() -> None:
+    for text in ("foo: |\n  x\n   ", "foo: |\n  x\n   \n"):
+        assert parse_all(text, "t.yaml") == _reference(text) == [{"foo": "x\n \n"}]
 
 
 def test_good_explicit_tags() -> None:
@@ -247,8 +278,14 @@ def test_values_files(tmp_path: Path) -> None:
     assert load("# only a comment\n") == {}
     assert load("---\n") == {}
     assert load("\ufeffglobal: {port: 1}\n") == {"global": {"port": 1}}  # a UTF-8 BOM is fine
+    # several documents merge as helm merges them; what follows a document's end (`...`) is not read
+    assert load("a: {x: 1, l: [1]}\n---\n\n--- # c\na: {z: 2, l: [2]}\n---\n~\n") == {"a": {"x": 1, "z": 2, "l": [2]}}
+    assert load("---\na: hello\n...\n}not yaml\n") == {"a": "hello"}
+    assert load("a: 1\n---\na: null\n") == {"a": None}
     for text, message in [("- a\n", "must hold a map, found a list"), ("just text\n", "found a string"),
-                          ("a: 1\n---\nb: 2\n", "one YAML document"), (b"a: \xff\n", "not UTF-8")]:
+                          ("a: 1\n---\n- b\n", "must hold a map \\(the document at line 3\\), found a list"),
+                          ("a: 1\n--- {b: 2}\n", "line 2: invalid YAML document separator: {b: 2}"),
+                          (b"a: \xff\n", "not UTF-8")]:
         with pytest.raises(InputError, match=message):
             load(text)
 

@@ -32,8 +32,10 @@ Rules, all as helm's parser has them:
 * `--set-json k=JSON[,k2=JSON...]` stores JSON values (numbers as float64, as Go decodes them: one
   without fraction or exponent comes back as a Python int of that float64's value); a flag whose text
   starts with `{` is one JSON object, merged over the values like a values file.
-* The quirks too: `a[0]` with no `=`, an unclosed `a[1`, and a trailing `a.` are silently ignored
-  (helm's parser reads them as the end of its input); `a=` stores "" and `a={}` stores `[""]`.
+* The quirks too: `a[0]` with no `=` and a trailing `a.` are silently ignored (helm's parser reads
+  them as the end of its input); `a=` stores "" and `a={}` stores `[""]`.
+* One deviation: an unclosed index (`a[1`), which helm silently drops with the rest of the flag, is
+  an error naming the flag: a value the user set must not vanish.
 
 Where helm fails, `apply` raises `InputError`, naming the flag and its text.
 """
@@ -47,7 +49,7 @@ from typing import Any, NamedTuple
 
 from .diagnostics import InputError, error
 from .source import read_file
-from .yamlio import type_name
+from .yamlio import merge_maps, type_name
 
 KINDS = ("set-json", "set", "set-string", "set-file", "set-literal")
 """The flag kinds, in the order helm applies them (after the -f files)."""
@@ -90,18 +92,6 @@ def apply(values: Mapping[str, Any], assignments: Iterable[Assignment],
             if flag.kind == kind:
                 base = _apply_one(base, flag, files_read)
     return base
-
-
-def merge_maps(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's `loader.MergeMaps` (how it combines -f files): maps merge key by key, b wins, a null
-    is stored as a null. Returns a new map; nested maps of `a` that b touches are copied."""
-    out = dict(a)
-    for k, v in b.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge_maps(out[k], v)
-        else:
-            out[k] = v
-    return out
 
 
 # --- the parser ---------------------------------------------------------------------------------
@@ -232,7 +222,8 @@ class _Parser:
     def _index(self) -> int:
         v, last = self._until("]")
         if last is None:
-            raise _Stop(f"error parsing index: {_EOF}", eof=True)
+            # helm reads this as the end of its input and drops the assignment: refused here
+            raise _Stop(f"unclosed index {'[' + v!r}: no ']' follows (helm would silently ignore it)")
         if not _DIGITS.fullmatch(v):
             raise _Stop(f"error parsing index: {v!r} is not an integer")
         i = _int64(v)

@@ -35,7 +35,7 @@ from . import options as opts
 from .api import Document, render
 from .diagnostics import Diagnostic, InputError, error
 from .federationdoc import is_federation_spec
-from .resourcelist import SYNTHETIC, Request, execute
+from .resourcelist import FUNCTION_CONFIG, SYNTHETIC, Request, execute
 from .resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
                         annotations_of, duplicates, is_local_config, is_meshfederation, object_key,
                         resource_ref, strip_bookkeeping, with_annotations)
@@ -77,7 +77,7 @@ def process(request: Request) -> tuple[list[dict[str, Any]], Problems]:
         if fc is None and not request.items:
             raise InputError([error("empty ResourceList: no functionConfig and no items")])
         options, found = _options(fc)
-        problems += [(d, None) for d in found]
+        problems += [(d, resource_ref(fc) if fc is not None else None) for d in found]
         kept, sources = [], []
         for item, helm_item in zip(request.items, request.helm_items):
             if OWNER in annotations_of(item):
@@ -120,8 +120,8 @@ def _options(fc: dict[str, Any] | None) -> tuple[opts.Options, list[Diagnostic]]
     if raw is None:
         return opts.Options(), []
     if not isinstance(raw, dict):
-        return opts.Options(), [error("must be a map", "functionConfig", section)]
-    return opts.parse(raw, "functionConfig", section)
+        return opts.Options(), [error("must be a map", FUNCTION_CONFIG, section)]
+    return opts.parse(raw, FUNCTION_CONFIG, section)
 
 
 def _as_local_config(item: dict[str, Any]) -> dict[str, Any]:

@@ -85,8 +85,15 @@ def _apply_patches(merged: Merged, patches: list[Patch]) -> list[Diagnostic]:
 
     for patch in patches:
         where = f"spec.patches[{patch.index}]"
+        # RFC 6902 section 4: members an operation does not define are ignored
+        members = _MEMBERS.get(patch.op.get("op"), ("op", "path"))
+        op = {k: copy.deepcopy(patch.op[k]) for k in members if k in patch.op}
+        if "from" in members and not isinstance(op.get("from"), str):
+            problems.append(error(f"patch failed: {op.get('op')} needs from: a JSON pointer (a string)",
+                                  patch.source, f"{where}.from"))
+            continue
         try:
-            merged.values = jsonpatch.apply_patch(merged.values, [copy.deepcopy(patch.op)], in_place=True)
+            merged.values = jsonpatch.apply_patch(merged.values, [op], in_place=True)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError,
                 IndexError, ValueError, AttributeError) as exc:
             problems.append(error(f"patch failed: {_patch_failure(exc, patch.op)}", patch.source, where))
@@ -96,6 +103,11 @@ def _apply_patches(merged: Merged, patches: list[Patch]) -> list[Diagnostic]:
             merged.origins[_set_path(merged.values, jsonpatch.JsonPointer(pointer).parts)] = \
                 Layer(patch.source, {}, "", where)
     return problems
+
+
+# The members each operation defines (RFC 6902 section 4); any other member is ignored.
+_MEMBERS = {"add": ("op", "path", "value"), "replace": ("op", "path", "value"), "test": ("op", "path", "value"),
+            "remove": ("op", "path"), "move": ("op", "path", "from"), "copy": ("op", "path", "from")}
 
 
 def _patch_failure(exc: Exception, op: dict[str, Any]) -> str:

@@ -28,21 +28,25 @@ if TYPE_CHECKING:
 API_VERSION = "config.kubernetes.io/v1"
 STDIN = "<stdin>"
 SYNTHETIC = "MeshFederation/"  # how a document with no file is named: `MeshFederation/<name>`
+FUNCTION_CONFIG = "functionConfig"  # how problems of the function config name it (not a file)
 
 
 class Request:
-    """The items and functionConfig as kustomize and kpt mean them (YAML 1.2's booleans: they go
-    back out unchanged), and the same read as Helm reads values, for the MeshFederation documents
-    among them (`helm_items` in the same order, `helm_config`)."""
+    """The items and functionConfig as kustomize and kpt mean them (YAML 1.2's booleans), and the
+    same read as Helm reads values, for the MeshFederation documents among them (`helm_items` in
+    the same order, `helm_config`). `texts`: each item's own text, by the item's id, so that an
+    item passed through goes back out as it came (comments, `1e3`, `0o17`, a plain date)."""
 
-    __slots__ = ("items", "function_config", "helm_items", "helm_config")
+    __slots__ = ("items", "function_config", "helm_items", "helm_config", "texts")
 
     def __init__(self, items: list[dict[str, Any]], function_config: dict[str, Any] | None,
-                 helm_items: list[dict[str, Any]], helm_config: dict[str, Any] | None) -> None:
+                 helm_items: list[dict[str, Any]], helm_config: dict[str, Any] | None,
+                 texts: dict[int, str] | None = None) -> None:
         self.items = items
         self.function_config = function_config
         self.helm_items = helm_items
         self.helm_config = helm_config
+        self.texts = texts or {}
 
 
 def read_request(stream: BinaryIO) -> Request:
@@ -51,14 +55,25 @@ def read_request(stream: BinaryIO) -> Request:
 
 
 def parse_request(text: str) -> Request:
-    items, config = _parse(text, kyaml=True)
+    spans: dict[int, tuple[int, int]] = {}
+    items, config = _parse(text, kyaml=True, spans=spans)
+    texts = {id(item): _item_text(text, *spans[id(item)]) for item in items if id(item) in spans}
     if "MeshFederation" not in text:  # nothing is read as Helm values: one parse is enough
-        return Request(items, config, items, config)
-    return Request(items, config, *_parse(text, kyaml=False))
+        return Request(items, config, items, config, texts)
+    return Request(items, config, *_parse(text, kyaml=False), texts)
 
 
-def _parse(text: str, kyaml: bool) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    docs = [d for d in parse_all(text, STDIN, kyaml) if d is not None]
+def _item_text(text: str, start: int, end: int) -> str:
+    """An item's text, its lines moved to the left edge by the item's own column (a uniform shift
+    keeps block scalars and comments as they are), without the blank lines after it."""
+    column = start - (text.rfind("\n", 0, start) + 1)
+    first, *rest = text[start:end].rstrip().split("\n")
+    return "\n".join([first, *(line[min(column, len(line) - len(line.lstrip(" "))):] for line in rest)])
+
+
+def _parse(text: str, kyaml: bool, spans: dict[int, tuple[int, int]] | None = None
+           ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    docs = [d for d in parse_all(text, STDIN, kyaml, spans) if d is not None]
     if len(docs) != 1:
         raise InputError([error(f"expected one ResourceList document, found {len(docs)}", STDIN)])
     data = docs[0]
@@ -81,26 +96,41 @@ def _parse(text: str, kyaml: bool) -> tuple[list[dict[str, Any]], dict[str, Any]
 
 
 def result(d: Diagnostic, ref: dict[str, str] | None = None) -> dict[str, Any]:
-    """A diagnostic as a KRM result: the file only when it is a relative path (the spec wants
-    one), the message safe to print."""
-    entry: dict[str, Any] = {"message": printable(d.message), "severity": d.severity}
+    """A diagnostic as a KRM result (the Result schema of the KRM functions spec): the field only
+    with the resource it is in (else the message names it), the file only when it is a relative
+    path of the package (not the function config, which is not a file), the message safe to
+    print."""
+    message = d.message if ref or not d.path else f"{d.path}: {d.message}"
+    entry: dict[str, Any] = {"message": printable(message), "severity": d.severity}
     if ref:
         entry["resourceRef"] = dict(ref)
-    if d.path:
-        entry["field"] = {"path": printable(d.path)}
-    if d.file and not d.file.startswith(("<", "/", SYNTHETIC)):
+        if d.path:
+            entry["field"] = {"path": printable(d.path)}
+    if d.file and d.file != FUNCTION_CONFIG and not d.file.startswith(("<", "/", SYNTHETIC)):
         path = posixpath.normpath(d.file)
         if not path.startswith("../"):
             entry["file"] = {"path": printable(path)}
     return entry
 
 
-def write(items: list[dict[str, Any]], results: list[dict[str, Any]]) -> str:
-    """The ResourceList text."""
-    doc: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "ResourceList", "items": items}
+def write(items: list[dict[str, Any]], results: list[dict[str, Any]], texts: dict[int, str] | None = None) -> str:
+    """The ResourceList text; an item with its own text in `texts` (by id: one passed through
+    unchanged) is that text, indented as an entry of `items`."""
+    if not texts or not any(id(item) in texts for item in items):
+        doc: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "ResourceList", "items": items}
+        if results:
+            doc["results"] = results
+        return dump_yaml([doc])
+    out = [dump_yaml([{"apiVersion": API_VERSION, "kind": "ResourceList"}]), "items:\n"]
+    for item in items:
+        text = texts.get(id(item))
+        if text is None:  # written as an entry of a list in a map: `- ` at the left edge
+            out.append(dump_yaml([{"items": [item]}]).split("\n", 2)[2])
+        else:
+            out.append("- " + text.replace("\n", "\n  ") + "\n")
     if results:
-        doc["results"] = results
-    return dump_yaml([doc])
+        out.append(dump_yaml([{"results": results}]).split("\n", 1)[1])
+    return "".join(out)
 
 
 def execute(processor: Processor, stdin: BinaryIO, stdout: TextIO, stderr: TextIO, prefix: str = "",
@@ -120,6 +150,7 @@ def execute(processor: Processor, stdin: BinaryIO, stdout: TextIO, stderr: TextI
         print(f"{prefix}{d}", file=stderr)
     if has_errors(d for d, _ in problems) and not validator:
         items = []
-    stdout.write(write(items, [result(d, ref) for d, ref in problems]))
+    texts = request.texts if request is not None else None  # items passed through are kept as they came
+    stdout.write(write(items, [result(d, ref) for d, ref in problems], texts))
     stdout.flush()
     return exit_code(d for d, _ in problems)

@@ -14,7 +14,7 @@ import os
 import stat
 
 from .diagnostics import InputError, error
-from .yamlio import parse_all, type_name
+from .yamlio import parse_all, parse_values
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -221,33 +221,49 @@ class Files:
         self._documents: dict[str, list[Any]] = {}
 
     def documents(self, real: str, name: str) -> list[Any]:
-        """The non-empty YAML documents of the file at `real` (already confined)."""
+        """The non-empty YAML documents of the file at `real` (already confined); a file that holds
+        no MeshFederation or Federation document is a values file, read as helm reads one (its
+        documents merged): [its map], or [] when empty."""
         cached = self._documents.get(real)
         if cached is None:
             if len(self._documents) >= MAX_BASE_FILES:
                 raise InputError([error(f"more than {MAX_BASE_FILES} distinct base files", name)])
-            cached = [d for d in parse_all(read_file(real, name), name) if d is not None]
+            cached = _documents_or_values(read_file(real, name), name)
             self._documents[real] = cached
         return cached
 
 
+def _documents_or_values(text: str, name: str) -> list[Any]:
+    problem = None
+    try:
+        docs: list[Any] | None = [d for d in parse_all(text, name) if d is not None]
+    except InputError as exc:  # perhaps a values file helm reads (text after a `...` is not read)
+        docs, problem = None, exc
+    if docs is not None and (any(type(d) is dict and d.get("kind") in _DOCUMENT_KINDS for d in docs)
+                             or (len(docs) <= 1 and not (text.startswith("---") or "\n---" in text))):
+        return docs  # MeshFederation documents, or a values file that is one document read whole
+    try:
+        values = parse_values(text, name)
+    except InputError:
+        if problem is not None:
+            raise problem from None
+        raise
+    if problem is not None and values.get("kind") in _DOCUMENT_KINDS:
+        raise problem from None
+    return [values] if values else []
+
+
+_DOCUMENT_KINDS = ("MeshFederation", "Federation")
 STDIN_PATH = "-"  # `-f -`, as with helm: the values come from standard input
 
 
 def load_values_file(path: PathArg, name: str) -> dict[str, Any]:
-    """A plain Helm values file (`-` is standard input): exactly one map (an empty file is an
-    empty map)."""
+    """A plain Helm values file (`-` is standard input), read as helm reads one: its documents'
+    maps merged (an empty file is an empty map)."""
     if os.fspath(path) == STDIN_PATH:
         import sys
         name = "<stdin>"
         text = read_stream(sys.stdin.buffer, name, MAX_FILE_BYTES)
     else:
         text = read_file(path, name)
-    docs = [d for d in parse_all(text, name) if d is not None]
-    if not docs:
-        return {}
-    if len(docs) > 1:
-        raise InputError([error("a values file must hold one YAML document", name)])
-    if not isinstance(docs[0], dict):
-        raise InputError([error(f"a values file must hold a map, found {type_name(docs[0])}", name)])
-    return docs[0]
+    return parse_values(text, name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-from .diagnostics import InputError, error
+from .diagnostics import InputError, error, printable
 from .libyaml import ComposerError, MarkedYAMLError, Parser, ReaderError, YAMLError, events
 
 TYPE_CHECKING = False
@@ -151,8 +151,9 @@ GO_INT = GoKind(int)
 GO_FLOAT = GoKind(float)
 GO_NULL = GoKind(type(None))
 
-_STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_BINARY = "tag:yaml.org,2002:binary"
 _TAG_KINDS: dict[str, type] = {
     "tag:yaml.org,2002:null": type(None),
     "tag:yaml.org,2002:bool": bool,
@@ -160,23 +161,70 @@ _TAG_KINDS: dict[str, type] = {
     "tag:yaml.org,2002:float": float,
 }
 _KIND_TAGS = {kind: "!!" + tag.rsplit(":", 1)[1] for tag, kind in _TAG_KINDS.items()} | {str: "!!str"}
+# go-yaml v2's timestamps (its `allowedTimestampFormats`, as Go's time.Parse reads them): a
+# four-digit year, month and day of one or two digits, optionally a time of one- or two-digit fields
+# with an optional fraction, after `T` or `t` with a zone (`Z` or +hh:mm), or after a space without
+# one. `_go_timestamp` checks the ranges as time.Parse does.
+_GO_TIMESTAMP = (r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:"
+                 r"[Tt]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?(?:Z|[-+]([0-9]{2}):([0-9]{2}))"
+                 r"| ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?)?\Z")
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _go_timestamp(text: str) -> bool:
+    """Whether go-yaml v2 takes `text` for a timestamp (its formats, with Go's range checks)."""
+    m = re.match(_GO_TIMESTAMP, text)
+    if m is None:
+        return False
+    year, month, day, *clock = (None if g is None else int(g) for g in m.groups())
+    if not 1 <= month <= 12 or not 1 <= day <= _MONTH_DAYS[month - 1]:
+        return False
+    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        return False
+    hour, minute, second, zone_h, zone_m = clock[:5] if clock[0] is not None else (*clock[5:], None, None)
+    if hour is None:
+        return True
+    return hour < 24 and minute < 60 and second < 60 and (zone_h is None or (zone_h <= 24 and zone_m <= 60))
+
+
+def _go_binary(text: str) -> str:
+    """A `!!binary` scalar as go-yaml v2 decodes it: standard base64 (line breaks ignored), the
+    bytes as a string (invalid UTF-8 replaced, as helm's JSON encoding does)."""
+    import binascii  # rare: not loaded at start
+
+    data = text.replace("\r", "").replace("\n", "")
+    try:
+        if len(data) % 4:
+            raise binascii.Error
+        decoded = binascii.a2b_base64(data, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("!!binary value contains invalid base64 data") from None
+    return decoded.decode("utf-8", "replace")
 
 
 def resolve_tagged(tag: str, text: str) -> Any:
-    """A scalar with an explicit tag, as go-yaml v2 decodes it: the text must resolve to the
-    tag's type (`!!float` also takes an int64). ValueError says why not."""
-    if tag == _STR or tag == _MERGE:
-        return text
+    """A scalar with an explicit tag, as go-yaml v2 decodes it into an interface{}: the text must
+    resolve to the tag's type (`!!float` also takes an int64; `!!timestamp` keeps its text);
+    `!!binary` is decoded; any other tag (local `!foo`, global, `!!set`, `!!merge`...) leaves the
+    text a string. ValueError says why not."""
     kind = _TAG_KINDS.get(tag)
     if kind is None:
-        raise ValueError(f"unsupported tag {tag}")
+        if tag == _TIMESTAMP:
+            if _go_timestamp(text):
+                return text
+            kind = _TIMESTAMP
+        elif tag == _BINARY:
+            return _go_binary(text)
+        else:
+            return text
     value = resolve_plain(text)
     if type(value) is kind:
         return value
     if kind is float and type(value) is int and value in _INT64:
         return float(value)
     shown = text if len(text) <= 40 else text[:37] + "..."
-    raise ValueError(f"cannot decode {_KIND_TAGS[type(value)]} `{shown}` as a {_KIND_TAGS[kind]}")
+    wanted = "!!timestamp" if kind is _TIMESTAMP else _KIND_TAGS[kind]
+    raise ValueError(f"cannot decode {_KIND_TAGS[type(value)]} `{shown}` as a {wanted}")
 
 
 # --- guards ----------------------------------------------------------------------------------
@@ -256,16 +304,17 @@ def _duplicate(mark: Any, key: Any) -> YAMLError:
 
 
 class _MapFrame:
-    """A mapping being read: explicit keys, and maps merged in with `<<` (explicit keys win,
-    earlier merged maps win over later ones)."""
+    """A mapping being read, as go-yaml v2 reads one: entries in order, a merge (`<<`) setting the
+    keys of its maps over what came before (of a list of maps, the earlier ones win), a key after
+    it over those. Only keys written twice are duplicates."""
 
-    __slots__ = ("value", "key", "has_key", "merged", "merge_next", "key_mark")
+    __slots__ = ("value", "key", "has_key", "explicit", "merge_next", "key_mark")
 
     def __init__(self, value: dict) -> None:
         self.value = value
         self.key: Any = None
         self.has_key = False
-        self.merged: list[dict] = []
+        self.explicit: set[Any] | None = None  # the keys written, once a merge has added others
         self.merge_next = False
         self.key_mark: Any = None
 
@@ -282,32 +331,46 @@ class _MapFrame:
             if not all(isinstance(m, dict) for m in maps):
                 raise MarkedYAMLError(
                     None, None, "a merge key (<<) needs a map or a list of maps", self.key_mark)
-            self.merged.extend(maps)
-            return
-        if self.key in self.value:
-            raise _duplicate(self.key_mark, self.key)
-        self.value[self.key] = item
-
-    def finish(self) -> dict:
-        if self.merged:
-            explicit = dict(self.value)
-            self.value.clear()
-            for m in reversed(self.merged):
+            if self.explicit is None:
+                self.explicit = set(self.value)
+            for m in reversed(maps):
                 self.value.update(m)
-            self.value.update(explicit)
-        return self.value
+            return
+        key = self.key
+        if self.explicit is None:
+            if key in self.value:
+                raise _duplicate(self.key_mark, key)
+        elif key in self.explicit:
+            raise _duplicate(self.key_mark, key)
+        else:
+            self.explicit.add(key)
+        self.value[key] = item
 
 
-def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain) -> tuple[list[Any], bool]:
+def _is_merge_key(event: events.ScalarEvent) -> bool:
+    """go-yaml v2's merge key: `<<` plain (or with the non-specific tag `!`) or tagged `!!merge`."""
+    return event.value == "<<" and (event.implicit[0] or event.tag == _MERGE)
+
+
+def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain, first: bool = False,
+               spans: dict[int, tuple[int, int]] | None = None) -> tuple[list[Any], bool]:
     """Build the documents straight from libyaml's events: much faster than composing nodes and
     constructing them, with the same results as GoLoader (the reference semantics). Also says
-    whether the stream used an alias (only then can a document expand or refer to itself)."""
+    whether the stream used an alias (only then can a document expand or refer to itself). With
+    `first`, only the first document is read (what follows it is not looked at, as go-yaml's
+    Unmarshal does). With `spans`, each map that is an entry of a list in a root map (the items of
+    a ResourceList) gets the (start, end) of its text, by the map's id."""
+    if text and text[-1] != "\n":
+        # go-yaml reads a block scalar's last, whitespace-only line without a line break after it
+        # as if it had one (helm appends one to every values file): so does the reader then
+        text += "\n"
     parser = Parser(text)
     docs: list[Any] = []
     aliased = False
     anchors: dict[str, Any] = {}
     stack: list[Any] = []  # _MapFrame or list
     root: list[Any] = []
+    starts: dict[int, int] = {}  # for `spans`: where the maps being read started
 
     def put(item: Any, mark: Any) -> None:
         if not stack:
@@ -322,26 +385,23 @@ def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain) -> tupl
         kind = type(event)
         if kind is events.ScalarEvent:
             frame = stack[-1] if stack else None
-            if (type(frame) is _MapFrame and not frame.has_key and event.value == "<<" and event.implicit[0]
-                    and event.tag is None):
+            if type(frame) is _MapFrame and not frame.has_key and _is_merge_key(event):
                 frame.merge_next, frame.has_key, frame.key_mark = True, True, event.start_mark
                 continue
             value = _scalar(event, resolve)
             if event.anchor is not None:
                 anchors[event.anchor] = value
             put(value, event.start_mark)
-        elif kind is events.MappingStartEvent:
-            if event.tag not in (None, "!", "tag:yaml.org,2002:map"):
-                raise MarkedYAMLError(None, None, f"unsupported tag {event.tag}", event.start_mark)
+        elif kind is events.MappingStartEvent:  # a tag on a map or a list changes nothing (go-yaml)
             if len(stack) >= MAX_DEPTH:
                 raise _too_deep(event.start_mark)
             new_map: dict = {}
             if event.anchor is not None:
                 anchors[event.anchor] = new_map
+            if spans is not None and len(stack) == 2 and type(stack[1]) is list:
+                starts[id(new_map)] = event.start_mark.index
             stack.append(_MapFrame(new_map))
         elif kind is events.SequenceStartEvent:
-            if event.tag not in (None, "!", "tag:yaml.org,2002:seq"):
-                raise MarkedYAMLError(None, None, f"unsupported tag {event.tag}", event.start_mark)
             if len(stack) >= MAX_DEPTH:
                 raise _too_deep(event.start_mark)
             new_list: list = []
@@ -349,8 +409,10 @@ def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain) -> tupl
                 anchors[event.anchor] = new_list
             stack.append(new_list)
         elif kind is events.MappingEndEvent:
-            frame = stack.pop()
-            put(frame.finish(), event.start_mark)
+            done = stack.pop().value
+            if starts and id(done) in starts:
+                spans[id(done)] = (starts.pop(id(done)), event.end_mark.index)  # type: ignore[index]
+            put(done, event.start_mark)
         elif kind is events.SequenceEndEvent:
             put(stack.pop(), event.start_mark)
         elif kind is events.AliasEvent:
@@ -362,16 +424,27 @@ def _documents(text: str, resolve: Callable[[str], Any] = resolve_plain) -> tupl
         elif kind is events.DocumentEndEvent:
             docs.append(root.pop() if root else None)
             anchors = {}
+            if first:
+                return docs, aliased
         elif kind is events.StreamEndEvent:
             return docs, aliased
 
 
-def parse_all(text: str, name: str, kyaml: bool = False) -> list[Any]:
+def parse_all(text: str, name: str, kyaml: bool = False,
+              spans: dict[int, tuple[int, int]] | None = None) -> list[Any]:
     """Every document of a YAML stream, read as go-yaml v2 (Helm) reads it, or with `kyaml` as
     kustomize and kpt read their items; InputError (with the line and column where there is one)
-    for malformed YAML and for the guards above."""
+    for malformed YAML and for the guards above. `spans`: see `_documents` (none are given for a
+    stream with aliases: such a map's text may not stand alone)."""
+    return _parse(text, name, resolve_kyaml if kyaml else resolve_plain, False, spans)
+
+
+def _parse(text: str, name: str, resolve: Callable[[str], Any], first: bool,
+           spans: dict[int, tuple[int, int]] | None = None) -> list[Any]:
     try:
-        docs, aliased = _documents(text, resolve_kyaml if kyaml else resolve_plain)
+        docs, aliased = _documents(text, resolve, first, spans)
+        if aliased and spans:
+            spans.clear()
         if aliased:
             for doc in docs:
                 check_expansion(doc, _object_children)
@@ -390,6 +463,65 @@ def parse_all(text: str, name: str, kyaml: bool = False) -> list[Any]:
         detail = f"{context}: {problem}" if context and "duplicate" in problem else problem
         raise InputError([error(f"invalid YAML: {where}{detail}", name)]) from None
     return docs
+
+
+# --- values files (helm's loader.LoadValues) -------------------------------------------------
+
+def parse_values(text: str, name: str) -> dict[str, Any]:
+    """A Helm values file as helm v4 reads one: cut into documents at every line starting with
+    `---` (only a comment may follow it on that line), the first YAML document of each read (what
+    follows it, after a `...`, is not), and the maps merged in order with `merge_maps`. An empty
+    file, or one of empty or null documents, is an empty map; a document that is not a map is an
+    InputError."""
+    values: dict[str, Any] = {}
+    for line, chunk in _chunks(text, name):
+        docs = _parse(chunk, name, resolve_plain, True)
+        doc = docs[0] if docs else None
+        if doc is None:
+            continue
+        if type(doc) is not dict:
+            where = f" (the document at line {line})" if line > 1 else ""
+            raise InputError([error(f"a values file must hold a map{where}, found {type_name(doc)}", name)])
+        values = merge_maps(values, doc) if values else doc
+    return values
+
+
+def _chunks(text: str, name: str) -> list[tuple[int, str]]:
+    """The documents of a values file as helm cuts them (apimachinery's YAMLReader: at each line
+    starting with `---`, which a document with no text yet keeps), each with the number of its
+    first line, its text preceded by a line break for every line before it, so that a problem is
+    reported at the file's line."""
+    if not (text.startswith("---") or "\n---" in text):  # the common case: one document
+        return [(1, text)]
+    chunks: list[tuple[int, str]] = []
+    start, current = 0, []
+    for n, line in enumerate(text.split("\n")):
+        if line.startswith("---"):
+            rest = line[3:].strip()
+            if rest and rest[0] != "#":
+                raise InputError([error(f"line {n + 1}: invalid YAML document separator: {printable(rest, 80)}",
+                                        name)])
+            if any(current):
+                chunks.append((start + 1, "\n" * start + "\n".join(current)))
+                start, current = n + 1, []
+                continue
+        current.append(line)
+    if any(current):
+        chunks.append((start + 1, "\n" * start + "\n".join(current)))
+    return chunks
+
+
+def merge_maps(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Helm's `loader.MergeMaps` (how it combines the documents of a values file, and -f files):
+    maps merge key by key, b wins, a null is stored as a null. Returns a new map; nested maps of
+    `a` that b touches are copied."""
+    out = dict(a)
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge_maps(out[k], v)
+        else:
+            out[k] = v
+    return out
 
 
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"

@@ -12,6 +12,18 @@ def meshfed_executable() -> Path:
     return Path(sys.executable).with_name("meshfed")
 
 
+def helm_executable() -> Path | None:
+    """The pinned helm (`HELM`, else .tools/bin/helm), None where there is none: the tests that
+    compare with helm are skipped then."""
+    import os
+
+    env = os.environ.get("HELM")
+    for c in [Path(env)] if env else [REPO / ".tools" / "bin" / "helm"]:
+        if c.is_file() and os.access(c, os.X_OK):
+            return c
+    return None
+
+
 def venv_bin() -> Path:
     return Path(sys.executable).parent
 
