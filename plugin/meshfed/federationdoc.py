@@ -221,6 +221,7 @@ class FederationSpec:
                 entry["weights"] = weights
             fields[(*at, len(services))] = f"{svc.field}.failover" if own else svc.field
             fields[(*at, len(services), "hostname")] = f"{svc.field}.hostname"
+            fields[(*at, len(services), "weights")] = f"{svc.field}.exports"
             for e in svc.exports:
                 if e.weight is not None:
                     fields[(*at, len(services), "weights", e.mesh)] = f"{svc.field}.exports[{e.index}].weight"

@@ -119,7 +119,7 @@ class _Path:
         return ", ".join(parts) or "every request fails"
 
     def _locality(self, mesh: str) -> str:
-        found = _remote_locality(self.repo, mesh)
+        found = self.repo.locality(mesh)
         return found or "no locality"
 
     # ----------------------------------------------------------------------------------------
@@ -334,16 +334,6 @@ def _first_port(d: Doc, host: str) -> int | None:
     return ports[0].number if ports else None
 
 
-def _remote_locality(repo: Repo, mesh: str | None) -> str | None:
-    """A mesh's locality, as the other clusters list it in their remotes."""
-    for d in repo.docs:
-        if d.ok:
-            for r in d.values.remotes:
-                if r.mesh == mesh and r.locality is not None:
-                    return r.locality
-    return None
-
-
 def explain_repo(repo: Repo, host: str, cluster: str, down: list[str] | None = None) -> str:
     errors = repo.load_errors()
     if errors:
@@ -355,7 +345,7 @@ def explain_repo(repo: Repo, host: str, cluster: str, down: list[str] | None = N
     if unknown:
         raise InputError([error(f"--down {m}: no such mesh (the meshes are {', '.join(sorted(known))})")
                           for m in unknown])
-    caller = _remote_locality(repo, c.mesh)
+    caller = repo.locality(c.mesh)
     importers = [d for d in c.ns_docs if d.ok and any(e.hostname == host for e in d.values.imports)]
     blocks = []
     for d in importers:

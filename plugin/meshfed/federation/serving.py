@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..failover import NEAREST, Failover
+from ..model import Remote
+from ..rows import weights
+
 OVERPROVISIONING = 1.4
 ENVOY_MAX_EJECTION = 10
 ENVOY_PANIC = 50
@@ -135,3 +139,17 @@ def percent(value: float) -> str:
     """A share as people read it: whole percents, one decimal below 10 when not whole."""
     rounded = round(value, 1)
     return f"{rounded:g}%" if rounded < 10 else f"{round(value):d}%"
+
+
+def roles(f: Failover | None, remotes: list[Remote], caller: str | None) -> list[str]:
+    """How each exporting remote serves a caller, for the graph's edges: `preferred` or
+    `failover` (mode nearest: the first locality priority, or a later one), `weight N` (mode
+    weighted, or no failover through the egress gateway's weighted split)."""
+    if f is not None and f.mode == NEAREST:
+        endpoints = [Endpoint(r.mesh or "", r.locality, None) for r in remotes]
+        prio = priorities(endpoints, Policy(f.traffic_policy()), caller)
+        return ["preferred" if p == 0 else "failover" for p in prio]
+    even = weights(len(remotes))
+    shares_ = f.shares([r.mesh for r in remotes], even) if f is not None else even
+    total = sum(shares_) or 1
+    return [f"weight {round(100 * s / total)}" for s in shares_]
