@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from meshfed.api import Document, render
 from meshfed.output import dump_yaml
 from support.envoy_sim import Cluster
+from support.failover_draws import service_failover
 
 EGRESS_SERVICE = {"name": "istio-egressgateway", "namespace": "istio-system"}
 LOCALITIES = [None, "us-east", "us-east/zone-a", "us-east/zone-b", "us-west/zone-a", "eu-west/zone-a/rack-1"]
@@ -73,13 +74,8 @@ def federations(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             service["ports"] = [{"number": 9080, "name": "http", "protocol": "HTTP"},
                                 {"number": 9090, "name": "grpc", "protocol": "GRPC"}]
-        own = draw(st.sampled_from([None, {"mode": "weighted"}, {"mode": "nearest"},
-                                    {"outlierDetection": {"consecutive5xxErrors": 1}}]))
-        if own is not None:
-            service["failover"] = own
-        for side in service["exports"]:
-            if draw(st.booleans()):
-                side["weight"] = draw(st.integers(1, 100))
+        service_failover(draw, service, [None, {"mode": "weighted"}, {"mode": "nearest"},
+                                    {"outlierDetection": {"consecutive5xxErrors": 1}}])
         services.append(service)
     failover: dict[str, Any] = {"mode": draw(st.sampled_from(["nearest", "weighted"]))}
     outlier = draw(st.sampled_from(OUTLIERS))

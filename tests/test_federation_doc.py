@@ -17,6 +17,7 @@ from meshfed.api import Document, render
 from meshfed.federation import check
 from meshfed.federation.scaffold import GENERATED, scaffold
 from meshfed.output import dump_yaml
+from support.failover_draws import service_failover
 
 MESHFED = Path(sys.executable).parent / "meshfed"
 SHARED = {"global": {"configNamespace": "istio-system",
@@ -51,12 +52,7 @@ def federations(draw: st.DrawFn) -> dict:
                                for i in importers]}
         if draw(st.booleans()):
             service["ports"] = [{"number": 8000 + s, "name": "http", "protocol": "HTTP"}]
-        own = draw(st.sampled_from([None, {"enabled": False}, {"enabled": True}, {"mode": "weighted"}]))
-        if own is not None:
-            service["failover"] = own
-        for side in service["exports"]:
-            if draw(st.booleans()):
-                side["weight"] = draw(st.integers(1, 100))
+        service_failover(draw, service, [None, {"enabled": False}, {"enabled": True}, {"mode": "weighted"}])
         services.append(service)
     spec = {"layout": "v2", "values": SHARED, "meshes": meshes, "services": services}
     failover = draw(st.sampled_from([None, {"enabled": False}, {"mode": "weighted"},
