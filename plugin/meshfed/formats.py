@@ -88,7 +88,7 @@ def duration_ms(s: str) -> float | None:
         while i < n and s[i].isalpha():
             i += 1
         unit = s[unit_start:i]
-        if not number or number.count(".") > 1 or number in (".",) or unit not in _DURATION_UNITS:
+        if not number.strip(".") or number.count(".") > 1 or unit not in _DURATION_UNITS:
             return None
         total += float(number) * _DURATION_UNITS[unit]
     return total

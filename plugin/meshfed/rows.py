@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from .emit import Shared
-from .failover import Failover, address_weights, destination
+from .failover import WEIGHTED, Failover, address_weights, destination
 from .formats import is_ip
 from .model import Port, Remote, Values
 from .naming import dash, with_port
@@ -222,7 +222,7 @@ def _failover_entry(v: Values, host: str, meshes: list[Remote], f: Failover,
 def endpoint_weights(f: Failover | None, meshes: list[Remote], counts: list[int]) -> list[int | None]:
     """The endpoint weight of each exporter's addresses (`counts[i]` of them) in `weighted` mode,
     so that each exporter gets its share whatever its number of addresses; None otherwise."""
-    if f is None or f.mode != "weighted":
+    if f is None or f.mode != WEIGHTED:
         return [None] * len(meshes)
     return list(address_weights(f.shares([r.mesh for r in meshes], weights(len(meshes))), counts))
 

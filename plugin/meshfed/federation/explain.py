@@ -213,12 +213,14 @@ class _Path:
         owners = {a: r.mesh for r in m.values.remotes for a in r.addresses if r.mesh is not None}
         endpoints: list[Endpoint] = []
         for _, _, se in m.find("ServiceEntry", host, NS_API):
+            if se["spec"]["hosts"] != [destination]:
+                continue  # (with scope all, the namespace tier's ServiceEntry of the host itself)
             eps = se["spec"]["endpoints"]
             endpoints = [Endpoint(owners.get(ep["address"], "?"), ep.get("locality"), ep.get("weight")) for ep in eps]
             listed = ", ".join(f"{ep['address']} (mesh {e.mesh}{', weight ' + str(ep['weight']) if 'weight' in ep else ''})"
                                for ep, e in zip(eps, endpoints))
             self.step(m, se, f"{destination}: one destination over every exporter's gateway: {listed}", indent)
-        rule = next((o for _, _, o in m.find("DestinationRule", host, NS_API)), None)
+        rule = next((o for _, _, o in m.find("DestinationRule") if o["spec"].get("host") == destination), None)
         self.choice(m, rule, endpoints, None, indent)
         meshes = list(dict.fromkeys(e.mesh for e in endpoints))
         for i, mesh in enumerate(meshes, 1):
