@@ -294,8 +294,8 @@ class _Checker:
                 if rule.doc["spec"].get("host") == host and theirs == namespace:
                     self.add(d, warning(f"a second DestinationRule for {host} in namespace {namespace}: meshfed emits "
                                         f"{name} for it ({d.source}); Istio uses the top-level trafficPolicy of only "
-                                        "one of them (the oldest) and merges only subsets, so failover or TLS "
-                                        "settings may be lost: fold them into the values instead",
+                                        "one of them (the oldest) and merges only subsets, so meshfed's failover or "
+                                        "TLS settings, or this rule's, are lost: keep one DestinationRule per host",
                                         rule.source, f"document {rule.index}"))
 
 
