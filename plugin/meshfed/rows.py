@@ -194,6 +194,8 @@ def egress_failover_rows(v: Values, namespace: str | None, svc_meshes: dict[str,
 
 def _failover_entry(v: Values, host: str, meshes: list[Remote], f: Failover,
                     with_network: bool) -> tuple[dict[str, Any], None]:
+    """The ServiceEntry `failover.<host>`: M3/A3's endpoints of every remote listing the host, in
+    one list (network as M3/A3 set it, then locality, the remote's port, the weight)."""
     weights_ = endpoint_weights(f, meshes, [len(r.addresses) for r in meshes])
     endpoints = []
     addresses: list[str] = []
