@@ -359,8 +359,8 @@ def test_the_graph_of_a_removed_cluster(tmp_path: Path) -> None:
     assert edges == [
         'central_egress -->|"details.mesh.global"| west_ingress',
         'central_egress ==>|"+ ratings.mesh.global"| west_ingress',
-        'central_egress -.->|"- ratings.mesh.global (weight 50)"| east_ingress',
-        'central_egress -.->|"- ratings.mesh.global (weight 50)"| west_ingress',
+        'central_egress -.->|"- ratings.mesh.global (failover)"| west_ingress',
+        'central_egress -.->|"- ratings.mesh.global (preferred)"| east_ingress',
         'central_ns_bookinfo -->|"details.mesh.global"| central_egress',
         'central_ns_bookinfo -->|"ratings.mesh.global"| central_egress',
         'east_ingress -.->|"- removed"| east_svc_bookinfo_ratings_mesh_global']

@@ -17,6 +17,7 @@ from meshfed.api import Document, render
 from meshfed.federation import check
 from meshfed.federation.scaffold import GENERATED, scaffold
 from meshfed.output import dump_yaml
+from support.failover_draws import service_failover
 
 MESHFED = Path(sys.executable).parent / "meshfed"
 SHARED = {"global": {"configNamespace": "istio-system",
@@ -51,9 +52,14 @@ def federations(draw: st.DrawFn) -> dict:
                                for i in importers]}
         if draw(st.booleans()):
             service["ports"] = [{"number": 8000 + s, "name": "http", "protocol": "HTTP"}]
+        service_failover(draw, service, [None, {"enabled": False}, {"enabled": True}, {"mode": "weighted"}])
         services.append(service)
-    return {"apiVersion": "meshfed.io/v1alpha1", "kind": "Federation", "metadata": {"name": "f"},
-            "spec": {"layout": "v2", "values": SHARED, "meshes": meshes, "services": services}}
+    spec = {"layout": "v2", "values": SHARED, "meshes": meshes, "services": services}
+    failover = draw(st.sampled_from([None, {"enabled": False}, {"mode": "weighted"},
+                                     {"outlierDetection": {"consecutive5xxErrors": 2, "interval": "1s"}}]))
+    if failover is not None:
+        spec["failover"] = failover
+    return {"apiVersion": "meshfed.io/v1alpha1", "kind": "Federation", "metadata": {"name": "f"}, "spec": spec}
 
 
 def _by_hand(fed: dict, mesh: str, namespace: str | None) -> dict:
@@ -79,6 +85,17 @@ def _by_hand(fed: dict, mesh: str, namespace: str | None) -> dict:
         values["global"][key] = value
     values["global"]["local"] = {"export": [entry(s) for s in services if any(e["mesh"] == mesh for e in s["exports"])]}
     values["global"]["remote"] = remotes
+    # Failover: on unless spec.failover says enabled: false; an entry per imported service with
+    # its own failover or weights; nothing at all when it is off for every imported service.
+    policy = spec.get("failover", {})
+    own = [{"hostname": s["hostname"], **s.get("failover", {}),
+            **({"weights": {e["mesh"]: e["weight"] for e in s["exports"] if "weight" in e}}
+               if any("weight" in e for e in s["exports"]) else {})}
+           for s in imported if "failover" in s or any("weight" in e for e in s["exports"])]
+    on = policy.get("enabled", True)
+    if on or any(e.get("enabled") for e in own):
+        values["global"]["failover"] = {"enabled": on, **{k: v for k, v in policy.items() if k != "enabled"},
+                                        **({"services": own} if own else {})}
     if namespace is not None:
         values["import"] = [entry(s) for s in services
                             if any(i["mesh"] == mesh and i["namespace"] == namespace for i in s["imports"])]

@@ -71,6 +71,24 @@ def test_round_trip_bookinfo(tmp_path):
     assert fed["spec"]["services"][1]["exports"] == [
         {"mesh": "east-mesh", "namespace": "bookinfo", "labelSelector": {"app": "ratings"}},
         {"mesh": "west-mesh", "namespace": "bookinfo", "labelSelector": {"app": "ratings"}}]
+    # Documents without global.failover: the Federation turns its default (on) off.
+    assert fed["spec"]["failover"] == {"enabled": False}
+
+
+def test_failover_round_trips(tmp_path):
+    """global.failover of the documents becomes spec.failover, a host's own entry the service's
+    failover and its weights the exports' weight."""
+    shutil.copytree(BOOKINFO, tmp_path / "source")
+    policy = {"enabled": True, "mode": "nearest", "outlierDetection": {"consecutive5xxErrors": 2}}
+    ratings = {"hostname": "ratings.mesh.global", "mode": "weighted", "weights": {"east-mesh": 70, "west-mesh": 30}}
+    edit(tmp_path / "source/central/mesh/mesh.yaml",
+         lambda d: values(d)["global"].update({"failover": {**policy, "services": [ratings]}}))
+    fed = yaml.safe_load(round_trip(tmp_path / "source", tmp_path))
+    assert fed["spec"]["failover"] == {"mode": "nearest", "outlierDetection": {"consecutive5xxErrors": 2}}
+    ratings_spec = fed["spec"]["services"][1]
+    assert ratings_spec["failover"] == {"mode": "weighted"}
+    assert [e.get("weight") for e in ratings_spec["exports"]] == [70, 30]
+    assert "failover" not in fed["spec"]["services"][0]
 
 
 def test_stdout_is_the_file_and_runs_agree(tmp_path):
@@ -401,6 +419,16 @@ def repositories(draw) -> dict[str, Any]:
         imports[h] = {m: draw(namespace) for m in importers}
         ports[h] = draw(st.sampled_from(PORTS))
     egress = {m: draw(st.sampled_from([None, "values", "patch"])) for m in meshes}
+    failover = draw(st.sampled_from([None, {"enabled": True}, {"enabled": True, "mode": "weighted"},
+                                     {"enabled": False}]))
+    own: dict[str, dict[str, Any]] = {}  # a host's own failover entry, the same in every document
+    for h in hosts if failover is not None else ():
+        if draw(st.booleans()):
+            item: dict[str, Any] = {"hostname": h, **draw(st.sampled_from([{}, {"mode": "weighted"}, {"enabled": True}]))}
+            weights = {m: draw(st.integers(1, 100)) for m in meshes if m in exports[h] and draw(st.booleans())}
+            if weights:
+                item["weights"] = weights
+            own[h] = item
     config = {m: draw(st.sampled_from(["istio-system", "mesh-system"])) for m in meshes}
     shared: dict[str, Any] = {"defaultServicePorts": [{"number": 9080, "name": "http", "protocol": "HTTP"}]}
     if layout == "v2":
@@ -427,6 +455,9 @@ def repositories(draw) -> dict[str, Any]:
         values: dict[str, Any] = {"local": {"export": [entry(h) for h in hosts if m in exports[h]]}, "remote": remote}
         if config[m] != "istio-system":
             values["configNamespace"] = config[m]
+        if failover is not None:
+            entries = [own[h] for h in hosts if h in own and m in imports[h]]
+            values["failover"] = {**failover, **({"services": entries} if entries else {})}
         spec: dict[str, Any] = {"scope": "mesh", "layout": layout, "mesh": {"name": m, "network": f"{m}-net"},
                                 "base": ["../../base/values.yaml"], "values": {"global": values}}
         switch = ("/global/gateways/egress" if layout == "v2" else "/global/egressGateway", {"enabled": True})

@@ -59,7 +59,7 @@ def test_each_validates_documents_one_by_one_and_skips_other_yaml(tmp_path: Path
         "overlays/central/bookinfo/bookinfo.yaml: valid: 5 resources, 0 warnings",
         "overlays/central/bookinfo/kustomization.yaml: skipped: no MeshFederation document",
         "overlays/central/mesh/kustomization.yaml: skipped: no MeshFederation document",
-        "overlays/central/mesh/mesh.yaml: valid: 7 resources, 0 warnings",
+        "overlays/central/mesh/mesh.yaml: valid: 11 resources, 0 warnings",
         "overlays/east/bookinfo/bookinfo.yaml: valid: 1 resources, 0 warnings",
         "overlays/east/bookinfo/kustomization.yaml: skipped: no MeshFederation document",
         "overlays/east/mesh/kustomization.yaml: skipped: no MeshFederation document",

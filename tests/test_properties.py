@@ -172,6 +172,12 @@ def valid_values(draw: Any, layout: str) -> dict[str, Any]:
             g["gatewaySelector"] = draw(selectors)
         if draw(st.booleans()):
             g["port"] = draw(st.integers(1, 65535))
+    # meshfed's extension: failover (its egress destination failover.<host> must stay a DNS name)
+    if draw(st.booleans()) and all(len(h) <= 200 for h in pool):
+        failover: dict[str, Any] = {"enabled": draw(st.booleans()), "mode": draw(st.sampled_from(["nearest", "weighted"]))}
+        if offered and meshes and draw(st.booleans()):
+            failover["services"] = [{"hostname": offered[0], "weights": {meshes[0]: draw(st.integers(1, 100))}}]
+        g["failover"] = failover
     values: dict[str, Any] = {"global": g}
     imports = draw(st.lists(st.sampled_from(offered), max_size=4, unique=True)) if offered else []
     if imports:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from . import defaults
+from .failover import DESTINATION_PREFIX
 from .formats import is_ip, is_label_value
 from .merge import Path_, format_path
 from .model import Entry, Port, Values, lookup
@@ -105,15 +106,46 @@ def check(v: Values, tiers: set[str]) -> list[Finding]:
     _check_endpoints(f, v)
     _check_router(f, v)
     svc_meshes = v.meshes_by_host
+    _check_failover(f, v, tiers)
     if v.egress.enabled:
         for host, remotes in svc_meshes.items():
-            if len(remotes) > 100:
+            if len(remotes) > 100 and v.failover_for(host) is None:  # (failover routes to one destination)
                 f.error(_first_listing(v, host), f"{len(remotes)} meshes offer {host}: a VirtualService route holds at "
                         "most 100 weighted destinations")
     if v.layout == "v1":
         _check_v1_remote_ports(f, v, tiers)
     _warnings(f, v, tiers)
     return f.items
+
+
+def _check_failover(f: Findings, v: Values, tiers: set[str]) -> None:
+    """global.failover: a host listed once; the egress destination's name a valid host; the
+    settings that keep a dead exporter's share where it is (warnings)."""
+    raw = (v.raw.get("global") or {}).get("failover") or {}
+    at = ("global", "failover")
+    entries = [((*at, "services", i, "hostname"), e["hostname"]) for i, e in enumerate(raw.get("services") or ())
+               if isinstance(e, dict) and "hostname" in e]
+    for path, host, first in _duplicates(entries):
+        f.error(path, f"{host} is listed twice in global.failover.services (also at {_rel(first, ())})")
+    if v.egress.enabled and MESH in tiers:
+        for host in v.meshes_by_host:
+            if len(DESTINATION_PREFIX + host) > 253 and v.failover_for(host) is not None:
+                f.error(_first_listing(v, host), f"{host} is too long for failover through the egress gateway: its "
+                        f"destination {DESTINATION_PREFIX}{host} would exceed 253 characters")
+    places = [(at, raw), *(((*at, "services", i), e) for i, e in enumerate(raw.get("services") or ())
+                           if isinstance(e, dict))]
+    for where, settings in places:
+        od = settings.get("outlierDetection") or {}
+        if not isinstance(od, dict) or not (raw.get("enabled") or settings.get("enabled")):
+            continue
+        cap = od.get("maxEjectionPercent")
+        if isinstance(cap, int) and cap < 100:
+            f.warn((*where, "outlierDetection", "maxEjectionPercent"), f"at most {cap}% of the endpoints are ejected "
+                   "at once: with fewer live exporters than that leaves, a dead one keeps its share of the requests")
+        panic = od.get("minHealthPercent")
+        if isinstance(panic, int) and panic > 0:
+            f.warn((*where, "outlierDetection", "minHealthPercent"), f"below {panic}% live endpoints Envoy panics and "
+                   "sends requests to the dead ones too: the last live exporter does not keep the traffic")
 
 
 def _first_listing(v: Values, host: str) -> Path_:

@@ -323,14 +323,18 @@ def explain(
     cluster: str = typer.Option(..., "--cluster", help="The calling cluster (its mesh name, or its overlay directory name)."),
     directory: List[Path] = typer.Argument(..., metavar="PATH...",
                                            help="Repository directories or Federation documents."),
+    down: List[str] = typer.Option([], "--down", metavar="MESH",
+                                   help="Take this mesh's gateway as down (repeatable): say where the traffic goes "
+                                        "then, once outlier detection has ejected what it can."),
     root: Optional[Path] = ROOT,
 ) -> None:
     """Explain the path a request to HOST from a cluster takes, resource by resource, naming the
-    file each resource comes from."""
+    file each resource comes from, and the order in which the exporting meshes serve it
+    (failover); with --down, where the requests go while those meshes are down."""
     from .federation import explain as explain_path
     from .diagnostics import InputError
     try:
-        sys.stdout.write(explain_path(host, cluster, directory, root))
+        sys.stdout.write(explain_path(host, cluster, directory, root, down))
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
         raise typer.Exit(1)

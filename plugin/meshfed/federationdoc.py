@@ -55,13 +55,14 @@ class MeshSpec:
 class Side:
     """One entry of a service's `exports` or `imports`."""
 
-    __slots__ = ("index", "mesh", "namespace", "selector")
+    __slots__ = ("index", "mesh", "namespace", "selector", "weight")
 
     def __init__(self, index: int, entry: dict[str, Any]) -> None:
         self.index = index
         self.mesh: str = entry["mesh"]
         self.namespace: str = entry["namespace"]
         self.selector: dict[str, str] | None = entry.get("labelSelector")
+        self.weight: int | None = entry.get("weight")  # an export's, for failover mode weighted
 
 
 def _complete(side: Any) -> bool:
@@ -71,12 +72,13 @@ def _complete(side: Any) -> bool:
 class ServiceSpec:
     """One entry of `spec.services`."""
 
-    __slots__ = ("index", "hostname", "ports", "exports", "imports")
+    __slots__ = ("index", "hostname", "ports", "exports", "imports", "failover")
 
     def __init__(self, index: int, entry: dict[str, Any]) -> None:
         self.index = index
         self.hostname: str = entry["hostname"]
         self.ports: list[dict[str, Any]] | None = entry.get("ports")
+        self.failover: dict[str, Any] | None = entry.get("failover")  # over spec.failover
         # Entries the schema check refused (null, missing keys) are left out: their errors say why.
         self.exports = [Side(j, e) for j, e in enumerate(entry.get("exports") or []) if _complete(e)]
         self.imports = [Side(j, e) for j, e in enumerate(entry.get("imports") or []) if _complete(e)]
@@ -126,8 +128,11 @@ class FederationSpec:
     every problem found in it. Derivation is only offered when there is no error."""
 
     def __init__(self, source: str, layout: str | None, layers: list[Layer], meshes: list[MeshSpec],
-                 services: list[ServiceSpec], diagnostics: list[Diagnostic]) -> None:
+                 services: list[ServiceSpec], diagnostics: list[Diagnostic],
+                 failover: dict[str, Any] | None = None) -> None:
         self.source = source
+        # spec.failover as written (absent: on, mode nearest, meshfed's outlier detection).
+        self.failover: dict[str, Any] = failover if failover is not None else {}
         self.layout = layout
         self.layers = layers  # the bases' layers and spec.values
         self.meshes = meshes
@@ -191,10 +196,44 @@ class FederationSpec:
         data: dict[str, Any] = {"global": {"local": {"export": local}, "remote": remotes}}
         fields[("global", "local", "export")] = "spec.services"
         fields[("global", "remote")] = "spec.meshes"
+        failover = self._failover(imported, fields)
+        if failover is not None:
+            data["global"]["failover"] = failover
         if namespace_lists:
             data["import"] = self._namespace_list(mesh, namespace, "import", fields)
             data["export"] = self._namespace_list(mesh, namespace, "export", fields)
         return DerivedLayer(self.source, data, fields)
+
+    def _failover(self, imported: list[ServiceSpec], fields: dict[Path_, str]) -> dict[str, Any] | None:
+        """`global.failover` for a mesh importing `imported`: the Federation's failover, and an
+        entry per imported service with its own settings or its exporters' weights. None when
+        failover is off for every one of them (the values then stay as the charts know them)."""
+        on = self.failover.get("enabled", True)
+        services: list[dict[str, Any]] = []
+        at = ("global", "failover", "services")
+        for svc in imported:
+            own = svc.failover or {}
+            weights = {e.mesh: e.weight for e in svc.exports if e.weight is not None}
+            if not own and not weights:
+                continue
+            entry: dict[str, Any] = {"hostname": svc.hostname, **own}
+            if weights:
+                entry["weights"] = weights
+            fields[(*at, len(services))] = f"{svc.field}.failover" if own else svc.field
+            fields[(*at, len(services), "hostname")] = f"{svc.field}.hostname"
+            fields[(*at, len(services), "weights")] = f"{svc.field}.exports"
+            for e in svc.exports:
+                if e.weight is not None:
+                    fields[(*at, len(services), "weights", e.mesh)] = f"{svc.field}.exports[{e.index}].weight"
+            services.append(entry)
+        if not on and not any(e.get("enabled") for e in services):
+            return None
+        out: dict[str, Any] = {"enabled": on, **{k: v for k, v in self.failover.items() if k != "enabled"}}
+        fields[("global", "failover")] = "spec.failover"
+        if services:
+            out["services"] = services
+            fields[at] = "spec.services"
+        return out
 
     def _namespace_list(self, mesh: MeshSpec, namespace: str | None, key: str,
                         fields: dict[Path_, str]) -> list[dict[str, Any]]:
@@ -252,7 +291,7 @@ def read(doc: dict[str, Any], source: str, base_layers: list[Layer], problems: l
     raw_meshes = raw_spec.get("meshes") if isinstance(raw_spec.get("meshes"), list) else []
     named = {m["name"] for m in raw_meshes if isinstance(m, dict) and isinstance(m.get("name"), str)}
     diagnostics += _structure(meshes, services, source, named)
-    return FederationSpec(source, spec.get("layout"), layers, meshes, services, diagnostics)
+    return FederationSpec(source, spec.get("layout"), layers, meshes, services, diagnostics, spec.get("failover"))
 
 
 def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str, named: set[str]) -> list[Diagnostic]:

@@ -70,10 +70,41 @@ def is_address(s: str) -> bool:
     return is_ip(s) or is_dns_name(s)
 
 
+_DURATION_UNITS = {"h": 3_600_000.0, "m": 60_000.0, "s": 1000.0, "ms": 1.0}
+
+
+def duration_ms(s: str) -> float | None:
+    """A duration as Istio's CRDs read it (Go's syntax, units h, m, s, ms: `5s`, `1m30s`), in
+    milliseconds; None when it is not one. Parsed by hand: no pattern compiled at import."""
+    total, i, n = 0.0, 0, len(s)
+    if not s:
+        return None
+    while i < n:
+        start = i
+        while i < n and (s[i].isdigit() or s[i] == "."):
+            i += 1
+        number = s[start:i]
+        unit_start = i
+        while i < n and s[i].isalpha():
+            i += 1
+        unit = s[unit_start:i]
+        if not number.strip(".") or number.count(".") > 1 or unit not in _DURATION_UNITS:
+            return None
+        total += float(number) * _DURATION_UNITS[unit]
+    return total
+
+
+def is_duration(s: str) -> bool:
+    """A duration of at least 1ms (what Istio's DestinationRule accepts for intervals)."""
+    ms = duration_ms(s)
+    return ms is not None and ms >= 1
+
+
 CHECKS = {
     "dns-label": (is_dns_label, "must be a DNS label (lowercase letters, digits and '-', at most 63 characters)"),
     "label-value": (is_label_value, "must be a valid label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)"),
     "label-key": (is_label_key, "must be a valid label key ([prefix/]name, name at most 63 characters)"),
     "meshfed-hostname": (is_hostname, "must be a lowercase DNS name with at least one dot"),
     "address": (is_address, "must be an IPv4 or IPv6 literal or a lowercase DNS name"),
+    "duration": (is_duration, "must be a duration of at least 1ms, such as 5s, 1m30s or 500ms"),
 }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from . import defaults
 from .naming import dash
-from .rows import (GATEWAY, Context, Planned, egress_gateway, egress_virtual_services, import_destination_rules,
-                   ingress_gateway, router_rows)
+from .rows import (GATEWAY, Context, Planned, egress_failover_rows, egress_gateway, egress_virtual_services,
+                   endpoint_weights, ingress_gateway, namespace_destination_rules, router_rows)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ def mesh_tier(c: Context) -> Iterator[Planned]:
         for r in v.remotes:
             yield Planned(GATEWAY, "ServiceEntry", cfg, f"ingress-{r.mesh}", r.mesh or "", _remote_ingress_entry, (r,))
         yield from egress_virtual_services(v, cfg, "federation-egress-gateway", svc_meshes)
+        yield from egress_failover_rows(v, cfg, svc_meshes, with_network=True)
     if v.router:  # A5, A6
         yield from router_rows(v, ROUTER_NAMESPACE, "federation-ingress-gateway", "tls-passthrough",
                                defaults.V1_INGRESS_SELECTOR)
@@ -61,9 +62,7 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
     for e in v.exports:  # B2
         yield Planned("networking.istio.io/v1", "ServiceEntry", ns, f"export-{dash(e.hostname)}", e.hostname,
                       _export_entry, (c, e, v.ports_of(e)))
-    if v.router:  # B3 (F11)
-        for e in v.imports:
-            yield from import_destination_rules(e.hostname, v.ports_of(e), ns)
+    yield from namespace_destination_rules(v, ns)  # B3 (F11), failover
 
 
 def _export_entry(c: Context, e: Any, ports: tuple) -> tuple[dict[str, Any], None]:
@@ -89,12 +88,15 @@ def _import_entry(c: Context, e: Any, remotes: list) -> tuple[dict[str, Any], No
         })]
     else:
         endpoints = []
-        for r in remotes:
+        weights = endpoint_weights(v.failover_for(e.hostname), remotes, [len(r.addresses) for r in remotes])
+        for r, w in zip(remotes, weights):
             for a in r.addresses:
                 ep: dict[str, Any] = {"address": a, "ports": {p.name: r.port for p in ports}, "network": r.network}
                 if r.locality is not None:
                     ep["locality"] = r.locality
                 ep["labels"] = {"security.istio.io/tlsMode": "istio", "mesh": r.mesh}
+                if w is not None:
+                    ep["weight"] = w
                 endpoints.append(ep)
     return {
         "exportTo": ["."],

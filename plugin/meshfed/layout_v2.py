@@ -5,8 +5,8 @@ from __future__ import annotations
 from .formats import is_ip
 from .naming import dash
 from .emit import Shared
-from .rows import (GATEWAY, Context, Planned, egress_gateway, egress_virtual_services, import_destination_rules,
-                   ingress_gateway, resolution, router_rows)
+from .rows import (GATEWAY, Context, Planned, egress_failover_rows, egress_gateway, egress_virtual_services,
+                   endpoint_weights, ingress_gateway, namespace_destination_rules, resolution, router_rows)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ def mesh_tier(c: Context) -> Iterator[Planned]:
         for r in v.remotes:
             yield Planned(GATEWAY, "ServiceEntry", ns, f"ingress-{r.mesh}", r.mesh or "", _remote_ingress_entry, (c, r))
         yield from egress_virtual_services(v, ns, "cross-network-egress-gateway", svc_meshes)
+        yield from egress_failover_rows(v, ns, svc_meshes, with_network=not v.gateway_api)
     if v.gateway_api:  # M5
         for r in v.remotes:
             if r.addresses or egress:
@@ -103,7 +104,12 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
         names = tuple(p.name for p in host_ports)
         selector = selectors[h]
         prefix = dash(h)
-        for r in by_host.get(h, ()):
+        listing = by_host.get(h, [])
+        # Failover's `weighted` mode: a weight per WorkloadEntry (per remote with Gateway API,
+        # whose network gateway takes the remote's weight, per address otherwise).
+        weights = endpoint_weights(None if v.egress.enabled else v.failover_for(h), listing,
+                                   [1 if v.gateway_api else len(r.addresses) for r in listing])
+        for r, weight in zip(listing, weights):
             remote = per_remote.get(r.index)
             if remote is None:
                 remote = per_remote[r.index] = (
@@ -111,15 +117,14 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
                     dash(r.network or "")[:10], [0] if v.gateway_api else range(len(r.addresses)))  # F13
             extra, network, indices = remote
             labels = (selector, extra) if selector.keys().isdisjoint(extra) else {**selector, **extra}
-            spec = specs.get((r.index, names))
+            spec = specs.get((r.index, names, weight))
             if spec is None:
-                spec = specs[(r.index, names)] = [_workload_entry_spec(c, r, i, host_ports) for i in indices]
+                spec = specs[(r.index, names, weight)] = [_workload_entry_spec(c, r, i, host_ports, weight)
+                                                          for i in indices]
             for i in indices:
                 yield Planned("networking.istio.io/v1", "WorkloadEntry", ns, f"{prefix}-{network}-{i}",
                               _workload_entry_identity, _workload_entry, (spec[i], labels, h, r, i))
-    if v.router:  # N3 (F11)
-        for e in v.imports:
-            yield from import_destination_rules(e.hostname, v.ports_of(e), ns)
+    yield from namespace_destination_rules(v, ns)  # N3 (F11), failover
 
 
 def _service_entry(c: Context, h: str, ports: tuple, selector: dict[str, str]) -> tuple[dict[str, Any], None]:
@@ -143,8 +148,9 @@ def _workload_entry_identity(spec: Shared, labels: Any, h: str, r: Any, i: int) 
     return f"{h}/{r.network}/{i}"
 
 
-def _workload_entry_spec(c: Context, r: Any, i: int, ports: tuple) -> Shared:
-    """N2: the remote's network, address `i` and locality, its port for each of the host's ports."""
+def _workload_entry_spec(c: Context, r: Any, i: int, ports: tuple, weight: int | None) -> Shared:
+    """N2: the remote's network, address `i` and locality, its port for each of the host's ports,
+    and the failover weight when there is one."""
     v = c.values
     spec = Shared(network=r.network)
     if not v.gateway_api:
@@ -153,4 +159,6 @@ def _workload_entry_spec(c: Context, r: Any, i: int, ports: tuple) -> Shared:
         spec["locality"] = r.locality
     if not v.gateway_api:  # F10
         spec["ports"] = {p.name: v.remote_port(r) for p in ports}
+    if weight is not None:
+        spec["weight"] = weight
     return spec

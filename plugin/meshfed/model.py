@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from . import defaults
+from .failover import Failover, Settings
 from .merge import Path_
 
 TYPE_CHECKING = False
@@ -93,7 +94,7 @@ class Values:
                  ingress_selector: dict[str, str] | None, ingress_selector_path: Path_, ingress_port: int | None,
                  ingress_port_path: Path_, ingress_port_name: str | None, ingress_service_name: str | None,
                  egress: GatewaySettings, raw: dict[str, Any], ingress_selector_emptied: bool,
-                 default_ports_given: bool) -> None:
+                 default_ports_given: bool, failover: Settings) -> None:
         self.layout = layout
         self.config_namespace = config_namespace
         self.default_ports = default_ports
@@ -116,6 +117,12 @@ class Values:
         self.ingress_selector_emptied = ingress_selector_emptied
         # The merged defaultServicePorts were a non-empty list (maybe every item dropped for errors).
         self.default_ports_given = default_ports_given
+        # meshfed's extension `global.failover` (off unless enabled).
+        self.failover = failover
+
+    def failover_for(self, host: str) -> Failover | None:
+        """The failover an imported host gets, or None when it is off for it."""
+        return self.failover.for_host(host)
 
     def ports_of(self, entry: Entry) -> tuple[Port, ...]:
         """An entry's own ports if non-empty, else `global.defaultServicePorts`."""
@@ -230,6 +237,7 @@ def build(values: dict[str, Any], layout: str, merged: dict[str, Any] | None = N
         raw=values,
         ingress_selector_emptied=lookup(merged, ingress_selector_path) == {},
         default_ports_given=bool(lookup(merged, ("global", "defaultServicePorts"))),
+        failover=Settings(g.get("failover")),
     )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 from .emit import Shared
+from .failover import WEIGHTED, Failover, address_weights, destination
 from .formats import is_ip
 from .model import Port, Remote, Values
 from .naming import dash, with_port
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     Content = Callable[..., tuple[dict[str, Any], Any]]
 
 GATEWAY = "networking.istio.io/v1beta1"
+NETWORKING = "networking.istio.io/v1"
 
 
 class Planned:
@@ -135,8 +137,14 @@ def egress_sni_hosts(v: Values, host: str) -> list[str]:
 def _egress_virtual_service(v: Values, host: str, meshes: list[Remote], gateway: str,
                             routes: dict[tuple[int, int], Shared]) -> tuple[dict[str, Any], None]:
     """M4/A4: TLS routes from the egress gateway to the remote ingresses, weights per F1. The
-    VirtualServices share each (remote, weight) route in `routes`."""
+    VirtualServices share each (remote, weight) route in `routes`. With failover, one route to
+    the host's one destination over every exporter's gateway: a weighted split across
+    destinations is chosen once per connection and never moves traffic away from a dead one."""
     sni = egress_sni_hosts(v, host)
+    if v.failover_for(host) is not None:
+        route: list[Any] = [{"destination": {"host": destination(host), "port": {"number": v.remote_port(meshes[0])}},
+                             "weight": 100}]
+        return {"hosts": list(sni), "gateways": [gateway], "tls": [{"match": [{"sniHosts": sni}], "route": route}]}, None
     route = []
     for r, w in zip(meshes, weights(len(meshes))):
         item = routes.get((r.index, w))
@@ -168,6 +176,57 @@ def egress_virtual_services(v: Values, namespace: str | None, gateway: str,
     for h in sorted(svc_meshes):
         yield Planned("networking.istio.io/v1alpha3", "VirtualService", namespace, f"cross-network-egress-{dash(h)}", h,
                       _egress_virtual_service, (v, h, svc_meshes[h], gateway, routes))
+
+
+def egress_failover_rows(v: Values, namespace: str | None, svc_meshes: dict[str, list[Remote]],
+                         with_network: bool) -> Iterator[Planned]:
+    """The egress gateway's one destination per imported host with failover: a ServiceEntry whose
+    endpoints are every exporter's gateway addresses (network, locality, weight, and the port
+    of each remote), then the DestinationRule that ejects a dead one. Hosts in sorted order."""
+    hosts = [(h, f) for h in sorted(svc_meshes) for f in (v.failover_for(h),) if f is not None]
+    for h, f in hosts:
+        yield Planned(NETWORKING, "ServiceEntry", namespace, f"failover-{dash(h)}", h, _failover_entry,
+                      (v, h, svc_meshes[h], f, with_network))
+    for h, f in hosts:
+        spec = {"exportTo": ["."], "host": destination(h), "trafficPolicy": f.traffic_policy()}
+        yield Planned(NETWORKING, "DestinationRule", namespace, f"failover-{dash(h)}", h, given, (spec,))
+
+
+def _failover_entry(v: Values, host: str, meshes: list[Remote], f: Failover,
+                    with_network: bool) -> tuple[dict[str, Any], None]:
+    """The ServiceEntry `failover.<host>`: M3/A3's endpoints of every remote listing the host, in
+    one list (network as M3/A3 set it, then locality, the remote's port, the weight)."""
+    weights_ = endpoint_weights(f, meshes, [len(r.addresses) for r in meshes])
+    endpoints = []
+    addresses: list[str] = []
+    for r, w in zip(meshes, weights_):
+        for a in r.addresses:
+            ep: dict[str, Any] = {"address": a}
+            if with_network:
+                ep["network"] = r.network
+            if r.locality is not None:
+                ep["locality"] = r.locality
+            ep["ports"] = {"auto-passthrough-tls": v.remote_port(r)}
+            if w is not None:
+                ep["weight"] = w
+            endpoints.append(ep)
+            addresses.append(a)
+    return {
+        "exportTo": ["."],
+        "hosts": [destination(host)],
+        "ports": [{"number": v.remote_port(meshes[0]), "name": "auto-passthrough-tls", "protocol": "TLS"}],
+        "resolution": resolution(tuple(addresses)),
+        "location": "MESH_INTERNAL",
+        "endpoints": endpoints,
+    }, None
+
+
+def endpoint_weights(f: Failover | None, meshes: list[Remote], counts: list[int]) -> list[int | None]:
+    """The endpoint weight of each exporter's addresses (`counts[i]` of them) in `weighted` mode,
+    so that each exporter gets its share whatever its number of addresses; None otherwise."""
+    if f is None or f.mode != WEIGHTED:
+        return [None] * len(meshes)
+    return list(address_weights(f.shares([r.mesh for r in meshes], weights(len(meshes))), counts))
 
 
 def router_rows(v: Values, namespace: str | None, service: str, target_port: str,
@@ -218,20 +277,36 @@ def router_envoy_filter_spec(host: str, port: int, selector: dict[str, str],
     }, None
 
 
-def import_destination_rules(host: str, ports: tuple[Port, ...], namespace: str | None) -> list[Planned]:
-    """N3/B3 with F11: one DestinationRule per imported host; per-port TLS settings when it has
-    several ports (Istio keeps only one DestinationRule per host)."""
-    api = "networking.istio.io/v1"
+def import_destination_rules(host: str, ports: tuple[Port, ...], namespace: str | None, router: bool,
+                             failover: Failover | None) -> list[Planned]:
+    """The one DestinationRule of an imported host (Istio keeps only one per host): N3/B3 with F11
+    (per-port TLS settings when it has several ports) with the router, and the failover policy
+    folded in. Port-level settings do not inherit the top level's in Istio, so with several
+    ports each carries the failover policy too."""
+    policy = failover.traffic_policy() if failover is not None else {}
+    if not router:
+        spec = {"exportTo": ["."], "host": host, "trafficPolicy": policy}
+        return [Planned(NETWORKING, "DestinationRule", namespace, f"import-{dash(host)}", host, given, (spec,))]
     if len(ports) == 1:
         p = ports[0]
         spec = {"exportTo": ["."], "host": host,
-                "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL", "sni": with_port(host, p.number)}}}
-        return [Planned(api, "DestinationRule", namespace, f"import-{dash(host)}-{p.number}",
+                "trafficPolicy": {**policy, "tls": {"mode": "ISTIO_MUTUAL", "sni": with_port(host, p.number)}}}
+        return [Planned(NETWORKING, "DestinationRule", namespace, f"import-{dash(host)}-{p.number}",
                         f"{host}/{p.number}", given, (spec,))]
-    settings = [{"port": {"number": p.number},
+    settings = [{"port": {"number": p.number}, **policy,
                  "tls": {"mode": "ISTIO_MUTUAL", "sni": with_port(host, p.number)}} for p in ports]
     spec = {"exportTo": ["."], "host": host, "trafficPolicy": {"portLevelSettings": settings}}
-    return [Planned(api, "DestinationRule", namespace, f"import-{dash(host)}", host, given, (spec,))]
+    return [Planned(NETWORKING, "DestinationRule", namespace, f"import-{dash(host)}", host, given, (spec,))]
+
+
+def namespace_destination_rules(v: Values, namespace: str | None) -> Iterator[Planned]:
+    """N3/B3 and the failover DestinationRules, in import order. Failover is folded in only for
+    direct imports: through the egress gateway the choice is the gateway's (mesh tier)."""
+    direct = not v.egress.enabled
+    for e in v.imports:
+        f = v.failover_for(e.hostname) if direct else None
+        if v.router or f is not None:
+            yield from import_destination_rules(e.hostname, v.ports_of(e), namespace, v.router, f)
 
 
 def resolution(addresses: tuple[str, ...]) -> str:

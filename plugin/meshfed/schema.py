@@ -291,7 +291,7 @@ class Validator:
                 self.report(here, self._other_layout_message(key, sub))
                 continue
             elif extra is False:
-                self.report(here, self._unknown_message(key, known, other))
+                self.report(here, self._unknown_message(key, known, other, props))
                 continue
             elif isinstance(extra, dict):
                 result = self.check(item, extra, here)
@@ -316,14 +316,15 @@ class Validator:
             hint = f"; in {self.layout} use `{other.replace(', ', '`, `').replace(' and ', '` and `')}`"
         return f"`{key}` is a layout {layout} key{hint}"
 
-    def _unknown_message(self, key: str, known: list[str], other: dict[str, Any]) -> str:
+    def _unknown_message(self, key: str, known: list[str], other: dict[str, Any], props: dict[str, Any]) -> str:
         candidates = [*known, *other]
         close = [k for k in candidates if k.lower() == key.lower()]
         if not close:
             import difflib  # only when an unknown key is reported
             close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-        if not close:
-            return f"unknown key `{key}` (known keys: {', '.join(known)})"
+        if not close:  # the charts' keys (meshfed's extensions are offered only as a close match)
+            listed = [k for k in known if not self._resolve(props[k]).get("x-meshfed-extension")]
+            return f"unknown key `{key}` (known keys: {', '.join(listed)})"
         if close[0] in other:
             return f"unknown key `{key}` (did you mean `{close[0]}`? {self._other_layout_message(close[0], other[close[0]])})"
         return f"unknown key `{key}` (did you mean `{close[0]}`?)"

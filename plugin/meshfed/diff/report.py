@@ -2,7 +2,9 @@
 
 Every format lists the applications that differ or did not render, sorted by path, and within
 each the objects that differ, sorted by identity; an object's diff is the unified diff of its YAML
-as `meshfed render` writes it. Unchanged applications are only counted.
+as `meshfed render` writes it. Unchanged applications are only counted. A change to failover
+(a DestinationRule's outlier detection or locality setting, endpoint weights, the egress
+gateway's one destination) is also said in words, per imported host, before the objects.
 """
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ import json
 import re
 
 from ..diagnostics import printable
+from ..failover import DESTINATION_PREFIX, OUTLIER_FIELDS
 from ..federation.graph import changes as graph_changes, to_mermaid
+from ..yamlio import parse_all
 from .compare import ADDED, CHANGED, ERROR, REMOVED, RENAMED, AppDiff
 from .revisions import Revision
 
@@ -80,6 +84,100 @@ def _cluster(d: AppDiff) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Failover in words
+
+
+def _parsed(text: str | None) -> dict | None:
+    if not text:
+        return None
+    docs = parse_all(text, "diff")
+    return docs[0] if docs and isinstance(docs[0], dict) else None
+
+
+def _failover_of(rule: dict | None) -> tuple[str, dict] | None:
+    """(mode, outlierDetection) a DestinationRule sets (its first port's when per port), or None."""
+    if rule is None:
+        return None
+    policy = rule.get("spec", {}).get("trafficPolicy") or {}
+    policy = (policy.get("portLevelSettings") or [policy])[0]
+    od = policy.get("outlierDetection")
+    if not isinstance(od, dict):
+        return None
+    enabled = ((policy.get("loadBalancer") or {}).get("localityLbSetting") or {}).get("enabled", True)
+    return ("nearest" if enabled else "weighted"), od
+
+
+def _weights(obj: dict | None) -> dict[str, int]:
+    """Endpoint weights of a ServiceEntry (by mesh label, else address) or a WorkloadEntry."""
+    if obj is None:
+        return {}
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "WorkloadEntry":
+        mesh = (obj.get("metadata", {}).get("labels") or {}).get("topology.istio.io/cluster", "?")
+        return {f"mesh {mesh}": spec["weight"]} if "weight" in spec else {}
+    out = {}
+    for ep in spec.get("endpoints") or ():
+        if isinstance(ep, dict) and "weight" in ep:
+            mesh = (ep.get("labels") or {}).get("mesh")
+            out[f"mesh {mesh}" if mesh else str(ep.get("address"))] = ep["weight"]
+    return out
+
+
+def _host_of(obj: dict) -> str:
+    spec = obj.get("spec") or {}
+    host = spec.get("host") or (spec.get("hosts") or [""])[0]
+    if obj.get("kind") == "WorkloadEntry":
+        host = (obj.get("metadata", {}).get("name") or "").rsplit("-", 2)[0]
+    return host.removeprefix(DESTINATION_PREFIX)
+
+
+def failover_words(d: AppDiff) -> list[str]:
+    """What a change does to failover, one sentence per imported host and aspect."""
+    out: list[str] = []
+    weights: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
+    for change in d.changes:
+        kind = change.key[1]
+        before, after = _parsed(change.before), _parsed(change.after)
+        obj = after or before
+        if obj is None:
+            continue
+        host = _host_of(obj)
+        if kind == "DestinationRule":
+            was, now = _failover_of(before), _failover_of(after)
+            if was is None and now is not None:
+                out.append(f"{host}: on, mode {now[0]}")
+            elif was is not None and now is None:
+                out.append(f"{host}: off, a dead exporter keeps its share of the requests")
+            elif was is not None and now is not None:
+                if was[0] != now[0]:
+                    out.append(f"{host}: mode {was[0]} -> {now[0]}")
+                moved = [f"{k} {was[1].get(k, 'unset')} -> {now[1].get(k, 'unset')}" for k in OUTLIER_FIELDS
+                         if was[1].get(k) != now[1].get(k)]
+                if moved:
+                    out.append(f"{host}: outlier detection {', '.join(moved)}")
+        elif kind in ("ServiceEntry", "WorkloadEntry"):
+            pair = weights.setdefault(host, ({}, {}))
+            pair[0].update(_weights(before))
+            pair[1].update(_weights(after))
+        elif kind == "VirtualService" and before is not None and after is not None:
+            def one(o: dict) -> bool:
+                route = o["spec"]["tls"][0]["route"]
+                return len(route) == 1 and route[0]["destination"]["host"].startswith(DESTINATION_PREFIX)
+            host = (after["spec"].get("hosts") or [""])[0].removeprefix("*.")
+            if one(after) and not one(before):
+                out.append(f"{host}: the egress gateway now routes to one destination over every exporter "
+                           "(failover) instead of a weighted split")
+            elif one(before) and not one(after):
+                out.append(f"{host}: the egress gateway splits by weight again: no failover between exporters")
+    for host, (was, now) in weights.items():
+        if was != now:
+            keys = list(dict.fromkeys([*was, *now]))
+            out.append(f"{host}: endpoint weights " + ", ".join(
+                f"{k} {was.get(k, 'unset')} -> {now.get(k, 'unset')}" for k in keys if was.get(k) != now.get(k)))
+    return sorted(set(out))
+
+
+# --------------------------------------------------------------------------------------------
 # Text
 
 _COLOURS = {"bold": "1", "red": "31", "green": "32", "cyan": "36"}
@@ -94,6 +192,7 @@ def text(report: Report, colour: bool) -> str:
         out.append(paint(f"{printable(d.path)} (cluster {printable(_cluster(d))}, {_what(d)}): "
                          f"{'see the errors' if d.status == ERROR else _counts(d)}", "bold"))
         out += [paint(f"  error: {revision.label}: {diagnostic}", "red") for revision, diagnostic in d.errors]
+        out += [f"  failover: {printable(line)}" for line in failover_words(d)]
         for change in d.changes:
             out.append(paint(f"{change.change} {change.title}", "bold"))
             for line in change.unified("base", "head"):
@@ -148,6 +247,10 @@ def markdown(report: Report) -> str:
     left_out = 0
     for d in report.diffs:
         heading = [f"### {_code(d.path)} (cluster {html.escape(_cluster(d))})", ""]
+        words = failover_words(d)
+        if words:
+            out += [*heading, *(f"- failover: {html.escape(line)}" for line in words), ""]
+            heading = []
         for change in d.changes:
             body = "\n".join(change.unified("base", "head"))
             block = [*heading, f"<details><summary>{change.change} <code>{html.escape(change.title)}</code>"
@@ -206,6 +309,9 @@ def as_json(report: Report) -> str:
             "errors": [{"revision": r.side, "file": shown(e.file), "field": shown(e.path), "message": shown(e.message)}
                        for r, e in d.errors],
         })
+        words = failover_words(d)
+        if words:
+            apps[-1]["failover"] = words
     summary = {"applications": report.compared, "differ": sum(d.status != ERROR for d in report.diffs),
                "added": report.total(ADDED), "removed": report.total(REMOVED), "changed": report.total(CHANGED),
                "notRendered": report.errors}

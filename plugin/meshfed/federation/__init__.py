@@ -76,8 +76,8 @@ def graph(paths: list[Path], root: Path | None, fmt: str) -> str:
     return render_graph(repo, fmt)
 
 
-def explain(host: str, cluster: str, paths: list[Path], root: Path | None) -> str:
+def explain(host: str, cluster: str, paths: list[Path], root: Path | None, down: list[str] | None = None) -> str:
     """The path of a request to `host` from `cluster` (mesh name or directory name), resource by
-    resource. Raises InputError on unreadable input, an unknown cluster, or a host it does not
-    import."""
-    return explain_repo(load_repo(paths, root), host, cluster)
+    resource, and where the requests go with the meshes `down` down. Raises InputError on
+    unreadable input, an unknown cluster or mesh, or a host it does not import."""
+    return explain_repo(load_repo(paths, root), host, cluster, down or [])

@@ -16,15 +16,23 @@ document without spec.mesh, a mesh with only namespace documents: warnings), per
 * exports: a namespace export the mesh tier does not expose, a host exported by two namespaces of
   one cluster (warnings); a global.local.export host no cluster imports (info); one host exported
   by several clusters with different ports (error when a cluster load-balances it across them,
-  else warning).
+  else warning);
+* failover that cannot work as asked, per imported host with failover on: an exporter without
+  the locality mode nearest orders by while others have one (warning: nearest then means any;
+  info when none has one); weights on a host one
+  mesh exports, weights for a mesh that does not export it, weights in mode nearest (warnings);
+  a host only one mesh exports (info: nothing to fail over to); a DestinationRule written beside
+  the documents for a host meshfed emits one for, in the same namespace (warning: Istio uses
+  only one of them).
 """
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic, error, warning
-from ..checks import MESH
+from ..checks import MESH, NAMESPACE
+from ..failover import NEAREST
 from ..defaults import DEFAULTS_NAME
 from ..merge import Path_
-from ..model import Entry, Port, Remote
+from ..model import Entry, Port, Remote, Values
 from .repo import Cluster, Doc, Repo, port_key, ports_text
 
 
@@ -227,6 +235,75 @@ class _Checker:
                                         "different ports", *here))
 
 
+    # ----------------------------------------------------------------------------------------
+    # Failover
+
+    def failover(self, c: Cluster, d: Doc) -> None:
+        """Per host the document routes with failover (a namespace's imports; the mesh tier's
+        egress hosts), what keeps failover from working as asked."""
+        v = d.values
+        assert v is not None
+        hosts = [e.hostname for e in v.imports] if NAMESPACE in d.tiers else []
+        if MESH in d.tiers and v.egress.enabled:
+            hosts += [h for h in v.meshes_by_host if h not in hosts]
+        entries = {e.get("hostname"): i for i, e in enumerate(
+            ((v.raw.get("global") or {}).get("failover") or {}).get("services") or ()) if isinstance(e, dict)}
+        for host in hosts:
+            f = v.failover_for(host)
+            remotes = v.meshes_by_host.get(host, [])
+            if f is None or not remotes:
+                continue
+            own = ("global", "failover", "services", entries[host]) if host in entries else ("global", "failover")
+            where = d.at((*own, "weights")) if f.weights else d.at(own)
+            meshes = [r.mesh for r in remotes]
+            if len(remotes) == 1:
+                self.add(d, _info(f"failover for {host}: only mesh {meshes[0]} exports it, so there is nothing to fail "
+                                  "over to", *d.at(_first_listing(v, host))))
+                if f.weights:
+                    self.add(d, warning(f"weights for {host}, which only mesh {meshes[0]} exports: they change "
+                                        "nothing", *where))
+            for mesh in f.weights:
+                if mesh not in meshes:
+                    self.add(d, warning(f"a weight for mesh {mesh}, which does not export {host} to {c.label} "
+                                        f"(its exporters: {', '.join(m or '?' for m in meshes)})",
+                                        *d.at((*own, "weights", mesh))))
+            if f.mode == NEAREST:
+                if f.weights:
+                    self.add(d, warning(f"weights for {host} in failover mode nearest: only mode weighted reads "
+                                        "them", *where))
+                if len(remotes) > 1 and all(r.locality is None for r in remotes):
+                    self.add(d, _info(f"failover mode nearest for {host}: no exporting mesh has a locality, so each "
+                                      "is as near as the others (failover works, with no preference)",
+                                      *d.at(_first_listing(v, host))))
+                elif len(remotes) > 1:
+                    for r in remotes:
+                        if r.locality is None:
+                            self.add(d, warning(f"failover mode nearest for {host}, but mesh {r.mesh} has no "
+                                                "locality: nearest then means any exporter, whatever its distance",
+                                                *d.at((*r.path, "locality"))))
+
+    def rules(self, d: Doc) -> None:
+        """A DestinationRule written beside the documents for a host meshfed emits one for."""
+        if not self.repo.rules or d.src.file is None:
+            return
+        for _, name, obj in d.find("DestinationRule"):
+            namespace, host = obj["metadata"].get("namespace"), obj["spec"].get("host")
+            for rule in self.repo.rules:
+                meta = rule.doc.get("metadata") if isinstance(rule.doc.get("metadata"), dict) else {}
+                theirs = meta.get("namespace") or (namespace if rule.directory == d.src.file.parent else None)
+                if rule.doc["spec"].get("host") == host and theirs == namespace:
+                    self.add(d, warning(f"a second DestinationRule for {host} in namespace {namespace}: meshfed emits "
+                                        f"{name} for it ({d.source}); Istio uses the top-level trafficPolicy of only "
+                                        "one of them (the oldest) and merges only subsets, so meshfed's failover or "
+                                        "TLS settings, or this rule's, are lost: keep one DestinationRule per host",
+                                        rule.source, f"document {rule.index}"))
+
+
+def _first_listing(v: Values, host: str) -> Path_:
+    r = next(r for r in v.remotes if host in r.imported)
+    return (*r.path, "importedServices", r.imported.index(host))
+
+
 def check_repo(repo: Repo) -> list[Diagnostic]:
     """Every cross-cluster finding, after the repository's own reading problems."""
     ch = _Checker(repo)
@@ -243,6 +320,11 @@ def check_repo(repo: Repo) -> list[Diagnostic]:
     for c in repo.clusters:
         ch.exports(c, imported)
     ch.conflicting_ports(repo.docs)
+    for c in repo.clusters:
+        for d in c.docs:
+            if d.ok:
+                ch.failover(c, d)
+                ch.rules(d)
     out: list[Diagnostic] = []
     seen: set[Diagnostic] = set()
     for d in [*repo.diagnostics, *ch.out]:

@@ -4,16 +4,23 @@ by resource, each named as rendered (kind, namespace/name) with the document it 
 Steps are numbered; where the path forks (load-balanced meshes, several remote endpoints) each
 branch is introduced by a `route i of n` line and continues the numbering. Lines starting with
 `!` say where the path breaks.
+
+Where one Envoy cluster chooses between the exporting meshes (a direct import, or the egress
+gateway's one destination with failover), the choice is spelled out: the order in which the
+meshes serve the calling cluster (its locality from how the other clusters list it), their
+shares, and with `--down MESH` where the requests go while those meshes are down (`serving`).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from ..diagnostics import InputError, error
+from ..failover import DESTINATION_PREFIX
 from ..model import Remote
 from ..rows import weights
 from .graph import EGRESS_IDS, INGRESS_IDS
 from .repo import Cluster, Doc, Repo, ports_text
+from .serving import ENVOY_MAX_EJECTION, Endpoint, Policy, percent, priorities, shares
 
 NS_API = "networking.istio.io/v1"
 V1_IMPORT_API = "networking.istio.io/v1alpha3"
@@ -38,11 +45,32 @@ def _port_list(ports: list[dict[str, Any]]) -> str:
     return ", ".join(f"{p['number']}/{p['protocol']}" for p in ports)
 
 
+def _outlier_text(od: dict[str, Any]) -> str:
+    """Istio's outlierDetection in words."""
+    if od.get("splitExternalLocalOriginErrors"):
+        after = f"{od.get('consecutiveLocalOriginFailures', 0)} locally originated failures"
+    else:
+        counts = []
+        if od.get("consecutiveGatewayErrors", 0) > 0:
+            counts.append(f"{od['consecutiveGatewayErrors']} gateway errors")
+        if od.get("consecutive5xxErrors", 5) > 0:
+            counts.append(f"{od.get('consecutive5xxErrors', 5)} 5xx errors")
+        after = " or ".join(counts) or "nothing (every count is 0)"
+    cap = od.get("maxEjectionPercent") or ENVOY_MAX_EJECTION
+    panic = od.get("minHealthPercent", 0)
+    return (f"an endpoint is ejected after {after} in a row (checked every {od.get('interval', '10s')}, for "
+            f"{od.get('baseEjectionTime', '30s')} and longer each time), at most {cap}% of the endpoints at once; "
+            + ("no panic threshold: the last live exporter keeps the traffic" if not panic else
+               f"panic below {panic}% live endpoints: then requests go to dead ones too"))
+
+
 class _Path:
-    def __init__(self, repo: Repo):
+    def __init__(self, repo: Repo, caller: str | None = None, down: list[str] | None = None):
         self.repo = repo
         self.lines: list[str] = []
         self.n = 0
+        self.caller = caller  # the calling cluster's locality
+        self.down = down or []
 
     def step(self, doc: Doc, obj: dict[str, Any], text: str, indent: str = "") -> None:
         self.n += 1
@@ -53,6 +81,46 @@ class _Path:
 
     def broken(self, text: str, indent: str = "") -> None:
         self.lines.append(f"{indent}! {text}")
+
+    def choice(self, doc: Doc, rule: dict[str, Any] | None, endpoints: list[Endpoint], port: int | None,
+               indent: str) -> None:
+        """One Envoy cluster choosing between meshes: the DestinationRule (when there is one), the
+        order the meshes serve in, and where the requests go with the meshes `down` down."""
+        policy = Policy(rule["spec"].get("trafficPolicy") if rule is not None else None, port)
+        meshes = list(dict.fromkeys(e.mesh for e in endpoints))
+        if rule is None and len(meshes) < 2 and not self.down:
+            return  # nothing to choose between
+        if rule is not None:
+            if policy.outlier is not None:
+                mode = "nearest" if policy.locality else "weighted"
+                self.step(doc, rule, f"failover {mode}: {_outlier_text(policy.outlier)}", indent)
+            else:
+                self.step(doc, rule, "no outlier detection: nothing ejects a dead gateway", indent)
+        prio = priorities(endpoints, policy, self.caller)
+        if len(set(prio)) > 1:
+            where = f"locality {self.caller}" if self.caller else "no locality"
+            order = []
+            for p in sorted(set(prio)):
+                group = list(dict.fromkeys(e.mesh for e, q in zip(endpoints, prio) if q == p))
+                order.append(", ".join(f"{m} ({self._locality(m)})" for m in group))
+            self.note(f"order from {where}: " + "; then ".join(order), indent)
+        served, _ = shares(endpoints, policy, self.caller, set())
+        self.note("all up: " + self._served(served, meshes, 0.0), indent)
+        if self.down:
+            served, lost = shares(endpoints, policy, self.caller, set(self.down))
+            self.note(f"with {', '.join(self.down)} down: " + self._served(served, meshes, lost)
+                      + ("" if policy.outlier is not None or not lost else
+                         " (no outlier detection: nothing moves the requests away from a dead gateway)"), indent)
+
+    def _served(self, served: dict[str, float], meshes: list[str], lost: float) -> str:
+        parts = [f"{m} {percent(served[m])}" for m in meshes if served.get(m, 0) > 0.05]
+        if lost > 0.05:
+            parts.append(f"{percent(lost)} of the requests fail")
+        return ", ".join(parts) or "every request fails"
+
+    def _locality(self, mesh: str) -> str:
+        found = self.repo.locality(mesh)
+        return found or "no locality"
 
     # ----------------------------------------------------------------------------------------
 
@@ -112,6 +180,20 @@ class _Path:
                           for r in route)
         self.step(m, vobj, f"SNI {sni}: {parts}", indent)
         remotes = {r.mesh: r for r in m.values.remotes}
+        if len(route) == 1 and route[0]["destination"]["host"].startswith(DESTINATION_PREFIX):
+            self._egress_failover(m, host, route[0]["destination"]["host"], indent)
+            return
+        if self.down:
+            lost = sum(r["weight"] for r in route
+                       if r["destination"]["host"][len("ingress."):-len(".global")] in self.down)
+            served = {r["destination"]["host"][len("ingress."):-len(".global")]: float(r["weight"]) for r in route}
+            for mesh in self.down:
+                served.pop(mesh, None)
+            total = sum(r["weight"] for r in route) or 1
+            self.note(f"with {', '.join(self.down)} down: "
+                      + self._served({k: 100 * w / total for k, w in served.items()}, list(served), 100 * lost / total)
+                      + ("" if not lost else " (a weighted route is chosen once per connection: nothing moves it)"),
+                      indent)
         for i, dest in enumerate(route, 1):
             mesh = dest["destination"]["host"][len("ingress."):-len(".global")]
             self.note(f"route {i} of {len(route)}: weight {dest['weight']}, to mesh {mesh}"
@@ -124,6 +206,26 @@ class _Path:
                 net = f" (network {r.network})" if r is not None else ""
                 self.step(m, se, f"{se['spec']['hosts'][0]} at {eps}, port {port}{net}", sub)
             self.remote_side(host, mesh, sub)
+
+    def _egress_failover(self, m: Doc, host: str, destination: str, indent: str) -> None:
+        """The egress gateway's one destination for `host`: every exporter's gateway in one Envoy
+        cluster, then one branch per exporting mesh."""
+        owners = {a: r.mesh for r in m.values.remotes for a in r.addresses if r.mesh is not None}
+        endpoints: list[Endpoint] = []
+        for _, _, se in m.find("ServiceEntry", host, NS_API):
+            if se["spec"]["hosts"] != [destination]:
+                continue  # (with scope all, the namespace tier's ServiceEntry of the host itself)
+            eps = se["spec"]["endpoints"]
+            endpoints = [Endpoint(owners.get(ep["address"], "?"), ep.get("locality"), ep.get("weight")) for ep in eps]
+            listed = ", ".join(f"{ep['address']} (mesh {e.mesh}{', weight ' + str(ep['weight']) if 'weight' in ep else ''})"
+                               for ep, e in zip(eps, endpoints))
+            self.step(m, se, f"{destination}: one destination over every exporter's gateway: {listed}", indent)
+        rule = next((o for _, _, o in m.find("DestinationRule") if o["spec"].get("host") == destination), None)
+        self.choice(m, rule, endpoints, None, indent)
+        meshes = list(dict.fromkeys(e.mesh for e in endpoints))
+        for i, mesh in enumerate(meshes, 1):
+            self.note(f"route {i} of {len(meshes)}: to mesh {mesh}{self._cluster_note(mesh)}", indent)
+            self.remote_side(host, mesh, indent + "   ")
 
     def _cluster_note(self, mesh: str | None) -> str:
         target = self.repo.cluster_of_mesh(mesh)
@@ -182,6 +284,9 @@ class _Path:
                     network_gateway(obj, "   ")
             self.egress_side(c, host)
             return
+        endpoints = [Endpoint(o["metadata"]["labels"].get("topology.istio.io/cluster", "?"), o["spec"].get("locality"),
+                              o["spec"].get("weight")) for _, _, o in entries]
+        self.choice(d, _import_rule(d, host), endpoints, _first_port(d, host), "   ")
         for i, (_, _, obj) in enumerate(entries, 1):
             mesh = obj["metadata"]["labels"].get("topology.istio.io/cluster")
             self.note(f"route {i} of {len(entries)}: endpoint to mesh {mesh}{self._cluster_note(mesh)}", "   ")
@@ -209,6 +314,9 @@ class _Path:
             return
         self.step(d, obj, f"{host} inside the mesh, resolution {obj['spec']['resolution']}, "
                   f"{len(endpoints)} endpoint(s)", "   ")
+        self.choice(d, _import_rule(d, host), [Endpoint(ep.get("labels", {}).get("mesh", "?"), ep.get("locality"),
+                                                        ep.get("weight")) for ep in endpoints],
+                    _first_port(d, host), "   ")
         for i, ep in enumerate(endpoints, 1):
             mesh = ep.get("labels", {}).get("mesh")
             ports = ", ".join(str(p) for p in dict.fromkeys(ep["ports"].values()))
@@ -217,20 +325,38 @@ class _Path:
             self.remote_side(host, mesh, "      ")
 
 
-def explain_repo(repo: Repo, host: str, cluster: str) -> str:
+def _import_rule(d: Doc, host: str) -> dict[str, Any] | None:
+    """The DestinationRule a namespace tier emits for an imported host (F11, failover)."""
+    return next((o for _, _, o in d.find("DestinationRule") if o["spec"].get("host") == host), None)
+
+
+def _first_port(d: Doc, host: str) -> int | None:
+    entry = next((e for e in d.values.imports if e.hostname == host), None)
+    ports = d.values.ports_of(entry) if entry is not None else ()
+    return ports[0].number if ports else None
+
+
+def explain_repo(repo: Repo, host: str, cluster: str, down: list[str] | None = None) -> str:
     errors = repo.load_errors()
     if errors:
         raise InputError(errors)
     c = repo.find_cluster(cluster)
+    down = list(dict.fromkeys(down or []))
+    known = {r.mesh for d in repo.docs if d.ok for r in d.values.remotes} | {x.mesh for x in repo.clusters}
+    unknown = [m for m in down if m not in known]
+    if unknown:
+        raise InputError([error(f"--down {m}: no such mesh (the meshes are {', '.join(sorted(known))})")
+                          for m in unknown])
+    caller = repo.locality(c.mesh)
     importers = [d for d in c.ns_docs if d.ok and any(e.hostname == host for e in d.values.imports)]
     blocks = []
     for d in importers:
-        p = _Path(repo)
+        p = _Path(repo, caller, down)
         p.from_namespace(c, d, host)
         blocks.append("\n".join(p.lines))
     m = c.mesh_doc
     if not importers and m is not None and m.ok and host in m.values.meshes_by_host:
-        p = _Path(repo)
+        p = _Path(repo, caller, down)
         if m.values.egress.enabled:
             p.note(f"{host} from cluster {c.name} (mesh {c.mesh}, network {c.network}): no namespace imports it, "
                    "so no client reaches it; the egress gateway routes it")

@@ -3,7 +3,9 @@
 Clusters are boxes; inside them the gateways, the importing namespaces and the exported
 services. Arrows follow a request: importing namespace -> egress gateway (when the importer goes
 through it) -> the exporting cluster's ingress gateway -> the exported service. The egress
-gateway's arrows carry the VirtualService weights (F1) when a host is load-balanced.
+gateway's arrows carry the VirtualService weights (F1) when a host is load-balanced; with
+failover, an arrow to an exporter says `preferred` or `failover` (mode nearest) or its weight
+(mode weighted).
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ import subprocess
 from dataclasses import dataclass, field
 
 from ..diagnostics import InputError, error
-from ..rows import weights
 from .repo import Cluster, Doc, Repo
+from .serving import roles
 
 INGRESS_IDS = ("cross-network-gateway", "federation-ingress-gateway")
 EGRESS_IDS = ("cross-network-egress-gateway", "federation-egress-gateway")
@@ -102,10 +104,8 @@ def build_graph(repo: Repo) -> Graph:
             if m.values.egress.enabled and _gateway(m, EGRESS_IDS) is not None:
                 eg = egress(c)
                 for h, remotes in sorted(m.values.meshes_by_host.items()):
-                    ws = weights(len(remotes))
-                    for r, w in zip(remotes, ws):
-                        label = f"{h} (weight {w})" if len(remotes) > 1 else h
-                        g.edge(eg, ingress(r.mesh), label)
+                    for r, role in zip(remotes, roles(m.values.failover_for(h), remotes, repo.locality(c.mesh))):
+                        g.edge(eg, ingress(r.mesh), f"{h} ({role})" if len(remotes) > 1 else h)
         local = {e.hostname for e in m.values.local_exports} if m is not None and m.ok else set()
         for d in c.ns_docs:
             if not d.ok:
@@ -125,9 +125,11 @@ def build_graph(repo: Repo) -> Graph:
                 if through_egress:
                     g.edge(ns, egress(c), e.hostname)
                     continue
-                for r in routes.get(e.hostname, []):
-                    if r.mesh != c.mesh:
-                        g.edge(ns, ingress(r.mesh), e.hostname)
+                remotes = [r for r in routes.get(e.hostname, []) if r.mesh != c.mesh]
+                f = d.values.failover_for(e.hostname)
+                marks = roles(f, remotes, repo.locality(c.mesh)) if f is not None and len(remotes) > 1 else []
+                for r, role in zip(remotes, marks or [""] * len(remotes)):
+                    g.edge(ns, ingress(r.mesh), f"{e.hostname} ({role})" if role else e.hostname)
     for c in repo.clusters:  # every cluster is drawn, also one with nothing to show
         if not any(n.cluster is c for n in g.nodes.values()):
             g.node((c.name, "idle"), ["no imports or exports"], "namespace", c, (rank[c.mesh], 9, ""))

@@ -17,6 +17,10 @@ their merged values and provenance, grouped into clusters). From it:
   They are the mesh tier's: a Federation gives every tier of a mesh the same values, so a
   namespace tier's own value is left out (with a warning) when its render does not need it.
   The derived lists (`global.remote`, `global.local`, `import`, `export`) are left out.
+* failover: meshfed's values extension `global.failover` is derived too. Its policy (enabled,
+  mode, outlierDetection), where documents set it, must agree and becomes `spec.failover`; a
+  repository without it imports as `failover: {enabled: false}` (a Federation's default is on).
+  Each host's own entry becomes the service's `failover`, its weights the exports' `weight`.
 * order: meshes and services are ordered so that the derived lists keep the order the documents
   wrote (Helm renders in list order), else by cluster name and hostname.
 
@@ -45,7 +49,9 @@ from ..pipeline import render_layers
 from ..source import display, find_root
 from .repo import Cluster, Doc, Repo, load_paths
 
-DERIVED: tuple[Path_, ...] = (("global", "remote"), ("global", "local"), ("import",), ("export",))
+DERIVED: tuple[Path_, ...] = (("global", "remote"), ("global", "local"), ("global", "failover"), ("import",),
+                              ("export",))
+FAILOVER_POLICY = ("enabled", "mode", "outlierDetection")  # global.failover's keys a Federation says once
 _ABSENT = object()
 
 
@@ -58,6 +64,8 @@ class _Service:
         self.imports: set[tuple[str, str]] = set()
         self.entries: list[tuple[Doc, Entry, bool]] = []  # (document, entry, is a global.local.export)
         self.ports: list[dict[str, Any]] | None = None  # its `ports` in the Federation
+        self.failover: dict[str, Any] | None = None  # its own `failover` (global.failover.services[])
+        self.weights: dict[str, int] = {}  # exporting mesh -> its weight
 
     def exporters(self) -> set[str]:
         return {mesh for mesh, _ in self.exports}
@@ -480,6 +488,43 @@ class _Importer:
                           *d.at((*e.path, "ports" if e.own_ports else "hostname")))
         return ports
 
+    def collect_failover(self) -> dict[str, Any]:
+        """`spec.failover` from the documents' `global.failover`, and each service's own entry;
+        documents that set them must agree (a Federation says them once)."""
+        policy: tuple[Doc, dict[str, Any]] | None = None
+        own: dict[str, tuple[Doc, Path_, dict[str, Any]]] = {}
+        for d in self.repo.docs:
+            values = lookup(d.merged.values, ("global", "failover")) if d.merged is not None else None
+            if not isinstance(values, dict):
+                continue
+            mine = {k: values[k] for k in FAILOVER_POLICY if k in values}
+            if policy is None:
+                policy = (d, mine)
+            elif not _same(policy[1], mine):
+                self.fail(f"global.failover differs from {policy[0].source}'s; a Federation has one failover policy "
+                          "(per-host settings go to global.failover.services)", *d.at(("global", "failover")))
+            for i, entry in enumerate(values.get("services") or ()):
+                if not isinstance(entry, dict) or entry.get("hostname") not in self.services:
+                    continue
+                path = ("global", "failover", "services", i)
+                seen = own.setdefault(entry["hostname"], (d, path, entry))
+                if not _same(seen[2], entry):
+                    self.fail(f"the failover of {entry['hostname']} differs from {seen[0].source}: "
+                              f"{format_path(seen[1])}; a Federation says a service's failover once", *d.at(path))
+        for host, (_, _, entry) in own.items():
+            svc = self.services[host]
+            settings = {k: copy.deepcopy(v) for k, v in entry.items() if k not in ("hostname", "weights")}
+            svc.failover = settings or None
+            svc.weights = dict(entry.get("weights") or {})
+        if policy is None:
+            return {"enabled": False}
+        out = copy.deepcopy(policy[1])
+        if out.get("enabled", False):
+            del out["enabled"]  # on is a Federation's default
+        else:
+            out["enabled"] = False
+        return out
+
     # -- the Federation --------------------------------------------------------------------------
 
     def base_layers(self) -> list[Layer]:
@@ -493,7 +538,7 @@ class _Importer:
             out.append(first)
         return out
 
-    def document(self, clusters: list[Cluster]) -> dict[str, Any]:
+    def document(self, clusters: list[Cluster], failover: dict[str, Any]) -> dict[str, Any]:
         """The Federation document, from what the checks gathered."""
         bases = self.base_layers()
         layout = next(d.layout for d in self.repo.docs if d.layout is not None)
@@ -512,6 +557,8 @@ class _Importer:
             spec["base"] = [relative(Path(la.name).resolve(), self.out.parent) for la in bases]
         if shared:
             spec["values"] = shared
+        if failover:
+            spec["failover"] = failover
         spec["meshes"] = meshes
         if services:
             spec["services"] = services
@@ -536,11 +583,15 @@ class _Importer:
         out: dict[str, Any] = {"hostname": svc.hostname}
         if svc.ports:
             out["ports"] = svc.ports
+        if svc.failover:
+            out["failover"] = svc.failover
         exports = []
         for (mesh, ns), selector in sorted(svc.exports.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1])):
             side: dict[str, Any] = {"mesh": mesh, "namespace": ns}
             if selector is not None:
                 side["labelSelector"] = selector
+            if mesh in svc.weights:
+                side["weight"] = svc.weights[mesh]
             exports.append(side)
         if exports:
             out["exports"] = exports
@@ -694,9 +745,10 @@ def import_repository(paths: list[Path], out: Path | None, root: Path | None) ->
         build.check_imports(clusters)
         for svc in build.services.values():
             svc.ports = build.ports(svc)
+    failover = build.collect_failover() if not build.problems else {}
     if build.problems:
         raise InputError(list(dict.fromkeys(build.problems)))
-    doc = build.document(clusters)
+    doc = build.document(clusters, failover)
     build.verify(doc, clusters)
     if build.problems:
         raise InputError(build.problems)

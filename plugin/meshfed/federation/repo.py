@@ -169,6 +169,7 @@ class Repo:
     diagnostics: list[Diagnostic]  # reading, rendering and grouping problems
     owners: dict[Diagnostic, Doc] = field(default_factory=dict)
     tops: list[Path] = field(default_factory=list)
+    rules: list[ForeignRule] = field(default_factory=list)  # DestinationRules written beside the documents
     _by_mesh: dict[str, Cluster] | None = field(default=None, repr=False)
 
     def cluster_of_mesh(self, mesh: str | None) -> Cluster | None:
@@ -179,6 +180,20 @@ class Repo:
     def cluster_of_network(self, network: str | None) -> Cluster | None:
         """The first cluster (by name) declaring `network` with a mesh-tier document."""
         return next((c for c in self.clusters if c.network == network and c.mesh_docs), None)
+
+    def locality(self, mesh: str | None) -> str | None:
+        """A mesh's locality (the caller's locality for failover's nearest): what the Federation
+        says of it, else how the other clusters list it in their remotes."""
+        for d in self.docs:
+            derivation = d.fed.derivation if d.fed is not None else None
+            if derivation is not None and derivation.spec.mesh(mesh or "") is not None:
+                return derivation.spec.mesh(mesh or "").locality  # type: ignore[union-attr]
+        for d in self.docs:
+            if d.ok:
+                for r in d.values.remotes:  # type: ignore[union-attr]
+                    if r.mesh == mesh and r.locality is not None:
+                        return r.locality
+        return None
 
     def note(self, out: list[Diagnostic], doc: Doc | None, d: Diagnostic) -> None:
         out.append(d)
@@ -245,10 +260,23 @@ class FoundFederation:
         self.doc, self.name, self.real, self.top, self.root = doc, name, real, top, root
 
 
-def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[FoundFederation], list[Diagnostic]]:
+@dataclass
+class ForeignRule:
+    """An Istio DestinationRule found among the files (a kustomization's resource, say): `check`
+    reports one for a host meshfed already emits a DestinationRule for."""
+
+    doc: dict[str, Any]
+    source: str
+    index: int
+    directory: Path
+
+
+def scan(paths: list[Path], root: Path | None,
+         rules: list[ForeignRule] | None = None) -> tuple[list[Source], list[FoundFederation], list[Diagnostic]]:
     """Every MeshFederation and Federation document below the given directories (recursively;
-    hidden directories skipped) or in the given files. YAML files of other kinds are skipped; a
-    file that cannot be parsed is reported only when it mentions MeshFederation or Federation."""
+    hidden directories skipped) or in the given files. YAML files of other kinds are skipped
+    (DestinationRules are kept in `rules` when given); a file that cannot be parsed is reported
+    only when it mentions MeshFederation or Federation."""
     sources: list[Source] = []
     federations: list[FoundFederation] = []
     problems: list[Diagnostic] = []
@@ -280,6 +308,9 @@ def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Found
                 continue
             real = f.resolve()
             for i, doc in enumerate(docs):
+                if rules is not None and _is_destination_rule(doc) and (real, i) not in seen:
+                    seen.add((real, i))
+                    rules.append(ForeignRule(doc, name, i, real.parent))
                 if (real, i) in seen or not (is_federation(doc) or is_federation_spec(doc)):
                     continue
                 seen.add((real, i))
@@ -293,6 +324,12 @@ def scan(paths: list[Path], root: Path | None) -> tuple[list[Source], list[Found
         elif not found and len(problems) == before:
             problems.append(error("no MeshFederation or Federation document in this file", display(path)))
     return sources, federations, problems
+
+
+def _is_destination_rule(doc: Any) -> bool:
+    return (isinstance(doc, dict) and doc.get("kind") == "DestinationRule"
+            and str(doc.get("apiVersion", "")).startswith("networking.istio.io/")
+            and isinstance(doc.get("spec"), dict))
 
 
 def _expand(found: FoundFederation, chains: _Chains, covered: set[tuple[Any, ...]],
@@ -574,5 +611,8 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
 
 
 def load_paths(paths: list[Path], root: Path | None) -> Repo:
-    sources, federations, problems = scan(paths, root)
-    return load(sources, problems, [p.resolve() for p in paths], federations)
+    rules: list[ForeignRule] = []
+    sources, federations, problems = scan(paths, root, rules)
+    repo = load(sources, problems, [p.resolve() for p in paths], federations)
+    repo.rules = rules
+    return repo
