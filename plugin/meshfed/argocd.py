@@ -211,19 +211,8 @@ def _assignments(values: dict[str, str]) -> list[Any]:
     entry that would still make more than one assignment is an error, never a second value."""
     if not values:
         return []
-    from .helmset import Assignment
-    return [Assignment("set", f"{path}={_commas_escaped(value)}", parameter=path) for path, value in values.items()]
-
-
-def _commas_escaped(value: str) -> str:
-    """Every comma not after a backslash escaped, unless the value is a list `{...}`."""
-    if value.startswith("{") and value.endswith("}"):
-        return value
-    out, previous = [], ""
-    for char in value:
-        out.append("\\," if char == "," and previous != "\\" else char)
-        previous = char
-    return "".join(out)
+    from .helmset import Assignment, commas_escaped
+    return [Assignment("set", f"{path}={commas_escaped(value)}", parameter=path) for path, value in values.items()]
 
 
 def _linked_out(app_dir: str, root: str) -> list[Diagnostic]:

@@ -374,23 +374,56 @@ def federation_scaffold(
 
 @federation_app.command("import")
 def federation_import(
-    directory: List[Path] = typer.Argument(..., metavar="DIR...", help="Repository directories holding every "
-                                           "cluster's MeshFederation documents (<dir>/<cluster>/<app>/)."),
+    directory: Optional[List[Path]] = typer.Argument(None, metavar="[DIR...]", show_default=False,
+                                                     help="Repository directories holding every cluster's "
+                                                          "MeshFederation documents (<dir>/<cluster>/<app>/)."),
+    argocd: Optional[List[Path]] = typer.Option(None, "--argocd", metavar="PATH", show_default=False,
+                                                help="Instead of DIRs: Argo CD Application manifests (files or "
+                                                     "directories, repeatable) deploying the mesh-admin and "
+                                                     "namespace-admin charts; their values are read as Argo CD builds "
+                                                     "them."),
+    repo: Optional[List[str]] = typer.Option(None, "--repo", metavar="URL=DIR", show_default=False,
+                                             help="With --argocd: the local clone DIR of the repository URL an "
+                                                  "Application's source names (repeatable); its files are read at "
+                                                  "the source's targetRevision, through git."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE",
                                           help="Write the Federation here (atomically) instead of to stdout; its "
                                                "base paths are relative to FILE (to the working directory for stdout)."),
-    force: bool = typer.Option(False, "--force", help="Replace FILE when it exists."),
+    applications_out: Optional[Path] = typer.Option(None, "--applications-out", metavar="FILE", show_default=False,
+                                                    help="With --argocd and -o: write here the Applications that "
+                                                         "replace them through the meshfed plugin (same names, "
+                                                         "destinations, project and sync policy), pointing at the "
+                                                         "directories `meshfed federation scaffold FILE --out DIR` "
+                                                         "writes next to FILE."),
+    force: bool = typer.Option(False, "--force", help="Replace FILE (and the --applications-out FILE) when it exists."),
     root: Optional[Path] = ROOT,
 ) -> None:
-    """Write the Federation document that reproduces a repository of per-cluster documents: every
-    application scaffolded from it renders the same bytes (checked before anything is written).
-    What a Federation cannot say is an error naming the file and field."""
+    """Write the Federation document that reproduces a repository of per-cluster documents, or
+    the Argo CD Applications of the charts (--argocd): every application scaffolded from it
+    renders the same objects, up to the order of lists Istio reads as sets (reported; checked
+    before anything is written). What a Federation cannot say is an error naming the file and
+    field."""
     from .diagnostics import InputError
-    from .federation.importer import import_repository, write
+    from .federation.importer import import_applications, import_repository, write
+    if bool(directory) == bool(argocd):
+        raise typer.BadParameter("give DIRs of MeshFederation documents, or --argocd PATHs of Applications",
+                                 param_hint="DIR... / --argocd")
+    if repo and not argocd:
+        raise typer.BadParameter("--repo is read with --argocd only", param_hint="--repo")
+    if applications_out is not None and (not argocd or output is None):
+        raise typer.BadParameter("--applications-out needs --argocd and -o FILE (the Applications point at the "
+                                 "directories scaffolded next to FILE)", param_hint="--applications-out")
     try:
-        text, warnings = import_repository(directory, output, root)
+        if argocd:
+            text, warnings, apps = import_applications(argocd, repo or [], output, root)
+        else:
+            text, warnings = import_repository(directory or [], output, root)
         if output is not None:
-            write(text, output, force)
+            extra = {}
+            if applications_out is not None:
+                from .federation.argocdout import replacements
+                extra[applications_out] = replacements(apps, output)
+            write(text, output, force, extra)
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
         raise typer.Exit(1)
@@ -437,6 +470,11 @@ def diff(
     exit_code: bool = typer.Option(False, "--exit-code",
                                    help="Exit as `git diff --exit-code`: 0 no differences, 1 differences, and 3 "
                                         "when an application does not render (or git fails)."),
+    ignore_order: bool = typer.Option(False, "--ignore-order",
+                                      help="Objects that differ only in the order of lists Istio reads as sets "
+                                           "(Gateway hosts, exportTo, endpoints, ports, route destinations...) "
+                                           "are not changes: they are counted, and no change is 'no semantic "
+                                           "change'."),
 ) -> None:
     """Show the objects a change adds, removes and changes, per application, between two git
     revisions. Applications are the directories the Argo CD plugin takes and the kustomizations
@@ -447,4 +485,4 @@ def diff(
     or 3 (errors)."""
     from .diff import run as run_diff
     raise typer.Exit(run_diff(directory or [], base, head, output.value, _colour(color), exit_code,
-                              sys.stdout, sys.stderr))
+                              sys.stdout, sys.stderr, ignore_order))

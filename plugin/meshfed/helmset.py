@@ -94,6 +94,18 @@ def apply(values: Mapping[str, Any], assignments: Iterable[Assignment],
     return base
 
 
+def commas_escaped(value: str) -> str:
+    """A parameter's value as Argo CD passes it to `--set`: every comma not after a backslash
+    escaped, unless the value is a list `{...}` (util/helm cleanSetParameters)."""
+    if value.startswith("{") and value.endswith("}"):
+        return value
+    out, previous = [], ""
+    for char in value:
+        out.append("\\," if char == "," and previous != "\\" else char)
+        previous = char
+    return "".join(out)
+
+
 # --- the parser ---------------------------------------------------------------------------------
 
 

@@ -39,13 +39,13 @@ EXIT_DIFFERENT, EXIT_ERROR_WITH_EXIT_CODE = 1, 3
 
 
 def run(dirs: list[Path], base: str | None, head: str | None, fmt: str, colour: bool, exit_code: bool,
-        stdout: TextIO, stderr: TextIO) -> int:
+        stdout: TextIO, stderr: TextIO, ignore_order: bool = False) -> int:
     """Compare, write the report to `stdout` in one piece and the errors to `stderr`; the exit
     code (see the module docstring). Never raises for any input."""
     failed = EXIT_ERROR_WITH_EXIT_CODE if exit_code else EXIT_INVALID
     try:
         with removed_at_end(tempfile.mkdtemp(prefix="meshfed-diff-")) as tmp:  # also on SIGTERM, SIGHUP
-            report = _report(dirs, base, head, Path(tmp).resolve())
+            report = _report(dirs, base, head, Path(tmp).resolve(), ignore_order)
     except Exception as exc:  # noqa: BLE001 - git's and the input's problems: messages, not a traceback
         for d in failure(exc):
             print(f"meshfed diff: {d}", file=stderr)
@@ -64,7 +64,7 @@ def run(dirs: list[Path], base: str | None, head: str | None, fmt: str, colour: 
     return EXIT_DIFFERENT if exit_code and report.diffs else EXIT_OK
 
 
-def _report(dirs: list[Path], base_ref: str | None, head_ref: str | None, tmp: Path) -> Report:
+def _report(dirs: list[Path], base_ref: str | None, head_ref: str | None, tmp: Path, ignore_order: bool) -> Report:
     top = revisions.toplevel(Path(working_directory()))
     paths = _repository_paths(dirs, top)
     base = _revision(top, "base", base_ref, tmp)
@@ -83,9 +83,9 @@ def _report(dirs: list[Path], base_ref: str | None, head_ref: str | None, tmp: P
         rendered = {p: render_app(revision.tree, a, federations) for p, a in apps.items()}
         sides.append(Side(revision, rendered, view.clusters))
         views.append(view)
-    diffs = compare(*sides)
+    diffs, reordered = compare(*sides, ignore_order=ignore_order)
     compared = len(set(sides[0].apps) | set(sides[1].apps)) - sum(d.status == RENAMED for d in diffs)
-    return Report(base, head, diffs, compared, (views[0], views[1]))
+    return Report(base, head, diffs, compared, (views[0], views[1]), reordered if ignore_order else None)
 
 
 def _repository_paths(dirs: list[Path], top: Path) -> list[str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 
 from ..resources import describe_key
+from ..unordered import equal_up_to_order
+from ..yamlio import parse_all
 from .apps import Rendered
 from .clusters import ClusterRef
 from .revisions import Revision
@@ -81,9 +83,12 @@ class Side:
         self.clusters = clusters
 
 
-def compare(base: Side, head: Side) -> list[AppDiff]:
-    """Every application that differs, sorted by path (the head's path for a rename)."""
+def compare(base: Side, head: Side, ignore_order: bool = False) -> tuple[list[AppDiff], int]:
+    """Every application that differs, sorted by path (the head's path for a rename), and how
+    many objects differ only in order (with `ignore_order`: the order of the objects' lists
+    Istio reads as sets, `unordered.SET_FIELDS`; such objects are not changes)."""
     renames = _renames(base, head)
+    reordered = 0
     renamed_from = {new: old for old, new in renames.items()}
     out = []
     for path in sorted(set(base.apps) | set(head.apps)):
@@ -100,11 +105,21 @@ def compare(base: Side, head: Side) -> list[AppDiff]:
             out.append(AppDiff(path, old_path if old_path != path else None, cluster, ERROR, [], errors))
             continue
         changes = _changes(before.objects if before else {}, after.objects if after else {})
+        if ignore_order:
+            kept = [c for c in changes if not (c.change == CHANGED and _reordered(c))]
+            reordered += len(changes) - len(kept)
+            changes = kept
         status = (ADDED if before is None else REMOVED if after is None else
                   RENAMED if old_path != path else CHANGED)
         if changes or status != CHANGED:
             out.append(AppDiff(path, old_path if status == RENAMED else None, cluster, status, changes, []))
-    return out
+    return out, reordered
+
+
+def _reordered(change: Change) -> bool:
+    """Whether a changed object's two versions differ only in the order of set-like lists."""
+    before, after = (parse_all(text or "", change.title)[0] for text in (change.before, change.after))
+    return equal_up_to_order(change.key, before, after)
 
 
 def _changes(before: dict[Key, str], after: dict[Key, str]) -> list[Change]:

@@ -33,15 +33,16 @@ class Report:
     """Everything the writers need: the two revisions, the applications that differ, how many
     were compared, and each revision's federation view (for the graph)."""
 
-    __slots__ = ("base", "head", "diffs", "compared", "views")
+    __slots__ = ("base", "head", "diffs", "compared", "views", "reordered")
 
     def __init__(self, base: Revision, head: Revision, diffs: list[AppDiff], compared: int,
-                 views: tuple[FederationView, FederationView]) -> None:
+                 views: tuple[FederationView, FederationView], reordered: int | None = None) -> None:
         self.base = base
         self.head = head
         self.diffs = diffs
         self.compared = compared
         self.views = views
+        self.reordered = reordered  # with --ignore-order: the objects that differ only in order
 
     @property
     def errors(self) -> int:
@@ -53,12 +54,16 @@ class Report:
     def summary(self) -> str:
         """`2 of 6 applications differ: 3 objects added, 1 removed, 2 changed; 1 not rendered`."""
         differ = [d for d in self.diffs if d.status != ERROR]
+        order = (f" ({_plural(self.reordered, 'object')} only reordered, in lists Istio reads as sets)"
+                 if self.reordered else "")
         if not self.diffs:
+            if self.reordered is not None:
+                return f"no semantic change in {_plural(self.compared, 'application')}{order}"
             return f"no differences in {_plural(self.compared, 'application')}"
         text = (f"{len(differ)} of {_plural(self.compared, 'application')} differ: "
                 f"{_plural(self.total(ADDED), 'object')} added, {self.total(REMOVED)} removed, "
                 f"{self.total(CHANGED)} changed")
-        return text + (f"; {self.errors} not rendered" if self.errors else "")
+        return text + (f"; {self.errors} not rendered" if self.errors else "") + order
 
 
 def _plural(n: int, word: str) -> str:
@@ -315,5 +320,7 @@ def as_json(report: Report) -> str:
     summary = {"applications": report.compared, "differ": sum(d.status != ERROR for d in report.diffs),
                "added": report.total(ADDED), "removed": report.total(REMOVED), "changed": report.total(CHANGED),
                "notRendered": report.errors}
+    if report.reordered is not None:
+        summary["reordered"] = report.reordered
     doc = {"base": revision(report.base), "head": revision(report.head), "applications": apps, "summary": summary}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -415,3 +415,22 @@ class _Copy:
                 self.pointers.append(_name(path))
         finally:
             os.close(fd)
+
+
+def export_paths(top: Path, ref: str, paths: set[str], dest: Path, label: str) -> str:
+    """Copy the files `paths` (from the repository root) of the commit `ref` names below `dest`,
+    with every check of `export_commit` (the whole listing checked first, links confined, a file
+    over the reading limit copied as its first bytes); the commit. A path the commit lacks is
+    simply not copied. `ref` is tried as given, then as the branch of the remote `origin` (a
+    clone has those as remote-tracking branches)."""
+    try:
+        commit = commit_of(top, ref)
+    except InputError:
+        try:
+            commit = commit_of(top, f"refs/remotes/origin/{ref}")
+        except InputError:
+            raise InputError([error(f"no revision {printable(ref)} in the clone {top} (a branch, tag or commit; "
+                                    "fetch it first)")]) from None
+    wanted = {os.fsencode(p) for p in paths}
+    export_commit(top, commit, dest, f"{label} ({commit[:7]})", wanted.__contains__)
+    return commit

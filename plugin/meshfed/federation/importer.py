@@ -26,7 +26,8 @@ their merged values and provenance, grouped into clusters). From it:
 
 What a Federation cannot say is an error naming the file and field, never a different
 Federation. And the last word is the renders: every application is rendered again from the
-Federation as `meshfed federation scaffold` would write it, and must give the same bytes.
+Federation as `meshfed federation scaffold` would write it, and must give the same objects, up
+to the order of the objects and of the lists Istio reads as sets (`unordered`), which is reported.
 """
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ from ..options import BY_DEST, Options
 from ..output import dump_yaml
 from ..pipeline import render_layers
 from ..source import display, find_root
-from .repo import Cluster, Doc, Repo, load_paths
+from ..unordered import compare_objects
+from .repo import Cluster, Doc, Repo, load, load_paths
 
 DERIVED: tuple[Path_, ...] = (("global", "remote"), ("global", "local"), ("global", "failover"), ("import",),
                               ("export",))
@@ -256,6 +258,7 @@ class _Importer:
         self.gateway_at: dict[str, tuple[str, str]] = {}
         self.mesh_order = _Order()
         self.service_order = _Order()
+        self.reordered: list[str] = []  # what the Federation's applications render in another order
 
     def fail(self, message: str, file: str | None, field: str = "") -> None:
         self.problems.append(error(message, file, field))
@@ -317,7 +320,9 @@ class _Importer:
         """The first directory below the DIR given, the same for every document of the mesh."""
         first: tuple[str, Doc] | None = None
         for d in c.docs:
-            if d.src.file is None:
+            if d.src.file is None:  # read from an Argo CD Application: its destination names the cluster
+                if d.src.cluster is not None and first is None:
+                    first = (d.src.cluster, d)
                 continue
             parts = d.src.file.relative_to(d.src.top).parts if d.src.file.is_relative_to(d.src.top) else ()
             if len(parts) < 2:
@@ -533,7 +538,8 @@ class _Importer:
         out = []
         for layers in zip(*chains):
             first = layers[0]
-            if not all(not la.prefix and not la.via and _same_file(la.name, first.name) for la in layers):
+            if not Path(first.name).is_file() or not all(
+                    not la.prefix and not la.via and _same_file(la.name, first.name) for la in layers):
                 break
             out.append(first)
         return out
@@ -602,7 +608,7 @@ class _Importer:
     # -- the renders ---------------------------------------------------------------------------
 
     def verify(self, doc: dict[str, Any], clusters: list[Cluster]) -> None:
-        """Every application renders the same bytes from the Federation as from its document."""
+        """Every application renders the same objects from the Federation as from its document, up to order."""
         spec = Resolver(self.root).read_spec(doc, display(self.out), self.out)
         if spec.diagnostics:  # the checks above should have caught these in the documents
             raise InputError(spec.diagnostics)
@@ -629,18 +635,22 @@ class _Importer:
         assert mesh is not None
         opts = Options(allow_empty=True).over(Options(scope=scope, namespace=namespace, layout=spec.layout))
         rendering = render_layers(spec.layers_for(mesh, namespace, scope == NAMESPACE), spec.patches, opts)
-        before = dump_yaml(o for _, _, o in d.objects())
         problems = [p for p in rendering.diagnostics if p.severity == "error"]
-        after = "" if problems else dump_yaml(rendering.objects())
-        if before == after:
-            self._dropped(d, c)
-            return
-        if scope == MESH and d.namespace and d.namespace != namespace:
+        if not problems:
+            before = [o for _, _, o in d.objects()]
+            after = list(rendering.objects())
+            same = compare_objects(before, after)
+            if same.equal:  # equal, or equal up to the order of what a cluster reads as sets
+                self.reordered += [f"{app}: {what}" for what in same.reordered]
+                self._dropped(d, c)
+                return
+        configured = lookup(d.merged.values, ("global", "configNamespace")) if d.merged is not None else None
+        if scope == MESH and d.namespace and d.namespace != (namespace or configured):
             self.fail(f"the mesh tier renders into namespace {d.namespace}, but its global.configNamespace is "
-                      f"{namespace or 'the chart default'}; a Federation renders each mesh tier into its "
-                      "configNamespace: make them agree", d.source, "metadata.namespace")
+                      f"{namespace or configured or 'the chart default'}; a Federation renders each mesh tier into "
+                      "its configNamespace: make them agree", d.source, "metadata.namespace")
             return
-        why = f"{problems[0]}" if problems else _first_object_difference(before, after)
+        why = f"{problems[0]}" if problems else same.difference
         hint = self._hint(d, c) + "".join(
             f"; the lists disagree on their order: {file}: {field} {message}, and a Federation lists its meshes and "
             "services in one order" for file, field, message in [*self.mesh_order.conflicts,
@@ -713,17 +723,6 @@ def _same_file(a: str, b: str) -> bool:
     return a == b or Path(a).resolve() == Path(b).resolve()
 
 
-def _first_object_difference(before: str, after: str) -> str:
-    """The first line where two renders differ, for the message."""
-    old, new = before.splitlines(), after.splitlines()
-    for i, (x, y) in enumerate(zip(old, new)):
-        if x != y:
-            return f"line {i + 1}: {x.strip()!r} becomes {y.strip()!r}"
-    if len(old) == len(new):
-        return "the same lines, differently ended"
-    return f"{abs(len(old) - len(new))} lines {'fewer' if len(new) < len(old) else 'more'}"
-
-
 # --------------------------------------------------------------------------------------------
 # Entry points
 
@@ -732,7 +731,22 @@ def import_repository(paths: list[Path], out: Path | None, root: Path | None) ->
     """The Federation's YAML for the repository below `paths` (its `base` paths relative to `out`;
     None: the working directory) and warnings. InputError, with every problem found, when a
     Federation cannot reproduce the repository."""
-    repo = load_paths(list(paths), root)
+    return import_repo(load_paths(list(paths), root), out, root)
+
+
+def import_applications(paths: list[Path], repos: list[str], out: Path | None,
+                        root: Path | None) -> tuple[str, list[Diagnostic], list[Any]]:
+    """The Federation's YAML for the Argo CD Applications of the charts below `paths` (their
+    values read from the clones `repos` names, `URL=DIR`), notes and warnings, and the
+    Applications (`argocdapps.Application`)."""
+    from . import argocdapps
+    apps, sources, notes = argocdapps.read(paths, repos, root)
+    text, warnings = import_repo(load(sources, [], [Path.cwd()]), out, root)
+    return text, [*notes, *warnings], apps
+
+
+def import_repo(repo: Repo, out: Path | None, root: Path | None) -> tuple[str, list[Diagnostic]]:
+    """The Federation's YAML for `repo` (see `import_repository`)."""
     errors = repo.load_errors()
     if errors:
         raise InputError(errors)
@@ -752,17 +766,25 @@ def import_repository(paths: list[Path], out: Path | None, root: Path | None) ->
     build.verify(doc, clusters)
     if build.problems:
         raise InputError(build.problems)
-    return dump_yaml([doc]).removeprefix("---\n"), build.warnings
+    reordered = [Diagnostic("info", f"{what} (an order a cluster does not see)") for what in build.reordered]
+    return dump_yaml([doc]).removeprefix("---\n"), [*build.warnings, *reordered]
 
 
-def write(text: str, out: Path, force: bool) -> None:
-    """Write the Federation to `out` through the safe writer (staged, then renamed into place;
-    never through a link, never over a special file); an existing file is replaced only with
-    `force`: it may be the Federation edited since the last import."""
+def write(text: str, out: Path, force: bool, extra: dict[Path, str] | None = None) -> None:
+    """Write the Federation to `out` (and the files `extra`, all or none) through the safe writer
+    (staged, then renamed into place; never through a link, never over a special file); an
+    existing file is replaced only with `force`: it may be the Federation edited since the last
+    import."""
+    import os
+
     from ..safewrite import always, write_tree
-    if not out.name or out.name in (".", ".."):
-        raise InputError([error("not a file name", display(out))])
-    write_tree(out.parent, {out.name: text}, always if force else _exists)
+    files = {out: text, **(extra or {})}
+    for path in files:
+        if not path.name or path.name in (".", ".."):
+            raise InputError([error("not a file name", display(path))])
+    top = Path(os.path.commonpath([os.path.abspath(p.parent) for p in files]))
+    write_tree(top, {Path(os.path.abspath(p)).relative_to(top).as_posix(): t for p, t in files.items()},
+               always if force else _exists)
 
 
 def _exists(existing: bytes) -> str:

@@ -54,6 +54,7 @@ class Source:
     root: Path  # the directory its bases may not leave
     ref: dict[str, Any] | None = None  # KRM resourceRef
     cluster: str | None = None  # the cluster a document derived from a Federation belongs to
+    layers: list[Layer] | None = None  # its values, when they come from elsewhere (an Argo CD Application)
 
 
 @dataclass
@@ -431,6 +432,8 @@ def _resolve(src: Source, chains: _Chains) -> Doc:
         problems = list(fed.diagnostics)
     except InputError as exc:
         fed, problems = None, list(exc.diagnostics)
+    if fed is not None and src.layers is not None:
+        fed.layers = list(src.layers)
     own = _own_mesh(doc, src.source)
     if fed is not None and isinstance(fed.derivation, Derivation):
         m = fed.derivation.mesh
