@@ -285,9 +285,11 @@ def check(
 ) -> None:
     """Check a whole federation across clusters: imports that no cluster exports, port mismatches,
     unknown or conflicting meshes and networks, exports nobody imports. Exit 1 on any error."""
-    from .federation import check as check_federation
-    diagnostics = check_federation(directory, root)
+    from .federation import check_report
+    diagnostics, summary = check_report(directory, root)
     _print_diagnostics(diagnostics)
+    if summary:
+        print(summary, file=sys.stderr)
     if any(d.severity == "error" for d in diagnostics):
         raise typer.Exit(1)
 

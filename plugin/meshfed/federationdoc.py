@@ -305,10 +305,12 @@ def application_documents(spec: FederationSpec, path: str) -> list[tuple[str, di
     what `check`, `graph` and `explain` read when given the Federation alone. `path` names the
     Federation relative to an application directory. A mesh tier goes to the mesh's
     `global.configNamespace` (explicit, so that no Argo CD destination namespace overrides it).
-    A mesh that neither exports nor imports anything has no application: its tier would render
+    A mesh that neither exports nor imports anything has no application, and a mesh whose mesh
+    tier renders nothing (`idle_mesh_tiers`) has no mesh-tier application: it would render
     nothing, which every route refuses."""
     from .merge import merge_layers
 
+    idle = {mesh.name for mesh in idle_mesh_tiers(spec)}
     out: list[tuple[str, dict[str, Any]]] = []
     for mesh in spec.meshes:
         namespaces = spec.namespaces(mesh.name)
@@ -320,9 +322,29 @@ def application_documents(spec: FederationSpec, path: str) -> list[tuple[str, di
         namespace = merged.get("configNamespace") if isinstance(merged, dict) else None
         if isinstance(namespace, str) and is_dns_label(namespace):  # else the values' own error says why
             meta["namespace"] = namespace
-        out.append((f"{mesh.cluster}/{MESH_DIRECTORY}", _document(meta, "mesh", ref)))
+        if mesh.name not in idle:
+            out.append((f"{mesh.cluster}/{MESH_DIRECTORY}", _document(meta, "mesh", ref)))
         for ns in namespaces:
             out.append((f"{mesh.cluster}/{ns}", _document({"name": ns, "namespace": ns}, "namespace", ref)))
+    return out
+
+
+def idle_mesh_tiers(spec: FederationSpec) -> list[MeshSpec]:
+    """The meshes that import but export nothing and whose mesh tier renders no object (layout v2
+    without an egress gateway, v1 without egress): only their namespace tiers have an application.
+    A mesh tier whose values have errors is not idle: its application reports them."""
+    from .options import Options
+    from .pipeline import render_layers
+
+    exporting = {side.mesh for svc in spec.services for side in svc.exports}
+    opts = Options(scope="mesh", layout=spec.layout, allow_empty=True)
+    out = []
+    for mesh in spec.meshes:
+        if mesh.name in exporting or not spec.namespaces(mesh.name):
+            continue
+        rendering = render_layers(spec.layers_for(mesh, None, False), spec.patches, opts)
+        if not rendering.planned and not any(d.severity == "error" for d in rendering.diagnostics):
+            out.append(mesh)
     return out
 
 
