@@ -109,6 +109,15 @@ def failure(exc: Exception) -> list[Diagnostic]:
     return [error(f"internal error ({type(exc).__name__}: {exc}); please report it with the input that caused it")]
 
 
+def did_you_mean(value: object, candidates: Iterable[str]) -> str:
+    """` (did you mean `x`?)` when one of `candidates` is close to `value` (a typo), else ""."""
+    if not isinstance(value, str):
+        return ""
+    import difflib  # only when a message needs it: the hot routes never do
+    close = difflib.get_close_matches(value, sorted(candidates), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close and close[0] != value else ""
+
+
 def error(message: str, file: str | None = None, path: str = "") -> Diagnostic:
     return Diagnostic("error", message, file, path)
 
