@@ -10,7 +10,7 @@ so an error in them names the field to fix there.
 """
 from __future__ import annotations
 
-from .diagnostics import Diagnostic, error
+from .diagnostics import Diagnostic, did_you_mean, error
 from .formats import is_dns_label
 from .merge import Layer, format_path
 from .schema import validate
@@ -281,7 +281,8 @@ def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str,
             for side in sides:
                 where = f"{svc.field}.{key}[{side.index}]"
                 if side.mesh not in known:
-                    out.append(error(f"unknown mesh {side.mesh} (the meshes are {names})", source, f"{where}.mesh"))
+                    out.append(error(f"unknown mesh {side.mesh} (the meshes are {names}){did_you_mean(side.mesh, known)}",
+                                     source, f"{where}.mesh"))
                 first_side = pairs.setdefault((side.mesh, side.namespace), side)
                 if first_side is not side:
                     out.append(error(f"mesh {side.mesh}, namespace {side.namespace} is listed twice in this "
@@ -294,7 +295,7 @@ def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str,
             if side.mesh in exporters:
                 out.append(error(f"mesh {side.mesh} imports {svc.hostname}, which it exports itself: a mesh serves "
                                  "its own services locally", source, where))
-            elif not exporters & known:
+            elif not exporters:  # exporters that are no mesh have their own error
                 out.append(error(f"mesh {side.mesh} imports {svc.hostname}, but no mesh exports it", source, where))
     return out
 

@@ -20,7 +20,7 @@ document without spec.mesh, a mesh with only namespace documents: warnings), per
 """
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, error, has_errors, warning
+from ..diagnostics import Diagnostic, did_you_mean, error, has_errors, warning
 from ..checks import MESH
 from ..defaults import DEFAULTS_NAME
 from ..merge import Path_
@@ -81,7 +81,8 @@ class _Checker:
                 elif self.complete:
                     self.add(d, warning(
                         f"remote mesh {r.mesh} (network {r.network}) is declared by no cluster under the checked "
-                        "directories: an external mesh? What it exports cannot be checked",
+                        "directories: an external mesh? What it exports cannot be checked"
+                        f"{did_you_mean(r.mesh, [x.mesh for x in self.repo.clusters if x is not c])}",
                         *d.at((*base, "mesh"))))
                 continue
             if r.network != target.network:
@@ -112,9 +113,10 @@ class _Checker:
             return
         where = d.at(("global", "remote", r.index, "importedServices", j))
         if target.local_export(host) is None:
+            exported = [e.hostname for e in target.mesh_doc.values.local_exports] if target.mesh_doc else []
             self.add(d, error(
                 f"imports {host} from mesh {r.mesh}, but {target.label} does not export it in "
-                "global.local.export", *where))
+                f"global.local.export{did_you_mean(host, exported)}", *where))
         elif not target.exporters(host):
             self.add(d, error(
                 f"imports {host} from mesh {r.mesh}, but no namespace document of {target.label} exports it "

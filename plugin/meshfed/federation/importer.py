@@ -242,7 +242,7 @@ class _Importer:
         self.root = root
         self.problems: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
-        self.idle: list[Doc] = []  # mesh-tier documents that render nothing (spec.allowEmpty): no application
+        self.idle: list[Doc] = []  # mesh-tier documents that render nothing, as they allow: no application
         self.cluster_dir: dict[str, str] = {}  # mesh -> cluster directory name
         self.services: dict[str, _Service] = {}
         self.gateways: dict[str, dict[str, Any]] = {}  # mesh -> {network, addresses, port, locality}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..checks import MESH, NAMESPACE
-from ..diagnostics import Diagnostic, InputError, error, has_errors, warning
+from ..diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors, warning
 from ..document import Derivation, Federation, Resolver, is_federation, read_documents
 from ..federationdoc import application_documents, idle_mesh_tiers, is_federation_spec
 from ..merge import Layer, Merged, Path_, format_path
@@ -198,7 +198,9 @@ class Repo:
             return found[0]
         known = ", ".join(f"{c.name} (mesh {c.mesh})" for c in self.clusters) or "none"
         why = "is ambiguous" if found else "is not a cluster of this repository"
-        raise InputError([error(f"cluster {name} {why}: the clusters are {known}")])
+        names = {n for c in self.clusters for n in (c.name, c.mesh)}
+        raise InputError([error(f"cluster {name} {why}: the clusters are {known}"
+                                f"{'' if found else did_you_mean(name, names)}")])
 
 
 # --------------------------------------------------------------------------------------------
