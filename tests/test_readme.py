@@ -56,3 +56,12 @@ def test_the_readme_says_how_to_install_and_the_docs_point_there() -> None:
     assert "pip install ." in section and "kpt" in section and "Argo CD" in section
     for page in ("integrations.md", "ci.md"):
         assert "(../README.md#install)" in (REPO / "docs" / page).read_text("utf-8"), page
+
+
+def test_the_contract_speaks_to_the_user() -> None:
+    """docs/chart-behavior.md is what a user can rely on, not notes for whoever writes meshfed:
+    no material outside the repository, no instructions to an implementer."""
+    text = (REPO / "docs" / "chart-behavior.md").read_text("utf-8")
+    assert text.startswith("# Chart behavior: what meshfed emits")
+    for internal in ("../", "seed", "the generator", "must emit", "choose what"):
+        assert internal not in text, internal

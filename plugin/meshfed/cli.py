@@ -265,7 +265,8 @@ def krm() -> None:
 
 
 @app.command("kustomize-plugin")
-def kustomize_plugin(config: str = typer.Argument(..., metavar="CONFIG", help="The config file kustomize passes (argv[1]).")) -> None:
+def kustomize_plugin(config: str = typer.Argument(..., metavar="CONFIG",
+                                                  help="The config file kustomize passes (argv[1]).")) -> None:
     """Run as kustomize's legacy exec plugin (what kustomize/plugin/.../MeshFederation calls)."""
     from . import execplugin
     raise typer.Exit(execplugin.run(config, sys.stdout, sys.stderr))
@@ -361,7 +362,8 @@ def graph(
 @app.command()
 def explain(
     host: str = typer.Argument(..., metavar="HOST", help="The hostname a client calls, e.g. ratings.mesh.global."),
-    cluster: str = typer.Option(..., "--cluster", metavar="NAME", help="The calling cluster (its mesh name, or its overlay directory name)."),
+    cluster: str = typer.Option(..., "--cluster", metavar="NAME",
+                                help="The calling cluster (its mesh name, or its overlay directory name)."),
     directory: List[Path] = typer.Argument(..., metavar="PATH",
                                            help="Repository directories or Federation documents."),
     root: Optional[Path] = ROOT,
@@ -388,7 +390,8 @@ app.add_typer(federation_app, name="federation")
 @federation_app.command("scaffold")
 def federation_scaffold(
     federation: Path = typer.Argument(..., metavar="FEDERATION", help="The Federation document's file."),
-    out: Path = typer.Option(..., "--out", metavar="DIR", help="Where the application directories go: <out>/<cluster>/<app>/."),
+    out: Path = typer.Option(..., "--out", metavar="DIR",
+                             help="Where the application directories go: <out>/<cluster>/<app>/."),
     root: Optional[Path] = ROOT,
 ) -> None:
     """Write one application directory per cluster and tier or namespace (<cluster>/mesh,

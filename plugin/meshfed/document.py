@@ -157,8 +157,8 @@ class Resolver:
         if mesh is None:
             names = ", ".join(m.name for m in spec.meshes) or "none"
             hint = did_you_mean(mesh_name, [m.name for m in spec.meshes])
-            fed.diagnostics.append(error(f"mesh {mesh_name} is not a mesh of the Federation (its meshes: {names}){hint}",
-                                         fed.source, "spec.federation.mesh"))
+            fed.diagnostics.append(error(f"mesh {mesh_name} is not a mesh of the Federation (its meshes: {names})"
+                                         f"{hint}", fed.source, "spec.federation.mesh"))
         if "mesh" in doc_spec:
             fed.diagnostics.append(error("spec.mesh and spec.federation exclude each other: the Federation gives "
                                          "the document its mesh", fed.source, "spec.mesh"))

@@ -281,8 +281,8 @@ def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str,
             for side in sides:
                 where = f"{svc.field}.{key}[{side.index}]"
                 if side.mesh not in known:
-                    out.append(error(f"unknown mesh {side.mesh} (the meshes are {names}){did_you_mean(side.mesh, known)}",
-                                     source, f"{where}.mesh"))
+                    out.append(error(f"unknown mesh {side.mesh} (the meshes are {names})"
+                                     f"{did_you_mean(side.mesh, known)}", source, f"{where}.mesh"))
                 first_side = pairs.setdefault((side.mesh, side.namespace), side)
                 if first_side is not side:
                     out.append(error(f"mesh {side.mesh}, namespace {side.namespace} is listed twice in this "

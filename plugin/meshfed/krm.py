@@ -147,8 +147,8 @@ def _collisions(kept: list[dict[str, Any]], generated: list[tuple[dict[str, Any]
 def _package_directory(items: list[dict[str, Any]], cwd: str, root: str) -> str:
     """The directory the items' path annotations are relative to: the working directory, else the
     nearest directory above it (up to the root), else the one directory below it, holding the file
-    of every MeshFederation and Federation item with a path (none: the working directory). kpt runs the function where kpt was
-    started (`kpt fn eval overlays` from the parent), not in the package."""
+    of every MeshFederation and Federation item with a path (none: the working directory). kpt runs
+    the function where kpt was started (`kpt fn eval overlays` from the parent), not in the package."""
     paths = sorted({posixpath.normpath(p) for i in items if is_meshfederation(i) or is_federation_spec(i)
                     if (p := annotation(i, PATH_ANNOTATIONS)) and not posixpath.isabs(p) and "\x00" not in p})
     paths = [p for p in paths if p != ".." and not p.startswith("../")]

@@ -245,7 +245,8 @@ def explain_repo(repo: Repo, host: str, cluster: str) -> str:
         blocks.append("\n".join(p.lines))
     if not blocks:
         exporters = [x.name for x in repo.clusters if x.exporters(host)]
-        known = {e.hostname for x in repo.clusters for d in x.docs if d.ok for e in (*d.values.imports, *d.values.exports)}
+        known = {e.hostname for x in repo.clusters for d in x.docs if d.ok
+                 for e in (*d.values.imports, *d.values.exports)}
         hint = (f"; it is exported by {', '.join(exporters)}" if exporters
                 else f"; no cluster exports it{did_you_mean(host, known)}")
         raise InputError([error(f"cluster {c.name} does not import {host}: no namespace document imports it and "
