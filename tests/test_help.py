@@ -39,3 +39,12 @@ def test_every_argocd_action_has_its_own_help(action: str) -> None:
     assert text.startswith(f"Usage: meshfed argocd {action} ")
     others = {"generate": "ARGOCD_APP_PARAMETERS", "discover": "MeshFederation", "parameters": "Parameters tab"}
     assert others[action] in text
+
+
+@pytest.mark.parametrize("args", [["render", "-f", "x.yaml", "--scope", "cluster"], ["render", "--layout", "V2"],
+                                  ["graph", "-o", "png", "."], ["diff", "-o", "xml"], ["diff", "--color", "red"]],
+                         ids=" ".join)
+def test_a_value_not_among_the_choices_is_refused_in_plain_words(args: list[str]) -> None:
+    run = subprocess.run([str(MESHFED), *args], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and run.stdout == ""
+    assert "is not one of" in run.stderr and "Value error" not in run.stderr, run.stderr

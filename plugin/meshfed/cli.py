@@ -9,7 +9,6 @@ import functools
 import inspect
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
@@ -85,18 +84,14 @@ def metavar(option: Option) -> str | None:
 
 def _parameter(option: Option) -> inspect.Parameter:
     """The typer parameter of a flag of the option table (the fast path reads the same row)."""
-    # Choices are plain strings checked by the table (typer's Enum choices would word the refusal
-    # in its own terms); `metavar` shows them.
+    # Choices are plain strings checked by the table (typer's choices would word the refusal in
+    # its own terms); `metavar` shows them.
     value: Any = {DIRECTORY: Path, INPUT: Path, SWITCH: bool}.get(option.kind, str)
     annotation = Optional[List[value]] if option.repeat else value if option.kind == SWITCH else Optional[value]
     info = typer.Option(option.default, *option.flags, metavar=metavar(option), help=option.help,
                         show_default=option.default not in (None, False),
                         callback=None if option.kind == SWITCH or option.repeat else _checked(option))
     return inspect.Parameter(option.dest, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
-
-
-def _given(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
 
 
 def render_flags(*, exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -114,7 +109,7 @@ def render_flags(*, exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., An
             values = {option.dest: given.pop(option.dest) for option in rows}
             sets = [(kind, e) for option in rows if (kind := set_kind(option)) for e in values.pop(option.dest) or ()]
             return command(**given, flags=RenderArgs(given["files"] or [], sets, **{
-                dest: _given(value) for dest, value in values.items() if value is not None}))
+                dest: value for dest, value in values.items() if value is not None}))
 
         with_flags.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         with_flags.__annotations__ = {p.name: p.annotation for p in parameters}
@@ -439,22 +434,14 @@ def federation_import(
         sys.stdout.write(text)
 
 
-class DiffFormat(str, Enum):
-    text = "text"
-    markdown = "markdown"
-    json = "json"
+DIFF_FORMATS = ("text", "markdown", "json")
+COLOURS = ("auto", "always", "never")
 
 
-class Colour(str, Enum):
-    auto = "auto"
-    always = "always"
-    never = "never"
-
-
-def _colour(choice: Colour) -> bool:
+def _colour(choice: str) -> bool:
     """`auto`: on a terminal, unless NO_COLOR is set or TERM is dumb."""
-    if choice is not Colour.auto:
-        return choice is Colour.always
+    if choice != "auto":
+        return choice == "always"
     import os
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
@@ -470,10 +457,10 @@ def diff(
     head: Optional[str] = typer.Option(None, "--head", metavar="REF", show_default=False,
                                        help="The revision to compare. Default: the work tree (tracked files as on "
                                             "disk and untracked files that are not ignored)."),
-    output: DiffFormat = typer.Option(DiffFormat.text, "-o", "--output", metavar="text|markdown|json",
-                                      help="text, markdown (a pull-request comment) or json."),
-    color: Colour = typer.Option(Colour.auto, "--color", metavar="auto|always|never",
-                                 help="Colour the text: auto (on a terminal), always or never."),
+    output: str = typer.Option(DIFF_FORMATS[0], "-o", "--output", metavar="|".join(DIFF_FORMATS),
+                               callback=_one_of(DIFF_FORMATS), help="text, markdown (a pull-request comment) or json."),
+    color: str = typer.Option(COLOURS[0], "--color", metavar="|".join(COLOURS), callback=_one_of(COLOURS),
+                              help="Colour the text: auto (on a terminal), always or never."),
     exit_code: bool = typer.Option(False, "--exit-code",
                                    help="Exit as `git diff --exit-code`: 0 no differences, 1 differences, and 3 "
                                         "when an application does not render (or git fails)."),
@@ -486,5 +473,5 @@ def diff(
     still compared. Exit codes: 0, or 1 on any error; with --exit-code 0 (same), 1 (differences)
     or 3 (errors)."""
     from .diff import run as run_diff
-    raise typer.Exit(run_diff(directory or [], base, head, output.value, _colour(color), exit_code,
+    raise typer.Exit(run_diff(directory or [], base, head, output, _colour(color), exit_code,
                               sys.stdout, sys.stderr))
