@@ -17,6 +17,11 @@ document without spec.mesh, a mesh with only namespace documents: warnings), per
   one cluster (warnings); a global.local.export host no cluster imports (info); one host exported
   by several clusters with different ports (error when a cluster load-balances it across them,
   else warning).
+
+While any document does not render, the findings that something is missing (an external mesh, a
+host no cluster imports) are left out: what the broken document says is unknown. No document in
+a cluster is an error (nothing would be checked). `summary` is the closing line: what was checked
+and what was not.
 """
 from __future__ import annotations
 
