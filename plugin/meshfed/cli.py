@@ -14,7 +14,7 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, did_you_mean
 from .flags import ARGOCD_ACTIONS, FLAGS, RenderArgs, render as run_render, set_kind
 from .options import BY_DEST, DIRECTORY, INPUT, SWITCH, Option, refusal
 
@@ -65,7 +65,7 @@ def _checked(option: Option) -> Callable[[Any], Any]:
         given = str(value) if isinstance(value, Path) else value  # `--root` comes as a Path
         why = refusal(option, given) if isinstance(given, str) else None
         if why is not None:
-            raise typer.BadParameter(why)
+            raise typer.BadParameter(why + (did_you_mean(given, option.choices) if option.choices else ""))
         return value
     return check
 

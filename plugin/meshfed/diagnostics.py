@@ -116,7 +116,9 @@ def did_you_mean(value: object, candidates: Iterable[str]) -> str:
     if not isinstance(value, str) or not value:
         return ""
     import difflib  # only when a message needs it: the hot routes never do
-    for close in difflib.get_close_matches(value, sorted(set(candidates)), n=3, cutoff=0.6):
+    known = sorted(set(candidates))
+    same = [c for c in known if c.lower() == value.lower() and c != value]  # `V2` for `v2`
+    for close in same or difflib.get_close_matches(value, known, n=3, cutoff=0.6):
         if close != value and _edits(value.lower(), close.lower()) <= max(1, len(value) // 5):
             return f" (did you mean `{close}`?)"
     return ""
