@@ -285,9 +285,8 @@ def test_parameters_and_env_entries(checkout, emulator):
 
 
 # The plugin's parameters, from the option table: the string ones, then the array and the map.
-KNOWN_PARAMETERS = ", ".join(
-    [p.name for p in (o.parameter for o in options.TABLE if o.parameter) if p.collection == "string"]
-    + [p.name for c in ("array", "map") for p in (o.parameter for o in options.TABLE if o.parameter) if p.collection == c])
+_PARAMETERS = [o.parameter for o in options.TABLE if o.parameter is not None]
+KNOWN_PARAMETERS = ", ".join(p.name for c in ("string", "array", "map") for p in _PARAMETERS if p.collection == c)
 
 
 def test_destination_namespace_is_the_default_target(checkout, tmp_path):

@@ -550,7 +550,8 @@ IMPORT_ONLY = {  # b-mesh only imports, in layout v2 without egress: its mesh ti
                  "  gateways: {ingress: {selector: {istio: eastwestgateway}}}\n",
     "a/mesh/mesh.yaml": "apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: a-mesh, namespace: "
                         "istio-system}\nspec:\n  scope: mesh\n  layout: v2\n  mesh: {name: a-mesh, network: a-net}\n"
-                        "  base: [../../base.yaml]\n  values: {global: {local: {export: [{hostname: x.mesh.global}]}}}\n",
+                        "  base: [../../base.yaml]\n"
+                        "  values: {global: {local: {export: [{hostname: x.mesh.global}]}}}\n",
     "a/x/x.yaml": "apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: x, namespace: x}\nspec:\n"
                   "  scope: namespace\n  layout: v2\n  base: [../mesh/mesh.yaml]\n"
                   "  values: {export: [{hostname: x.mesh.global, labelSelector: {app: x}}]}\n",

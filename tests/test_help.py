@@ -53,5 +53,6 @@ def test_a_value_not_among_the_choices_is_refused_in_plain_words(args: list[str]
 def test_a_choice_a_typo_away_is_suggested() -> None:
     for args, hint in ((["--layout", "V2"], "(did you mean `v2`?)"),
                        (["--scope", "namespac"], "(did you mean `namespace`?)")):
-        run = subprocess.run([str(MESHFED), "render", "-f", "x.yaml", *args], capture_output=True, text=True, timeout=60)
+        run = subprocess.run([str(MESHFED), "render", "-f", "x.yaml", *args], capture_output=True, text=True,
+                             timeout=60)
         assert run.returncode == 2 and run.stderr.rstrip().endswith(hint), run.stderr
