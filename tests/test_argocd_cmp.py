@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from meshfed import options
+
 from support import REPO, app_dirs, meshfed_executable, snapshot_checkout, venv_bin
 from support import cmp_emulator as cmp
 from support.kubectl import kubectl_binary, kustomize
@@ -267,7 +269,12 @@ def test_parameters_and_env_entries(checkout, emulator):
                      parameters=[{"name": "scope", "string": "namespace"}])) == canon(base)
     assert canon(run(parameters=[{"name": "scope", "string": ""}])) == canon(base)
     for plugin, message in (
-        ({"parameters": [{"name": "scop", "string": "all"}]}, "parameter: scop: unknown option"),
+        # Every parameter the plugin takes is listed (the option table's: values files and
+        # values too), with a did-you-mean.
+        ({"parameters": [{"name": "scop", "string": "all"}]},
+         f"parameter: scop: unknown parameter (known: {KNOWN_PARAMETERS}) (did you mean `scope`?)"),
+        ({"parameters": [{"name": "valueFile", "array": ["a.yaml"]}]},
+         f"parameter: valueFile: unknown parameter (known: {KNOWN_PARAMETERS}) (did you mean `valueFiles`?)"),
         ({"parameters": [{"name": "scope", "array": ["all"]}]}, "must be a string"),
         ({"parameters": [{"name": "layout", "string": "v3"}]}, "'v3' is not one of v1, v2"),
         ({"env": [("MESHFED_SCOPEE", "all")]}, "plugin env: MESHFED_SCOPEE: unknown option"),
@@ -275,6 +282,11 @@ def test_parameters_and_env_entries(checkout, emulator):
     ):
         with pytest.raises(cmp.CmpError, match=re.escape(message)):
             run(**plugin)
+
+
+# The plugin's parameters, from the option table: the string ones, then the array and the map.
+_PARAMETERS = [o.parameter for o in options.TABLE if o.parameter is not None]
+KNOWN_PARAMETERS = ", ".join(p.name for c in ("string", "array", "map") for p in _PARAMETERS if p.collection == c)
 
 
 def test_destination_namespace_is_the_default_target(checkout, tmp_path):
@@ -318,3 +330,46 @@ def test_repo_root_strips_the_cleaned_source_path():
     assert repo_root("/", "a") == "/"
     # manifest-generate-paths: the tarball is rooted at overlays/, the cwd is <uuid>/east/mesh
     assert repo_root("/w/uuid/east/mesh", "overlays/east/mesh") == "/w/uuid"
+
+
+# ---- the packaging: examples, plugin.yaml, the sidecar's memory
+
+
+def test_the_application_example_renders_its_directory(checkout, emulator):
+    """kustomize/argocd/application.yaml is complete: the plugin by name, a directory of the
+    example repository, its namespace created, and it renders what the ApplicationSet's does."""
+    app = yaml.safe_load((REPO / "kustomize/argocd/application.yaml").read_text())
+    assert (app["apiVersion"], app["kind"], app["metadata"]["namespace"]) == ("argoproj.io/v1alpha1", "Application",
+                                                                             "argocd")
+    sync = app["spec"]["syncPolicy"]
+    assert "CreateNamespace=true" in sync["syncOptions"] and sync["automated"]["prune"] is True
+    [twin] = [a for a in applications(checkout) if a["spec"]["source"]["path"] == app["spec"]["source"]["path"]]
+    assert twin["spec"]["destination"] == app["spec"]["destination"]
+    assert twin["spec"]["syncPolicy"] == sync
+    result = emulator.generate(checkout, as_emulated(app))
+    assert result.objects and canon(result.objects) == canon(emulator.generate(checkout, as_emulated(twin)).objects)
+
+
+def test_plugin_yaml_comments_name_every_parameter_and_env_entry():
+    text = (REPO / "plugin.yaml").read_text()
+    for option in options.TABLE:
+        if option.parameter is not None:
+            assert option.parameter.name in text, option.parameter.name
+        if option.env:
+            assert option.env.removeprefix("ARGOCD_ENV_") in text, option.env
+
+
+def test_one_figure_for_the_sidecars_memory():
+    """The limit in the manifest is the one the docs give, and the peak the manifest's comment
+    quotes is the benchmark's recorded one."""
+    patch = yaml.safe_load((REPO / "kustomize/argocd/repo-server-patch.yaml").read_text())
+    [sidecar] = patch["spec"]["template"]["spec"]["containers"]
+    limit = sidecar["resources"]["limits"]["memory"]
+    assert limit == "1Gi"
+    docs = (REPO / "docs/integrations.md").read_text()
+    assert f"memory limit is **{limit}**" in docs
+    assert re.findall(r"\b\d+(?:Mi|Gi)\b", docs + (REPO / "README.md").read_text()) in ([limit], [limit, limit])
+    results = (REPO / "bench/RESULTS.md").read_text()
+    [peak] = re.findall(r"^\| XL \| v2 \| namespace \| yaml \|.*\| (\d+) MB \| [\d.]+ \|$", results, re.M)
+    comment = (REPO / "kustomize/argocd/repo-server-patch.yaml").read_text()
+    assert f"peaks at {peak} MB in meshfed" in comment and f"peaks at {peak} MB in meshfed" in docs

@@ -52,7 +52,8 @@ def golden(name: str, text: str) -> None:
 
 def test_good_repo_is_consistent():
     run = meshfed("check", str(FIX / "good"))
-    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    assert (run.returncode, run.stdout, run.stderr) == (
+        0, "", "3 clusters and 7 applications checked: 0 errors, 0 warnings\n")
 
 
 def _f(variant: str, rel: str) -> str:
@@ -140,25 +141,25 @@ ROUTES = [
     "cannot reach it",
 ]
 
-VARIANTS = {
-    "unexported": (1, UNEXPORTED),
-    "port-mismatch": (1, PORT_MISMATCH),
-    "unknown-mesh": (0, UNKNOWN_MESH),
-    "shared-network": (1, SHARED_NETWORK),
-    "wrong-network": (1, WRONG_NETWORK),
-    "unused-export": (0, UNUSED_EXPORT),
-    "conflicting-ports": (1, CONFLICTING_PORTS),
-    "identity": (1, IDENTITY),
-    "routes": (1, ROUTES),
+VARIANTS = {  # exit code, findings, the closing summary
+    "unexported": (1, UNEXPORTED, "2 clusters and 4 applications checked: 2 errors, 0 warnings"),
+    "port-mismatch": (1, PORT_MISMATCH, "2 clusters and 4 applications checked: 1 error, 0 warnings"),
+    "unknown-mesh": (0, UNKNOWN_MESH, "2 clusters and 4 applications checked: 0 errors, 1 warning"),
+    "shared-network": (1, SHARED_NETWORK, "2 clusters and 3 applications checked: 1 error, 0 warnings"),
+    "wrong-network": (1, WRONG_NETWORK, "2 clusters and 3 applications checked: 1 error, 0 warnings"),
+    "unused-export": (0, UNUSED_EXPORT, "2 clusters and 3 applications checked: 0 errors, 0 warnings"),
+    "conflicting-ports": (1, CONFLICTING_PORTS, "3 clusters and 6 applications checked: 2 errors, 1 warning"),
+    "identity": (1, IDENTITY, "3 clusters and 4 applications checked: 3 errors, 3 warnings"),
+    "routes": (1, ROUTES, "3 clusters and 6 applications checked: 3 errors, 1 warning"),
 }
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_check_variant(variant):
-    code, lines = VARIANTS[variant]
+    code, lines, summary = VARIANTS[variant]
     run = meshfed("check", str(FIX / variant))
     assert run.stdout == ""
-    assert run.stderr.splitlines() == lines
+    assert run.stderr.splitlines() == [*lines, summary]
     assert run.returncode == code
 
 
@@ -214,6 +215,7 @@ def test_base_only_documents_are_not_rendered(tmp_path):
         "nothing exposes its exports (its namespace documents are still checked)",
         "warning: a/app.yaml: spec.values.global.remote[0].mesh: remote mesh b-mesh (network b-net) is declared by "
         "no cluster under the checked directories: an external mesh? What it exports cannot be checked",
+        "1 cluster and 1 application checked: 0 errors, 2 warnings",
     ]
 
 
@@ -433,4 +435,6 @@ def test_overlays_are_consistent():
         pytest.skip("overlays/ holds no MeshFederation documents")
     run = meshfed("check", "overlays")
     assert run.returncode == 0, run.stderr
-    assert not [ln for ln in run.stderr.splitlines() if not ln.startswith(("warning:", "info:"))]
+    *infos, summary = run.stderr.splitlines()
+    assert summary == "3 clusters and 6 applications checked: 0 errors, 0 warnings"
+    assert all(line.startswith("info: ") for line in infos), infos  # details has one exporter: nothing to fail over to

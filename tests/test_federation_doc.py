@@ -254,3 +254,49 @@ def test_any_federation_gives_diagnostics_never_a_crash(tmp_path: Path, spec: ob
         assert result.ok or any(d.severity == "error" and d.file for d in result.diagnostics)
     found = check([tmp_path / "federation.yaml"], tmp_path)
     assert not [d.message for d in found if "internal error" in d.message]
+
+
+IMPORT_ONLY = """\
+apiVersion: meshfed.io/v1alpha1
+kind: Federation
+metadata: {name: f}
+spec:
+  layout: v2
+  values:
+    global:
+      defaultServicePorts: [{number: 9080, name: http, protocol: HTTP}]
+      gateways: {ingress: {selector: {istio: eastwestgateway}}}
+  meshes:
+  - {name: a-mesh, network: a-net, cluster: a, gateway: {addresses: [192.0.2.1], port: 15443}}
+  - {name: b-mesh, network: b-net, cluster: b}
+  services:
+  - hostname: x.mesh.global
+    exports: [{mesh: a-mesh, namespace: x, labelSelector: {app: x}}]
+    imports: [{mesh: b-mesh, namespace: x}]
+"""
+
+
+def test_scaffold_writes_no_mesh_tier_that_renders_nothing(tmp_path: Path) -> None:
+    """b-mesh only imports, in layout v2 without egress: its mesh tier renders nothing, which every
+    route refuses. No b/mesh is written (the output says so); every application written renders."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "federation.yaml").write_text(IMPORT_ONLY, "utf-8")
+    run = _meshfed("federation", "scaffold", "federation.yaml", "--out", "apps", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert sorted({str(Path(p).parent) for p in run.stdout.split()}) == ["apps/a/mesh", "apps/a/x", "apps/b/x"]
+    assert run.stderr.splitlines() == [
+        "info: federation.yaml: spec.meshes[1]: mesh b-mesh only imports and its mesh tier renders nothing: no b/mesh "
+        "application is written (every route refuses an empty render), only its namespaces'"]
+    for app in ("a/mesh", "a/x", "b/x"):
+        rendered = _meshfed("render", f"apps/{app}", cwd=tmp_path)
+        assert rendered.returncode == 0 and rendered.stdout, rendered.stderr
+    # An application directory written by an older scaffold for it: reported, and check fails on it.
+    old = tmp_path / "apps/b/mesh"
+    old.mkdir()
+    (old / "mesh.yaml").write_text((tmp_path / "apps/a/mesh/mesh.yaml").read_text().replace("a-mesh", "b-mesh"))
+    (old / "kustomization.yaml").write_text((tmp_path / "apps/a/mesh/kustomization.yaml").read_text())
+    again = _meshfed("federation", "scaffold", "federation.yaml", "--out", "apps", cwd=tmp_path)
+    assert "warning: apps/b/mesh: an application the Federation no longer has" in again.stderr
+    checked = _meshfed("check", "apps", cwd=tmp_path)
+    assert checked.returncode == 1
+    assert checked.stderr.startswith("apps/b/mesh/mesh.yaml: nothing to render:")

@@ -581,5 +581,47 @@ def test_a_document_linked_from_outside_the_root_is_not_read(tmp_path, command):
     (tmp_path / "repo" / "east" / "mesh" / "zz.yaml").symlink_to(tmp_path / "outside" / "secret.yaml")
     run = meshfed(*command, "--root", "repo", cwd=tmp_path)
     assert run.returncode == 1 and run.stdout == ""
-    assert run.stderr == ("repo/east/mesh/zz.yaml: a link to a file outside the directory and the root "
-                          "directory is not read\n")
+    summary = ["3 clusters and 6 applications checked: 1 error, 0 warnings"] if command[0] == "check" else []
+    assert run.stderr.splitlines() == ["repo/east/mesh/zz.yaml: a link to a file outside the directory and the root "
+                                       "directory is not read", *summary]
+
+
+IMPORT_ONLY = {  # b-mesh only imports, in layout v2 without egress: its mesh tier renders nothing
+    "base.yaml": "global:\n  defaultServicePorts: [{number: 9080, name: http, protocol: HTTP}]\n"
+                 "  gateways: {ingress: {selector: {istio: eastwestgateway}}}\n",
+    "a/mesh/mesh.yaml": "apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: a-mesh, namespace: "
+                        "istio-system}\nspec:\n  scope: mesh\n  layout: v2\n  mesh: {name: a-mesh, network: a-net}\n"
+                        "  base: [../../base.yaml]\n"
+                        "  values: {global: {local: {export: [{hostname: x.mesh.global}]}}}\n",
+    "a/x/x.yaml": "apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: x, namespace: x}\nspec:\n"
+                  "  scope: namespace\n  layout: v2\n  base: [../mesh/mesh.yaml]\n"
+                  "  values: {export: [{hostname: x.mesh.global, labelSelector: {app: x}}]}\n",
+    "b/mesh/mesh.yaml": "apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: b-mesh, namespace: "
+                        "istio-system}\nspec:\n  scope: mesh\n  layout: v2\n  allowEmpty: true\n"
+                        "  mesh: {name: b-mesh, network: b-net}\n  base: [../../base.yaml]\n  values:\n    global:\n"
+                        "      remote: [{mesh: a-mesh, network: a-net, addresses: [192.0.2.1], port: 15443, "
+                        "importedServices: [x.mesh.global]}]\n",
+    "b/x/x.yaml": "apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: x, namespace: x}\nspec:\n"
+                  "  scope: namespace\n  layout: v2\n  base: [../mesh/mesh.yaml]\n"
+                  "  values: {import: [{hostname: x.mesh.global}]}\n",
+}
+
+
+def test_a_mesh_tier_that_allows_an_empty_render_is_imported_without_an_application(tmp_path):
+    """b-mesh's mesh-tier document renders nothing and says so (spec.allowEmpty). The Federation
+    has no mesh-tier application for it (a note says so), and every other application renders the
+    same from it."""
+    for rel, text in IMPORT_ONLY.items():
+        (tmp_path / "repo" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "repo" / rel).write_text(text)
+    run = meshfed("federation", "import", "repo", "-o", "federation.yaml", cwd=tmp_path)
+    assert (run.returncode, run.stdout) == (0, ""), run.stderr
+    assert run.stderr.splitlines() == [
+        "info: repo/b/mesh/mesh.yaml: spec.allowEmpty: renders no objects (spec.allowEmpty): the Federation has "
+        "no mesh-tier application for mesh b-mesh, only its namespaces' (nothing to sync there)"]
+    scaffold = meshfed("federation", "scaffold", "federation.yaml", "--out", "apps", cwd=tmp_path)
+    assert scaffold.returncode == 0, scaffold.stderr
+    assert "no b/mesh application is written" in scaffold.stderr
+    before, after = renders(tmp_path / "repo", tmp_path), renders(tmp_path / "apps", tmp_path)
+    assert before.pop("b/mesh") == ""
+    assert before == after and all(after.values())

@@ -83,8 +83,17 @@ def render(
                          federations)
     except Exception as exc:  # InputError, and any other: diagnostics, never a traceback  # noqa: BLE001
         result = RenderResult(diagnostics=failure(exc))
-    result.diagnostics = concealed(result.diagnostics, sets.files_read)
+    result.diagnostics = concealed(_unquoted(result.diagnostics, sets.name), sets.files_read)
     return result
+
+
+def _unquoted(diagnostics: list[Diagnostic], assigned_by: str) -> list[Diagnostic]:
+    """A number the `--set*` flags gave as a string has no quotes to remove: it came from
+    `--set-string` (or `--set-literal`, `--set-file`, a JSON string), and `--set` types it."""
+    from .schema import UNQUOTE
+    return [Diagnostic(d.severity, d.message[:-len(UNQUOTE)] + ": the flag that set it keeps it a string (as "
+                       "--set-string does); set it with --set, which reads a number as a number", d.file, d.path)
+            if d.file == assigned_by and d.message.endswith(UNQUOTE) else d for d in diagnostics]
 
 
 class _Sets:

@@ -38,7 +38,7 @@ import posixpath
 from . import options as opts
 from .api import declared_options, render
 from .appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
-from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
+from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, did_you_mean, error, printable
 from .flags import ARGOCD_ACTIONS
 from .output import write_yaml
 from .source import confine, find_root, inside, working_directory
@@ -58,6 +58,7 @@ PARAMETERS = sorted((option.parameter for option in opts.TABLE if option.paramet
                     key=lambda parameter: _COLLECTIONS.index(parameter.collection))
 STRINGS = tuple(p.name for p in PARAMETERS if p.collection == "string")  # options of the core, by name
 VALUE_FILES, VALUES = (next(p.name for p in PARAMETERS if p.collection == c) for c in ("array", "map"))
+PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
 
 
 def run(action: str, stdout: TextIO, stderr: TextIO) -> int:
@@ -127,6 +128,10 @@ def settings(environ: dict[str, str] | os._Environ) -> Settings:
                 problems.append(error("every parameter must be an object with a name", "ARGOCD_APP_PARAMETERS", where))
                 continue
             name = param["name"]
+            if name not in PARAMETER_NAMES:
+                problems.append(error(f"unknown parameter (known: {', '.join(PARAMETER_NAMES)})"
+                                      f"{did_you_mean(name, PARAMETER_NAMES)}", "parameter", printable(name, 80)))
+                continue
             collection = "array" if name == VALUE_FILES else "map" if name == VALUES else "string"
             wrong = [k for k in ("string", "array", "map") if k in param and k != collection]
             if wrong:

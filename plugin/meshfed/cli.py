@@ -9,13 +9,12 @@ import functools
 import inspect
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
 import typer
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, did_you_mean
 from .flags import ARGOCD_ACTIONS, FLAGS, RenderArgs, render as run_render, set_kind
 from .options import BY_DEST, DIRECTORY, INPUT, SWITCH, Option, refusal
 
@@ -66,25 +65,33 @@ def _checked(option: Option) -> Callable[[Any], Any]:
         given = str(value) if isinstance(value, Path) else value  # `--root` comes as a Path
         why = refusal(option, given) if isinstance(given, str) else None
         if why is not None:
-            raise typer.BadParameter(why)
+            raise typer.BadParameter(why + (did_you_mean(given, option.choices) if option.choices else ""))
         return value
     return check
 
 
+def metavar(option: Option) -> str | None:
+    """How `--help` shows a flag's value, in the one style of every command: a word in capitals
+    (`NAMESPACE`, `DIR`, `PATH=VALUE`), or the choices (`mesh|namespace|all`)."""
+    if option.kind == SWITCH:
+        return None
+    if option.metavar:
+        return option.metavar
+    if option.choices:
+        return "|".join(option.choices)
+    return "DIR" if option.kind == DIRECTORY else option.dest.upper()
+
+
 def _parameter(option: Option) -> inspect.Parameter:
     """The typer parameter of a flag of the option table (the fast path reads the same row)."""
+    # Choices are plain strings checked by the table (typer's choices would word the refusal in
+    # its own terms); `metavar` shows them.
     value: Any = {DIRECTORY: Path, INPUT: Path, SWITCH: bool}.get(option.kind, str)
-    if option.choices:  # typer's choices are an Enum's values (`_given` gives the value back)
-        value = Enum(option.dest.title(), {choice: choice for choice in option.choices}, type=str)
     annotation = Optional[List[value]] if option.repeat else value if option.kind == SWITCH else Optional[value]
-    info = typer.Option(option.default, *option.flags, metavar=option.metavar, help=option.help,
+    info = typer.Option(option.default, *option.flags, metavar=metavar(option), help=option.help,
                         show_default=option.default not in (None, False),
                         callback=None if option.kind == SWITCH or option.repeat else _checked(option))
     return inspect.Parameter(option.dest, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
-
-
-def _given(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
 
 
 def render_flags(*, exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -102,7 +109,7 @@ def render_flags(*, exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., An
             values = {option.dest: given.pop(option.dest) for option in rows}
             sets = [(kind, e) for option in rows if (kind := set_kind(option)) for e in values.pop(option.dest) or ()]
             return command(**given, flags=RenderArgs(given["files"] or [], sets, **{
-                dest: _given(value) for dest, value in values.items() if value is not None}))
+                dest: value for dest, value in values.items() if value is not None}))
 
         with_flags.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         with_flags.__annotations__ = {p.name: p.annotation for p in parameters}
@@ -253,31 +260,58 @@ def krm() -> None:
 
 
 @app.command("kustomize-plugin")
-def kustomize_plugin(config: str = typer.Argument(..., help="The config file kustomize passes (argv[1]).")) -> None:
+def kustomize_plugin(config: str = typer.Argument(..., metavar="CONFIG",
+                                                  help="The config file kustomize passes (argv[1]).")) -> None:
     """Run as kustomize's legacy exec plugin (what kustomize/plugin/.../MeshFederation calls)."""
     from . import execplugin
     raise typer.Exit(execplugin.run(config, sys.stdout, sys.stderr))
 
 
-ArgoAction = Enum("ArgoAction", {action: action for action in ARGOCD_ACTIONS}, type=str)  # type: ignore[misc]
+argocd_app = typer.Typer(
+    help="Run as the Argo CD config-management plugin: the commands of plugin.yaml, which "
+         "argocd-cmp-server runs in the Application's directory (docs/integrations.md).",
+    no_args_is_help=True,
+)
+app.add_typer(argocd_app, name="argocd")
+ARGOCD_HELP = {
+    "generate": "Render the Application's directory (the working directory) as `meshfed render DIR` does, to "
+                "stdout. Reads ARGOCD_APP_SOURCE_PATH (the repository root is the working directory minus it), "
+                "ARGOCD_APP_NAMESPACE (the target namespace of documents without one), the env entries "
+                "ARGOCD_ENV_MESHFED_* and the parameters in ARGOCD_APP_PARAMETERS. Exit 1, nothing on stdout, "
+                "on any error and on an empty render.",
+    "discover": "Print the name of the first file directly in the working directory that holds a MeshFederation "
+                "document (without a KRM function annotation); nothing otherwise. Always exits 0.",
+    "parameters": "Print the parameters the plugin takes, as the JSON array Argo CD shows in its Parameters tab, "
+                  "with the defaults the documents imply.",
+}
 
 
-@app.command()
-def argocd(action: ArgoAction = typer.Argument(..., help="generate, discover or parameters")) -> None:
-    """Run as the Argo CD config-management plugin (commands of plugin.yaml)."""
-    from . import argocd as argocd_adapter
-    raise typer.Exit(argocd_adapter.run(action.value, sys.stdout, sys.stderr))
+def _argocd_command(action: str) -> Callable[[], None]:
+    def command() -> None:
+        from . import argocd as argocd_adapter
+        raise typer.Exit(argocd_adapter.run(action, sys.stdout, sys.stderr))
+    return command
 
 
-class GraphFormat(str, Enum):
-    mermaid = "mermaid"
-    dot = "dot"
-    svg = "svg"
+for _action in ARGOCD_ACTIONS:
+    argocd_app.command(_action, help=ARGOCD_HELP[_action])(_argocd_command(_action))
+
+
+GRAPH_FORMATS = ("mermaid", "dot", "svg")
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """A flag's check that its value is one of `choices`, worded as the option table's."""
+    def check(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+    return check
 
 
 @app.command()
 def check(
-    directory: List[Path] = typer.Argument(..., metavar="PATH...", help="Repository directories "
+    directory: List[Path] = typer.Argument(..., metavar="PATH", help="Repository directories "
                                            "holding every cluster's MeshFederation documents (searched "
                                            "recursively), or Federation documents: a Federation stands for "
                                            "the applications no document found renders."),
@@ -285,9 +319,11 @@ def check(
 ) -> None:
     """Check a whole federation across clusters: imports that no cluster exports, port mismatches,
     unknown or conflicting meshes and networks, exports nobody imports. Exit 1 on any error."""
-    from .federation import check as check_federation
-    diagnostics = check_federation(directory, root)
+    from .federation import check_report
+    diagnostics, summary = check_report(directory, root)
     _print_diagnostics(diagnostics)
+    if summary:
+        print(summary, file=sys.stderr)
     if any(d.severity == "error" for d in diagnostics):
         raise typer.Exit(1)
 
@@ -302,16 +338,17 @@ def krm_check() -> None:
 
 @app.command()
 def graph(
-    directory: List[Path] = typer.Argument(..., metavar="PATH...",
+    directory: List[Path] = typer.Argument(..., metavar="PATH",
                                            help="Repository directories or Federation documents to draw."),
-    output: GraphFormat = typer.Option(GraphFormat.mermaid, "-o", "--output", help="mermaid, dot, or svg (Graphviz)."),
+    output: str = typer.Option(GRAPH_FORMATS[0], "-o", "--output", metavar="|".join(GRAPH_FORMATS),
+                               callback=_one_of(GRAPH_FORMATS), help="mermaid, dot, or svg (Graphviz)."),
     root: Optional[Path] = ROOT,
 ) -> None:
     """Draw the federation: clusters, services, and the paths requests take between them."""
     from .federation import graph as draw
     from .diagnostics import InputError
     try:
-        sys.stdout.write(draw(directory, root, output.value))
+        sys.stdout.write(draw(directory, root, output))
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
         raise typer.Exit(1)
@@ -319,9 +356,10 @@ def graph(
 
 @app.command()
 def explain(
-    host: str = typer.Argument(..., help="The hostname a client calls, e.g. ratings.mesh.global."),
-    cluster: str = typer.Option(..., "--cluster", help="The calling cluster (its mesh name, or its overlay directory name)."),
-    directory: List[Path] = typer.Argument(..., metavar="PATH...",
+    host: str = typer.Argument(..., metavar="HOST", help="The hostname a client calls, e.g. ratings.mesh.global."),
+    cluster: str = typer.Option(..., "--cluster", metavar="NAME",
+                                help="The calling cluster (its mesh name, or its overlay directory name)."),
+    directory: List[Path] = typer.Argument(..., metavar="PATH",
                                            help="Repository directories or Federation documents."),
     down: List[str] = typer.Option([], "--down", metavar="MESH",
                                    help="Take this mesh's gateway as down (repeatable): say where the traffic goes "
@@ -350,8 +388,9 @@ app.add_typer(federation_app, name="federation")
 
 @federation_app.command("scaffold")
 def federation_scaffold(
-    federation: Path = typer.Argument(..., help="The Federation document's file."),
-    out: Path = typer.Option(..., "--out", help="Where the application directories go: <out>/<cluster>/<app>/."),
+    federation: Path = typer.Argument(..., metavar="FEDERATION", help="The Federation document's file."),
+    out: Path = typer.Option(..., "--out", metavar="DIR",
+                             help="Where the application directories go: <out>/<cluster>/<app>/."),
     root: Optional[Path] = ROOT,
 ) -> None:
     """Write one application directory per cluster and tier or namespace (<cluster>/mesh,
@@ -432,22 +471,14 @@ def federation_import(
         sys.stdout.write(text)
 
 
-class DiffFormat(str, Enum):
-    text = "text"
-    markdown = "markdown"
-    json = "json"
+DIFF_FORMATS = ("text", "markdown", "json")
+COLOURS = ("auto", "always", "never")
 
 
-class Colour(str, Enum):
-    auto = "auto"
-    always = "always"
-    never = "never"
-
-
-def _colour(choice: Colour) -> bool:
+def _colour(choice: str) -> bool:
     """`auto`: on a terminal, unless NO_COLOR is set or TERM is dumb."""
-    if choice is not Colour.auto:
-        return choice is Colour.always
+    if choice != "auto":
+        return choice == "always"
     import os
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
@@ -463,10 +494,10 @@ def diff(
     head: Optional[str] = typer.Option(None, "--head", metavar="REF", show_default=False,
                                        help="The revision to compare. Default: the work tree (tracked files as on "
                                             "disk and untracked files that are not ignored)."),
-    output: DiffFormat = typer.Option(DiffFormat.text, "-o", "--output",
-                                      help="text, markdown (a pull-request comment) or json."),
-    color: Colour = typer.Option(Colour.auto, "--color",
-                                 help="Colour the text: auto (on a terminal), always or never."),
+    output: str = typer.Option(DIFF_FORMATS[0], "-o", "--output", metavar="|".join(DIFF_FORMATS),
+                               callback=_one_of(DIFF_FORMATS), help="text, markdown (a pull-request comment) or json."),
+    color: str = typer.Option(COLOURS[0], "--color", metavar="|".join(COLOURS), callback=_one_of(COLOURS),
+                              help="Colour the text: auto (on a terminal), always or never."),
     exit_code: bool = typer.Option(False, "--exit-code",
                                    help="Exit as `git diff --exit-code`: 0 no differences, 1 differences, and 3 "
                                         "when an application does not render (or git fails)."),
@@ -484,5 +515,5 @@ def diff(
     still compared. Exit codes: 0, or 1 on any error; with --exit-code 0 (same), 1 (differences)
     or 3 (errors)."""
     from .diff import run as run_diff
-    raise typer.Exit(run_diff(directory or [], base, head, output.value, _colour(color), exit_code,
+    raise typer.Exit(run_diff(directory or [], base, head, output, _colour(color), exit_code,
                               sys.stdout, sys.stderr, ignore_order))

@@ -109,6 +109,34 @@ def failure(exc: Exception) -> list[Diagnostic]:
     return [error(f"internal error ({type(exc).__name__}: {exc}); please report it with the input that caused it")]
 
 
+def did_you_mean(value: object, candidates: Iterable[str]) -> str:
+    """` (did you mean `x`?)` when one of `candidates` is a typo away from `value`, else "". Names
+    that share a long part (`*-mesh`, `*.mesh.global`) look alike to difflib alone: a candidate
+    must also be within a few edits (one per five characters, a swap counting one)."""
+    if not isinstance(value, str) or not value:
+        return ""
+    import difflib  # only when a message needs it: the hot routes never do
+    known = sorted(set(candidates))
+    same = [c for c in known if c.lower() == value.lower() and c != value]  # `V2` for `v2`
+    for close in same or difflib.get_close_matches(value, known, n=3, cutoff=0.6):
+        if close != value and _edits(value.lower(), close.lower()) <= max(1, len(value) // 5):
+            return f" (did you mean `{close}`?)"
+    return ""
+
+
+def _edits(a: str, b: str) -> int:
+    """The edit distance of `a` and `b`, a swap of two neighbours counting one."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
 def error(message: str, file: str | None = None, path: str = "") -> Diagnostic:
     return Diagnostic("error", message, file, path)
 

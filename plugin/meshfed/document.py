@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from . import federationdoc
-from .diagnostics import Diagnostic, InputError, error, has_errors
+from .diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors
 from .federationdoc import FederationSpec, MeshSpec
 from .merge import Layer, format_path
 from .options import Options, declared
@@ -156,8 +156,9 @@ class Resolver:
         mesh = spec.mesh(mesh_name)
         if mesh is None:
             names = ", ".join(m.name for m in spec.meshes) or "none"
-            fed.diagnostics.append(error(f"mesh {mesh_name} is not a mesh of the Federation (its meshes: {names})",
-                                         fed.source, "spec.federation.mesh"))
+            hint = did_you_mean(mesh_name, [m.name for m in spec.meshes])
+            fed.diagnostics.append(error(f"mesh {mesh_name} is not a mesh of the Federation (its meshes: {names})"
+                                         f"{hint}", fed.source, "spec.federation.mesh"))
         if "mesh" in doc_spec:
             fed.diagnostics.append(error("spec.mesh and spec.federation exclude each other: the Federation gives "
                                          "the document its mesh", fed.source, "spec.mesh"))
@@ -295,9 +296,7 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[Federation]:
             if doc is None:
                 continue
             if not is_federation(doc):
-                kind = doc.get("kind", "none") if isinstance(doc, dict) else type_name(doc)
-                problems.append(error(f"document {i} is not a {KIND} (kind: {kind}); "
-                                      "pass plain values files with -f", name))
+                problems.append(error(_not_meshfederation(doc, i), name))
                 continue
             docs_found += 1
             feds.append(resolver.federation(doc, name, os.path.dirname(path) or ".", i, path))
@@ -306,3 +305,18 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[Federation]:
     if problems:
         raise InputError(problems)
     return feds
+
+
+def _not_meshfederation(doc: Any, index: int) -> str:
+    """Why a document given to render is none: a Federation is rendered through the applications
+    that name it; a kind close to MeshFederation is a typo; anything else may be a values file."""
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if federationdoc.is_federation_spec(doc):
+        return (f"document {index} is a Federation, which is not rendered itself: render the MeshFederation of an "
+                "application that names it in spec.federation ({path, mesh}), or write one for every cluster and "
+                "tier with `meshfed federation scaffold FILE --out DIR`")
+    if not isinstance(doc, dict):
+        return f"document {index} is not a {KIND} (it is {type_name(doc)}); pass plain values files with -f"
+    if isinstance(kind, str) and (hint := did_you_mean(kind, (KIND,))):
+        return f"document {index} is not a {KIND} (kind: {kind}){hint}"
+    return f"document {index} is not a {KIND} (kind: {doc.get('kind', 'none')}); pass plain values files with -f"

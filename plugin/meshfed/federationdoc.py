@@ -10,7 +10,7 @@ so an error in them names the field to fix there.
 """
 from __future__ import annotations
 
-from .diagnostics import Diagnostic, error
+from .diagnostics import Diagnostic, did_you_mean, error
 from .formats import is_dns_label
 from .merge import Layer, format_path
 from .schema import validate
@@ -320,7 +320,8 @@ def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str,
             for side in sides:
                 where = f"{svc.field}.{key}[{side.index}]"
                 if side.mesh not in known:
-                    out.append(error(f"unknown mesh {side.mesh} (the meshes are {names})", source, f"{where}.mesh"))
+                    out.append(error(f"unknown mesh {side.mesh} (the meshes are {names})"
+                                     f"{did_you_mean(side.mesh, known)}", source, f"{where}.mesh"))
                 first_side = pairs.setdefault((side.mesh, side.namespace), side)
                 if first_side is not side:
                     out.append(error(f"mesh {side.mesh}, namespace {side.namespace} is listed twice in this "
@@ -333,7 +334,7 @@ def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str,
             if side.mesh in exporters:
                 out.append(error(f"mesh {side.mesh} imports {svc.hostname}, which it exports itself: a mesh serves "
                                  "its own services locally", source, where))
-            elif not exporters & known:
+            elif not exporters:  # exporters that are no mesh have their own error
                 out.append(error(f"mesh {side.mesh} imports {svc.hostname}, but no mesh exports it", source, where))
     return out
 
@@ -344,10 +345,12 @@ def application_documents(spec: FederationSpec, path: str) -> list[tuple[str, di
     what `check`, `graph` and `explain` read when given the Federation alone. `path` names the
     Federation relative to an application directory. A mesh tier goes to the mesh's
     `global.configNamespace` (explicit, so that no Argo CD destination namespace overrides it).
-    A mesh that neither exports nor imports anything has no application: its tier would render
+    A mesh that neither exports nor imports anything has no application, and a mesh whose mesh
+    tier renders nothing (`idle_mesh_tiers`) has no mesh-tier application: it would render
     nothing, which every route refuses."""
     from .merge import merge_layers
 
+    idle = {mesh.name for mesh in idle_mesh_tiers(spec)}
     out: list[tuple[str, dict[str, Any]]] = []
     for mesh in spec.meshes:
         namespaces = spec.namespaces(mesh.name)
@@ -359,9 +362,29 @@ def application_documents(spec: FederationSpec, path: str) -> list[tuple[str, di
         namespace = merged.get("configNamespace") if isinstance(merged, dict) else None
         if isinstance(namespace, str) and is_dns_label(namespace):  # else the values' own error says why
             meta["namespace"] = namespace
-        out.append((f"{mesh.cluster}/{MESH_DIRECTORY}", _document(meta, "mesh", ref)))
+        if mesh.name not in idle:
+            out.append((f"{mesh.cluster}/{MESH_DIRECTORY}", _document(meta, "mesh", ref)))
         for ns in namespaces:
             out.append((f"{mesh.cluster}/{ns}", _document({"name": ns, "namespace": ns}, "namespace", ref)))
+    return out
+
+
+def idle_mesh_tiers(spec: FederationSpec) -> list[MeshSpec]:
+    """The meshes that import but export nothing and whose mesh tier renders no object (layout v2
+    without an egress gateway, v1 without egress): only their namespace tiers have an application.
+    A mesh tier whose values have errors is not idle: its application reports them."""
+    from .options import Options
+    from .pipeline import render_layers
+
+    exporting = {side.mesh for svc in spec.services for side in svc.exports}
+    opts = Options(scope="mesh", layout=spec.layout, allow_empty=True)
+    out = []
+    for mesh in spec.meshes:
+        if mesh.name in exporting or not spec.namespaces(mesh.name):
+            continue
+        rendering = render_layers(spec.layers_for(mesh, None, False), spec.patches, opts)
+        if not rendering.planned and not any(d.severity == "error" for d in rendering.diagnostics):
+            out.append(mesh)
     return out
 
 

@@ -18,10 +18,19 @@ Generated objects carry `meshfed.io/generated-from: <document>`; a later run fir
 objects an earlier run generated from the same documents, so running the function again (kpt
 runs it on the package it wrote) replaces them. When the document has a path in the package
 (kpt's `config.kubernetes.io/path`), its objects go to `<dir>/<name>.generated.yaml` beside it.
-Relative `spec.base` paths resolve against the document's directory in the package (relative to
-the working directory: kustomize sets it to the kustomization root; run kpt from the package
-root), and may not leave the root (`MESHFED_ROOT`, else the git work tree, else the working
-directory). A path annotation that is absolute or leaves the root is refused.
+Relative `spec.base` and `spec.federation.path` paths resolve against the document's directory in
+the package. The package is where the items' path annotations lead: kpt gives them relative to
+the package it was pointed at but runs the function in its own working directory (kustomize sets
+no paths and runs it in the kustomization root), so the package directory is the working
+directory, or the nearest directory above it, or the one directory below it, that holds every
+MeshFederation and Federation item's file (`_package_directory`). Paths may not leave the root
+(`MESHFED_ROOT`, else the git work tree, else the working directory); a path annotation that is
+absolute or leaves the root is refused.
+
+Duplicates: an object meshfed generates may not collide with an input item or another generated
+object of the same directory (kustomize gives no paths: one directory); input items that collide
+among themselves are kpt's or kustomize's to judge and pass through (a package of several
+clusters' application directories holds many kustomizations without a name).
 
 stdout only ever holds one ResourceList. Problems become `results` and lines on stderr; any error
 empties `items` and exits 1.
@@ -39,7 +48,7 @@ from .resourcelist import FUNCTION_CONFIG, SYNTHETIC, Request, execute
 from .resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
                         annotations_of, duplicates, is_local_config, is_meshfederation, object_key,
                         resource_ref, strip_bookkeeping, with_annotations)
-from .source import confine, find_root, working_directory
+from .source import confine, find_root, inside, working_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,6 +59,7 @@ if TYPE_CHECKING:
 PROG = "meshfed krm"
 ALLOW_EMPTY = opts.BY_DEST["allow_empty"]
 GENERATED_SUFFIX = ".generated.yaml"
+MAX_SEARCHED = 10_000  # directories below the working directory searched for the package
 
 
 def run(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
@@ -59,8 +69,8 @@ def run(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
 
 def process(request: Request) -> tuple[list[dict[str, Any]], Problems]:
     """The output items and the problems (with the resource each one is about)."""
-    cwd = working_directory()
     root = find_root()
+    cwd = _package_directory(request.items, working_directory(), root)
     fc = request.function_config
     problems: Problems = []
     if fc is not None and is_meshfederation(fc):
@@ -93,7 +103,7 @@ def process(request: Request) -> tuple[list[dict[str, Any]], Problems]:
                                    f"to render (set {ALLOW_EMPTY.name}: \"true\" in the functionConfig if that is "
                                    "intended)"), None))
     generated: dict[int | None, list[dict[str, Any]]] = {}
-    origins: list[tuple[Any, str]] = [(object_key(i), "the input items") for i in kept]
+    origins: list[tuple[dict[str, Any], str]] = []
     for doc, position in sources:
         ref = resource_ref(doc)
         try:
@@ -102,13 +112,71 @@ def process(request: Request) -> tuple[list[dict[str, Any]], Problems]:
             objects, found = [], exc.diagnostics
         problems += [(d, ref) for d in found]
         generated.setdefault(position, []).extend(objects)
-        origins += [(object_key(o), _owner(doc)) for o in objects]
-    problems += [(d, None) for d in duplicates(origins)]
+        origins += [(o, _owner(doc)) for o in objects]
+    problems += [(d, None) for d in _collisions(kept, origins)]
     out: list[dict[str, Any]] = []
     for n, item in enumerate(kept):
         out.append(item)
         out += generated.get(n, [])
     return out + generated.get(None, []), problems
+
+
+def _collisions(kept: list[dict[str, Any]], generated: list[tuple[dict[str, Any], str]]) -> list[Diagnostic]:
+    """The duplicate-object check of what meshfed adds, directory by directory: each generated
+    object against the input items (once each: their own duplicates pass through) and the other
+    generated objects of its directory. What has no path belongs to every directory."""
+    inputs: dict[str, dict[Any, str]] = {}
+    for item in kept:
+        path = annotation(item, PATH_ANNOTATIONS)
+        inputs.setdefault(posixpath.dirname(posixpath.normpath(path)) if path else "", {}).setdefault(
+            object_key(item), f"the input item {posixpath.normpath(path)}" if path else "the input items")
+    added: dict[str, list[tuple[Any, str]]] = {}
+    for obj, owner in generated:
+        path = annotation(obj, PATH_ANNOTATIONS)
+        added.setdefault(posixpath.dirname(path) if path else "", []).append((object_key(obj), owner))
+    problems = []
+    for scope in sorted(added):
+        seen: dict[Any, str] = {}
+        for where in sorted(inputs) if not scope else ["", scope]:
+            for key, origin in inputs.get(where, {}).items():
+                seen.setdefault(key, origin)
+        problems += duplicates([*seen.items(), *added[scope]])
+    return problems
+
+
+def _package_directory(items: list[dict[str, Any]], cwd: str, root: str) -> str:
+    """The directory the items' path annotations are relative to: the working directory, else the
+    nearest directory above it (up to the root), else the one directory below it, holding the file
+    of every MeshFederation and Federation item with a path (none: the working directory). kpt runs
+    the function where kpt was started (`kpt fn eval overlays` from the parent), not in the package."""
+    paths = sorted({posixpath.normpath(p) for i in items if is_meshfederation(i) or is_federation_spec(i)
+                    if (p := annotation(i, PATH_ANNOTATIONS)) and not posixpath.isabs(p) and "\x00" not in p})
+    paths = [p for p in paths if p != ".." and not p.startswith("../")]
+    if not paths:
+        return cwd
+
+    def holds(directory: str) -> bool:
+        return all(os.path.isfile(os.path.join(directory, p)) for p in paths)
+
+    here = cwd
+    while True:
+        if holds(here):
+            return here
+        if here == root or os.path.dirname(here) == here or not inside(here, root):
+            break
+        here = os.path.dirname(here)
+    below: list[str] = []
+    for n, (here, dirs, _) in enumerate(os.walk(cwd)):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if n > MAX_SEARCHED or len(below) > 1:
+            break
+        if here != cwd and holds(here):
+            below.append(here)
+    if len(below) > 1:
+        raise InputError([error(f"cannot tell which package the items' paths ({paths[0]}, ...) are relative to: "
+                                "several directories below the working directory hold their files; run kpt from "
+                                "the package directory")])
+    return below[0] if below else cwd  # items of no file on disk: what they hold is all there is
 
 
 def _options(fc: dict[str, Any] | None) -> tuple[opts.Options, list[Diagnostic]]:

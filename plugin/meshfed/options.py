@@ -111,7 +111,7 @@ TABLE: tuple[Option, ...] = (
            parameter=Parameter("scope", "Scope", "Tier to render: mesh, namespace or all. Default: spec.scope of "
                                "the documents, else inferred (namespace when import/export are set).")),
     Option("layout", "layout", CHOICE,
-           "Chart generation of the values: v1 (seed README) or v2 (current). Default: the document's "
+           "Chart generation of the values: v1 (the charts' first generation) or v2 (current). Default: the document's "
            "spec.layout, else inferred from the keys used.",
            flags=("--layout",), choices=LAYOUTS, core=True, krm=True,
            document="spec.layout", describe="Chart generation of the values; inferred when absent.",

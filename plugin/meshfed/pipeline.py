@@ -202,7 +202,9 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
     layout_rows = layout_v2 if layout == "v2" else layout_v1
     mesh_plan = list(layout_rows.mesh_tier(ctx)) if MESH in tiers else []
     ns_plan = list(layout_rows.namespace_tier(ctx)) if NAMESPACE in tiers else []
-    findings += checks.required_values(values, tiers, _row_tags(mesh_plan))
+    # A required value given but refused by the schema was reported there: no follow-up error.
+    findings += [f for f in checks.required_values(values, tiers, _row_tags(mesh_plan))
+                 if not (f.message.startswith("required") and model.lookup(merged.values, f.path) is not None)]
     # A configNamespace given but refused by the schema was reported there: no follow-up error.
     if any(p.namespace is None for p in mesh_plan) and model.lookup(merged.values, ("global", "configNamespace")) is None:
         findings.append(Finding("error", ("global", "configNamespace"),

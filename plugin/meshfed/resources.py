@@ -103,8 +103,8 @@ def object_key(obj: dict[str, Any]) -> Key:
 
 def describe_key(key: Key) -> str:
     group, kind, namespace, name = key
-    kind_text = f"{kind}.{group}" if group else str(kind)
-    return f"{kind_text} {namespace + '/' if namespace else ''}{name}"
+    kind_text = f"{kind}.{group}" if group else str(kind) if kind is not None else "(no kind)"
+    return f"{kind_text} {namespace + '/' if namespace else ''}{name if name is not None else '(unnamed)'}"
 
 
 def duplicates(keyed: Iterable[tuple[Key, str]]) -> list[Diagnostic]:

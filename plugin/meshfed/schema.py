@@ -67,13 +67,16 @@ def _literal(value: Any) -> str:
     return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
+UNQUOTE = ": remove the quotes"  # the hint for a number written as a string (`api` words it for --set-string)
+
+
 def _type_message(expected: str, value: Any) -> str:
     text = f"must be {expected}, got {type_name(value)}"
     if expected == "a string" and isinstance(value, (bool, int, float)):
         return (f"{text} ({_literal(value)}): YAML 1.1 reads unquoted on/off/yes/no/y/n/true/false as "
                 "booleans and 1e3 or 010 as numbers; quote the value")
     if expected == "an integer" and isinstance(value, str) and value.strip().isdigit():
-        return f"{text} ({_literal(value)}): remove the quotes"
+        return f"{text} ({_literal(value)}){UNQUOTE}"
     if not isinstance(value, (dict, list)):
         text += f" ({_literal(value)})"
     return text

@@ -461,8 +461,29 @@ def _parse(text: str, name: str, resolve: Callable[[str], Any], first: bool,
             raise InputError([error(f"{where}{problem}", name)]) from None
         context = getattr(exc, "context", None)
         detail = f"{context}: {problem}" if context and "duplicate" in problem else problem
-        raise InputError([error(f"invalid YAML: {where}{detail}", name)]) from None
+        raise InputError([error(f"invalid YAML: {where}{detail}{_layout_hint(text, mark, problem)}", name)]) from None
     return docs
+
+
+# What libyaml says when a line is indented wrongly (a key under a list item, a key one space off).
+_INDENTATION_PROBLEMS = ("mapping values are not allowed in this context", "did not find expected key",
+                         "did not find expected '-' indicator", "could not find expected ':'",
+                         "did not find expected node content")
+
+
+def _layout_hint(text: str, mark: Any, problem: str) -> str:
+    """What to look at when the YAML's layout is wrong: a tab in the indentation, or a line that
+    does not line up with the ones before it."""
+    if mark is None:
+        return ""
+    lines = text.split("\n")
+    near = lines[max(mark.line - 1, 0):mark.line + 1]
+    if any("\t" in line[:len(line) - len(line.lstrip(" \t"))] for line in near):
+        return " (a tab indents this line: YAML indents with spaces only)"
+    if problem in _INDENTATION_PROBLEMS:
+        return (" (check the indentation of this line and the one before: keys of one map line up, and a "
+                "value's lines are indented deeper than its key)")
+    return ""
 
 
 # --- values files (helm's loader.LoadValues) -------------------------------------------------

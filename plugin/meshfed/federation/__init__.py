@@ -41,13 +41,13 @@ from pathlib import Path
 from typing import TextIO
 
 from ..diagnostics import Diagnostic
-from .consistency import check_repo
+from .consistency import check_repo, summary
 from .explain import explain_repo
 from .graph import render as render_graph
 from .krmcheck import validate as _krm_validate
 from .repo import Repo, load_paths
 
-__all__ = ["check", "krm_validate", "graph", "explain", "load_repo"]
+__all__ = ["check", "check_report", "krm_validate", "graph", "explain", "load_repo"]
 
 
 def load_repo(paths: list[Path], root: Path | None = None) -> Repo:
@@ -57,7 +57,14 @@ def load_repo(paths: list[Path], root: Path | None = None) -> Repo:
 
 def check(paths: list[Path], root: Path | None) -> list[Diagnostic]:
     """Every cross-cluster problem (errors, warnings, infos), after any document's own errors."""
-    return check_repo(load_repo(paths, root))
+    return check_report(paths, root)[0]
+
+
+def check_report(paths: list[Path], root: Path | None) -> tuple[list[Diagnostic], str]:
+    """The findings of `check`, and the one line that sums them up (what was checked, what not)."""
+    repo = load_repo(paths, root)
+    diagnostics = check_repo(repo)
+    return diagnostics, summary(repo, diagnostics)
 
 
 def krm_validate(stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:

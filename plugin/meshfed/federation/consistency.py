@@ -24,15 +24,21 @@ document without spec.mesh, a mesh with only namespace documents: warnings), per
   a host only one mesh exports (info: nothing to fail over to); a DestinationRule written beside
   the documents for a host meshfed emits one for, in the same namespace (warning: Istio uses
   only one of them).
+
+While any document does not render, the findings that something is missing (an external mesh, a
+host no cluster imports) are left out: what the broken document says is unknown. No document in
+a cluster is an error (nothing would be checked). `summary` is the closing line: what was checked
+and what was not.
 """
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, error, warning
+from ..diagnostics import Diagnostic, did_you_mean, error, has_errors, warning
 from ..checks import MESH, NAMESPACE
 from ..failover import NEAREST
 from ..defaults import DEFAULTS_NAME
 from ..merge import Path_
 from ..model import Entry, Port, Remote, Values
+from ..source import display
 from .repo import Cluster, Doc, Repo, port_key, ports_text
 
 
@@ -59,6 +65,9 @@ class _Checker:
     def __init__(self, repo: Repo):
         self.repo = repo
         self.out: list[Diagnostic] = []
+        # Every document rendered: what no document says is known not to be said (else a finding
+        # that something is missing could be an error's follow-on).
+        self.complete = not repo.unexpanded and not any(has_errors(d.problems) for d in repo.docs)
 
     def add(self, doc: Doc | None, d: Diagnostic) -> None:
         self.repo.note(self.out, doc, d)
@@ -82,10 +91,11 @@ class _Checker:
                     self.add(d, error(
                         f"names mesh {r.mesh} with network {r.network}, but network {r.network} belongs to "
                         f"{owner.label}, whose mesh is {owner.mesh}", *d.at((*base, "network"))))
-                else:
+                elif self.complete:
                     self.add(d, warning(
                         f"remote mesh {r.mesh} (network {r.network}) is declared by no cluster under the checked "
-                        "directories: an external mesh? What it exports cannot be checked",
+                        "directories: an external mesh? What it exports cannot be checked"
+                        f"{did_you_mean(r.mesh, [x.mesh for x in self.repo.clusters if x is not c])}",
                         *d.at((*base, "mesh"))))
                 continue
             if r.network != target.network:
@@ -116,9 +126,10 @@ class _Checker:
             return
         where = d.at(("global", "remote", r.index, "importedServices", j))
         if target.local_export(host) is None:
+            exported = [e.hostname for e in target.mesh_doc.values.local_exports] if target.mesh_doc else []
             self.add(d, error(
                 f"imports {host} from mesh {r.mesh}, but {target.label} does not export it in "
-                "global.local.export", *where))
+                f"global.local.export{did_you_mean(host, exported)}", *where))
         elif not target.exporters(host):
             self.add(d, error(
                 f"imports {host} from mesh {r.mesh}, but no namespace document of {target.label} exports it "
@@ -193,7 +204,7 @@ class _Checker:
                     self.add(d, warning(
                         f"exports {h}, but the mesh tier of {c.label} does not list it in global.local.export: "
                         "remote meshes cannot reach it", *where))
-        for e in mesh_doc.values.local_exports:
+        for e in mesh_doc.values.local_exports if self.complete else ():
             if (c.mesh, e.hostname) not in imported:
                 self.add(mesh_doc, _info(
                     f"exports {e.hostname}, but no cluster imports it from mesh {c.mesh}",
@@ -325,6 +336,10 @@ def check_repo(repo: Repo) -> list[Diagnostic]:
             if d.ok:
                 ch.failover(c, d)
                 ch.rules(d)
+    if ch.complete and repo.docs and not any(d.cluster is not None for d in repo.docs):
+        ch.out.append(error("no document belongs to a cluster: nothing was checked (set spec.mesh: {name, network} in "
+                            "the mesh-tier documents, or name a Federation in spec.federation)",
+                            ", ".join(display(p) for p in repo.tops) or None))
     out: list[Diagnostic] = []
     seen: set[Diagnostic] = set()
     for d in [*repo.diagnostics, *ch.out]:
@@ -332,3 +347,29 @@ def check_repo(repo: Repo) -> list[Diagnostic]:
             seen.add(d)
             out.append(d)
     return out
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def summary(repo: Repo, diagnostics: list[Diagnostic]) -> str:
+    """The closing line of `meshfed check`: what was checked, what was not (documents with errors,
+    Federations whose errors hide their applications), and the counts of findings; empty when
+    nothing was found to check (the errors say why)."""
+    failed = [d for d in repo.docs if has_errors(d.problems)]
+    checked = [d for d in repo.docs if d.ok and d.cluster is not None]
+    clusters = {id(d.cluster) for d in checked}
+    parts = [f"the applications {source} stands for not checked (it has errors)"
+             for source in repo.unexpanded if not failed]
+    if failed:
+        parts.append(f"{_count(len(failed), 'application')} not checked (errors in "
+                     f"{'its document' if len(failed) == 1 else 'their documents'})")
+    if checked or not parts:
+        parts.append(f"{_count(len(clusters), 'cluster')} and {_count(len(checked), 'application')} checked")
+    text = "; ".join(parts)
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = sum(d.severity == "warning" for d in diagnostics)
+    if errors and not (failed or checked or repo.unexpanded):  # nothing was found to check: the errors say why
+        return ""
+    return f"{text}: {_count(errors, 'error')}, {_count(warnings, 'warning')}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import InputError, error
+from ..diagnostics import InputError, did_you_mean, error
 from ..failover import DESTINATION_PREFIX
 from ..model import Remote
 from ..rows import weights
@@ -371,7 +371,10 @@ def explain_repo(repo: Repo, host: str, cluster: str, down: list[str] | None = N
         blocks.append("\n".join(p.lines))
     if not blocks:
         exporters = [x.name for x in repo.clusters if x.exporters(host)]
-        hint = f"; it is exported by {', '.join(exporters)}" if exporters else "; no cluster exports it"
+        known = {e.hostname for x in repo.clusters for d in x.docs if d.ok
+                 for e in (*d.values.imports, *d.values.exports)}
+        hint = (f"; it is exported by {', '.join(exporters)}" if exporters
+                else f"; no cluster exports it{did_you_mean(host, known)}")
         raise InputError([error(f"cluster {c.name} does not import {host}: no namespace document imports it and "
                                 f"no remote lists it in importedServices{hint}")])
     return "\n\n".join(blocks) + "\n"

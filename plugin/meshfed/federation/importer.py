@@ -252,6 +252,7 @@ class _Importer:
         self.root = root
         self.problems: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
+        self.idle: list[Doc] = []  # mesh-tier documents that render nothing, as they allow: no application
         self.cluster_dir: dict[str, str] = {}  # mesh -> cluster directory name
         self.services: dict[str, _Service] = {}
         self.gateways: dict[str, dict[str, Any]] = {}  # mesh -> {network, addresses, port, locality}
@@ -288,6 +289,13 @@ class _Importer:
                               "services: write the list itself", patch.source, f"spec.patches[{patch.index}]")
             if d.ok and d.fed is not None and d.fed.options.allow_empty and not d.objects():
                 field = BY_DEST["allow_empty"].document
+                if d.tiers == {MESH}:  # a mesh that only imports: the Federation scaffolds no mesh tier for it
+                    self.idle.append(d)
+                    self.warnings.append(Diagnostic(
+                        "info", f"renders no objects ({field}): the Federation has no mesh-tier application for mesh "
+                        f"{d.mesh.name if d.mesh else '(unknown)'}, only its namespaces' (nothing to sync there)",
+                        d.source, field))
+                    continue
                 self.fail(f"renders no objects ({field}); the application a Federation scaffolds for it has no "
                           f"{BY_DEST['allow_empty'].name} and would fail", d.source, field)
         first = next((d for d in self.repo.docs if d.layout is not None), None)
@@ -621,6 +629,8 @@ class _Importer:
             for d in c.docs:
                 tier = MESH if MESH in d.tiers else NAMESPACE
                 found = apps.get((c.mesh, tier, d.namespace if tier == NAMESPACE else None))
+                if found is None and d in self.idle:
+                    continue
                 if found is None:
                     what = f"namespace {d.namespace} of mesh {c.mesh}" if tier == NAMESPACE else f"mesh {c.mesh}"
                     self.fail(f"the Federation has no application for it: {what} neither imports nor exports a "

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..checks import MESH, NAMESPACE
-from ..diagnostics import Diagnostic, InputError, error, has_errors, warning
+from ..diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors, warning
 from ..document import Derivation, Federation, Resolver, is_federation, read_documents
-from ..federationdoc import application_documents, is_federation_spec
+from ..federationdoc import application_documents, idle_mesh_tiers, is_federation_spec
 from ..merge import Layer, Merged, Path_, format_path
 from ..model import Entry, Port, Values
 from ..options import Options
@@ -171,6 +171,7 @@ class Repo:
     owners: dict[Diagnostic, Doc] = field(default_factory=dict)
     tops: list[Path] = field(default_factory=list)
     rules: list[ForeignRule] = field(default_factory=list)  # DestinationRules written beside the documents
+    unexpanded: list[str] = field(default_factory=list)  # Federations found whose errors hide their applications
     _by_mesh: dict[str, Cluster] | None = field(default=None, repr=False)
 
     def cluster_of_mesh(self, mesh: str | None) -> Cluster | None:
@@ -213,7 +214,9 @@ class Repo:
             return found[0]
         known = ", ".join(f"{c.name} (mesh {c.mesh})" for c in self.clusters) or "none"
         why = "is ambiguous" if found else "is not a cluster of this repository"
-        raise InputError([error(f"cluster {name} {why}: the clusters are {known}")])
+        names = {n for c in self.clusters for n in (c.name, c.mesh)}
+        raise InputError([error(f"cluster {name} {why}: the clusters are {known}"
+                                f"{'' if found else did_you_mean(name, names)}")])
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,7 +337,7 @@ def _is_destination_rule(doc: Any) -> bool:
 
 
 def _expand(found: FoundFederation, chains: _Chains, covered: set[tuple[Any, ...]],
-            problems: list[Diagnostic]) -> list[Source]:
+            problems: list[Diagnostic], unexpanded: list[str]) -> list[Source]:
     """The documents a Federation found stands for (`federationdoc.application_documents`),
     except the applications that documents found already render (`covered`: (Federation file,
     mesh, tier, namespace)). A Federation no document names reports its own problems here."""
@@ -344,6 +347,7 @@ def _expand(found: FoundFederation, chains: _Chains, covered: set[tuple[Any, ...
         spec = resolver.specs[str(found.real)] = resolver.read_spec(found.doc, found.name, found.real)
         problems.extend(spec.diagnostics)
     if has_errors(spec.diagnostics):
+        unexpanded.append(found.name)
         return []
     out = []
     for app, doc in application_documents(spec, found.real.name):
@@ -448,15 +452,19 @@ def _render(doc: Doc) -> None:
     fed = doc.fed
     if fed is None or has_errors(doc.problems):
         return
-    # An empty render is the sync's concern (every route refuses it), not a federation problem.
-    opts = Options(allow_empty=True).over(fed.options)
+    # An application derived from a Federation (scaffolded, or one a Federation found stands for)
+    # must render, as on every route. Other documents may be identities and bases their namespace
+    # documents reuse: whether they are synced is not known here.
+    derived = isinstance(fed.derivation, Derivation)
+    opts = fed.options if derived else Options(allow_empty=True).over(fed.options)
     layers, why = fed.values_layers(opts)
     doc.problems += why
     if layers is None:
         return
     rendering = render_layers(layers, fed.patches, opts)
     doc.rendering = rendering
-    doc.problems += [d for d in rendering.diagnostics if d.severity == "error"]
+    doc.problems += [d if d.file else Diagnostic(d.severity, d.message, doc.source, d.path)
+                     for d in rendering.diagnostics if d.severity == "error"]
     if has_errors(doc.problems):
         return
     doc.layout, doc.merged, doc.values = rendering.layout, rendering.merged, rendering.values
@@ -507,6 +515,14 @@ def _name_clusters(clusters: list[Cluster]) -> None:
             c.name = display(c.directory) if c.directory is not None else c.mesh
             if [x.name for x in clusters].count(c.name) > 1:
                 c.name = c.mesh
+
+
+def _idle(c: Cluster) -> bool:
+    """A cluster whose Federation gives its mesh no mesh-tier application: it only imports, and
+    its mesh tier would render nothing (`federationdoc.idle_mesh_tiers`)."""
+    derivation = next((d.fed.derivation for d in c.ns_docs
+                       if d.fed is not None and isinstance(d.fed.derivation, Derivation)), None)
+    return derivation is not None and any(m.name == c.mesh for m in idle_mesh_tiers(derivation.spec))
 
 
 def group(repo: Repo, candidates: list[Doc]) -> None:
@@ -566,6 +582,8 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
         if c is None and d.src.file is not None:
             c = next((by_directory[p] for p in d.src.file.parents if p in by_directory), None)
         if c is None:
+            if has_errors(d.problems):  # its mesh may be what the error hides: `N applications not checked`
+                continue
             repo.note(out, d, warning(
                 "belongs to no cluster: neither it nor its bases set spec.mesh, and it lies in no cluster's "
                 "directory; it is not checked", d.source))
@@ -578,13 +596,13 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
             d.cluster = c
         c.ns_docs.append(d)
     for c in clusters:
-        if not c.mesh_docs:
+        if not c.mesh_docs and not _idle(c):
             repo.note(out, c.ns_docs[0] if c.ns_docs else None, warning(
                 f"mesh {c.mesh} has no mesh-tier document under the checked directories: nothing exposes "
                 "its exports (its namespace documents are still checked)", c.decl.file, f"{c.decl.field}.name"))
     # Mesh-tier documents without spec.mesh anywhere.
     for d in repo.docs:
-        if MESH in d.tiers and d.mesh is None and NAMESPACE not in d.tiers:
+        if MESH in d.tiers and d.mesh is None and NAMESPACE not in d.tiers and not has_errors(d.problems):
             repo.note(out, d, warning(
                 "a mesh-tier document without spec.mesh (in it or its bases): which mesh it is cannot be "
                 "told, so it is not checked; set spec.mesh: {name, network}", d.source))
@@ -600,10 +618,11 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
     problems = list(problems)
     candidates = [_resolve(s, chains) for s in sources]
     covered = _covered(candidates)
+    unexpanded: list[str] = []
     for found in federations or []:  # after the documents, which may render some of its applications
-        candidates += [_resolve(s, chains) for s in _expand(found, chains, covered, problems)]
+        candidates += [_resolve(s, chains) for s in _expand(found, chains, covered, problems, unexpanded)]
     members = _members(candidates)
-    repo = Repo(members, [], list(problems), tops=tops)
+    repo = Repo(members, [], list(problems), tops=tops, unexpanded=unexpanded)
     for d in members:
         _render(d)
         for p in d.problems:

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, InputError, error, has_errors, warning
-from ..federationdoc import MESH_DIRECTORY, application_documents, relative
+from ..federationdoc import MESH_DIRECTORY, application_documents, idle_mesh_tiers, relative
 from ..output import dump_yaml
 from ..source import display, find_root, read_file
 from ..document import Resolver
@@ -55,6 +55,11 @@ def plan(federation: Path, out: Path, root: Path | None) -> Plan:
         kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                          "generators": [document]}
         result.files[directory / "kustomization.yaml"] = GENERATED + dump_yaml([kustomization]).removeprefix("---\n")
+    for mesh in idle_mesh_tiers(spec):
+        result.diagnostics.append(Diagnostic(
+            "info", f"mesh {mesh.name} only imports and its mesh tier renders nothing: no {mesh.cluster}/"
+            f"{MESH_DIRECTORY} application is written (every route refuses an empty render), only its namespaces'",
+            name, mesh.field))
     result.diagnostics += _stale(out, {p.parent for p in result.files})
     return result
 
