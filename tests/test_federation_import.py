@@ -21,6 +21,13 @@ BOOKINFO = REPO / "tests" / "federation" / "import" / "bookinfo"
 MESHFED = Path(sys.executable).with_name("meshfed")
 
 
+@pytest.fixture(autouse=True)
+def _git_repository(tmp_path: Path) -> None:
+    """The working directory of these tests is a git repository, as a GitOps repository is: the
+    root that bases may not leave is its work tree (not only the directory of a path given)."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+
+
 def meshfed(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     cmd = [str(MESHFED)] if MESHFED.exists() else [sys.executable, "-m", "meshfed"]
     return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
@@ -95,7 +102,7 @@ def test_an_existing_file_is_replaced_only_with_force(tmp_path):
     run = meshfed("federation", "import", "repo", "-o", "federation.yaml", "--force", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "federation.yaml").read_text().startswith("apiVersion: meshfed.io/v1alpha1\nkind: Federation\n")
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p.name != ".git"] == []  # no temporary left
 
 
 # --------------------------------------------------------------------------------------------

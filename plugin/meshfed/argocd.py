@@ -41,7 +41,7 @@ from .appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_pro
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, error, printable
 from .flags import ARGOCD_ACTIONS
 from .output import write_yaml
-from .source import confine, find_root, inside, working_directory
+from .source import Root, confine, find_root, inside, working_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -181,6 +181,7 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
     try:
         app_dir = working_directory()
         root = repo_root(app_dir, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
+        root = None if root is None else Root(root, "the repository copy Argo CD made")
         confined = root if root is not None else find_root()
         problems += _linked_out(app_dir, confined) or kustomization_problems(app_dir)
         value_files = _value_files(asked.value_files, app_dir, confined, problems)

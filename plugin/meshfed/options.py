@@ -130,7 +130,7 @@ TABLE: tuple[Option, ...] = (
            flags=("-o", "--output"), choices=FORMATS, default="yaml"),
     Option("root", "root", DIRECTORY,
            "Directory that `base` paths may not leave. Default: $MESHFED_ROOT, else the git work tree holding "
-           "the working directory, else the working directory.", flags=("--root",)),
+           "the paths given (else their directory), wherever meshfed runs from.", flags=("--root",)),
     Option("allowEmpty", "allow_empty", SWITCH,
            "Accept a render that yields no resources (else an error: with Argo CD's auto-sync and prune, an "
            "empty render deletes the application's objects). The document field spec.allowEmpty: true says "

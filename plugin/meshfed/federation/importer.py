@@ -686,7 +686,7 @@ def import_repository(paths: list[Path], out: Path | None, root: Path | None) ->
     if errors:
         raise InputError(errors)
     target = (out if out is not None else Path("federation.yaml")).resolve()
-    build = _Importer(repo, target, Path(find_root(root)))
+    build = _Importer(repo, target, Path(find_root(root, paths)))
     clusters = build.documents()
     if not build.problems:
         build.remotes(clusters)
