@@ -64,10 +64,11 @@ FILES = typer.Argument(None, metavar="FILE|DIR", show_default=False,
 def _checked(option: Option) -> Callable[[Any], Any]:
     """The table's check of a flag's value (click checks choices and paths itself)."""
     def check(value: Any) -> Any:
-        given = str(value) if isinstance(value, Path) else value  # `--root` comes as a Path
-        why = refusal(option, given) if isinstance(given, str) else None
-        if why is not None:
-            raise typer.BadParameter(why)
+        for item in value if isinstance(value, list) else [value]:  # a repeatable flag: each value
+            given = str(item) if isinstance(item, Path) else item  # `--root` comes as a Path
+            why = refusal(option, given) if isinstance(given, str) else None
+            if why is not None:
+                raise typer.BadParameter(why)
         return value
     return check
 
@@ -80,7 +81,7 @@ def _parameter(option: Option) -> inspect.Parameter:
     annotation = Optional[List[value]] if option.repeat else value if option.kind == SWITCH else Optional[value]
     info = typer.Option(option.default, *option.flags, metavar=option.metavar, help=option.help,
                         show_default=option.default not in (None, False),
-                        callback=None if option.kind == SWITCH or option.repeat else _checked(option))
+                        callback=None if option.kind == SWITCH else _checked(option))
     return inspect.Parameter(option.dest, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
 
 
@@ -172,7 +173,7 @@ def _need_input(flags: RenderArgs) -> None:
 
 
 @app.command()
-@render_flags(exclude=("output",))
+@render_flags(exclude=("output", "output_dir"))
 def validate(
     files: Optional[List[Path]] = FILES,
     check: bool = CHECK,
@@ -220,7 +221,7 @@ def validate(
 
 
 @app.command()
-@render_flags(exclude=("output",))
+@render_flags(exclude=("output", "output_dir", "api_versions", "kube_version"))  # no objects written
 def values(
     files: Optional[List[Path]] = FILES,
     show_origin: bool = typer.Option(False, "--show-origin", help="Name the file and field each value came from "
