@@ -467,14 +467,22 @@ def diff(
     exit_code: bool = typer.Option(False, "--exit-code",
                                    help="Exit as `git diff --exit-code`: 0 no differences, 1 differences, and 3 "
                                         "when an application does not render (or git fails)."),
+    start: Optional[Path] = typer.Option(None, "-C", metavar="DIR", show_default=False,
+                                         help="Run as if started in DIR (as git -C): relative DIRs start there, "
+                                              "and without DIRs its repository is compared."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", metavar="GLOB", show_default=False,
+                                                help="Skip the applications whose directory (a path from the "
+                                                     "repository root), or a directory above it, matches GLOB "
+                                                     "(fnmatch: `tests/*`, `*/fixtures`). Repeatable."),
 ) -> None:
     """Show the objects a change adds, removes and changes, per application, between two git
     revisions. Applications are the directories the Argo CD plugin takes and the kustomizations
     whose generators are meshfed's; objects are matched by application, API group, kind,
     namespace and name. The work tree, index and stash are never touched. An application that
     does not render at either revision is reported (revision, file, field) and the others are
-    still compared. Exit codes: 0, or 1 on any error; with --exit-code 0 (same), 1 (differences)
-    or 3 (errors)."""
+    still compared; its errors go to stderr, each once (one found at both revisions names both),
+    then a count. The repository is the one that holds the DIRs (else the working directory's).
+    Exit codes: 0, or 1 on any error; with --exit-code 0 (same), 1 (differences) or 3 (errors)."""
     from .diff import run as run_diff
     raise typer.Exit(run_diff(directory or [], base, head, output.value, _colour(color), exit_code,
-                              sys.stdout, sys.stderr))
+                              sys.stdout, sys.stderr, start, exclude or ()))
