@@ -104,3 +104,16 @@ def test_output_dir_json(tmp_path: Path) -> None:
     [written] = list((tmp_path / "out").iterdir())
     assert written.name == "networking.istio.io_v1beta1_gateway_istio-system_cross-network-gateway.json"
     assert written.read_text("utf-8").startswith('{"apiVersion":"networking.istio.io/v1beta1"')
+
+
+def test_values_name_the_federation_a_value_was_derived_from() -> None:
+    proc = meshfed("values", "overlays/east/bookinfo", "--show-origin")
+    assert proc.returncode == 0, proc.stderr
+    shown = yaml.safe_load(proc.stdout)
+    assert shown["export"]["file"] == "overlays/federation.yaml" and shown["export"]["field"].startswith("spec.services")
+    assert shown["global.configNamespace"] == {"value": "istio-system", "file": "overlays/base/mesh.yaml",
+                                               "field": "global.configNamespace"}
+    plain = yaml.safe_load(meshfed("values", "overlays/east/bookinfo").stdout)
+    assert plain["export"] == shown["export"]["value"] and plain["global"]["configNamespace"] == "istio-system"
+    broken = meshfed("values", "-f", "/nonexistent.yaml")
+    assert broken.returncode == 1 and broken.stdout == "" and "no such file" in broken.stderr

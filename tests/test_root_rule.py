@@ -15,6 +15,7 @@ MESHFED = Path(sys.executable).parent / "meshfed"
 BASE = """\
 global:
   configNamespace: istio-system
+  defaultServicePorts: [{number: 9080, name: http, protocol: HTTP}]
   gateways: {ingress: {selector: {app: null, istio: eastwestgateway}}}
   local: {export: [{hostname: ratings.mesh.global, ports: [{number: 9080, name: http, protocol: HTTP}]}]}
 """
@@ -24,6 +25,7 @@ kind: MeshFederation
 metadata: {name: mesh}
 spec:
   scope: mesh
+  mesh: {name: east-mesh, network: east-network}
   base: [%s]
 """
 
@@ -49,7 +51,7 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(MESHFED), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("command", [["render"], ["validate"], ["check"], ["graph"]])
+@pytest.mark.parametrize("command", [["render"], ["validate"], ["values"], ["check"], ["graph"]])
 @pytest.mark.parametrize("where", ["outside", "other-repo"])
 def test_absolute_paths_work_from_anywhere(repo: Path, tmp_path: Path, command: list[str], where: str) -> None:
     cwd = tmp_path / where
@@ -101,3 +103,40 @@ def test_paths_in_two_repositories_need_a_root(repo: Path, tmp_path: Path) -> No
     proc = _run(["render", str(repo / "cluster" / "mesh"), str(other / "app")], tmp_path)
     assert proc.returncode == 1 and proc.stdout == ""
     assert "different git work trees" in proc.stderr and "give --root" in proc.stderr
+
+
+def test_federation_commands_take_the_root_of_their_paths(tmp_path: Path) -> None:
+    """scaffold and import, with absolute paths, from inside another repository."""
+    top = tmp_path / "gitops"
+    (top / "base").mkdir(parents=True)
+    (top / "base" / "mesh.yaml").write_text(BASE)
+    (top / "fed").mkdir()
+    (top / "fed" / "federation.yaml").write_text(
+        "apiVersion: meshfed.io/v1alpha1\nkind: Federation\nmetadata: {name: f}\nspec:\n  layout: v2\n"
+        "  base: [../base/mesh.yaml]\n  meshes:\n  - {name: a-mesh, network: a-net, cluster: a, "
+        "gateway: {addresses: [192.0.2.1], port: 15443}}\n  - {name: b-mesh, network: b-net, cluster: b}\n"
+        "  services:\n  - hostname: ratings.mesh.global\n"
+        "    exports: [{mesh: a-mesh, namespace: bookinfo, labelSelector: {app: ratings}}]\n"
+        "    imports: [{mesh: b-mesh, namespace: bookinfo}]\n")
+    _git_init(top)
+    other = tmp_path / "other"
+    other.mkdir()
+    _git_init(other)
+    scaffold = _run(["federation", "scaffold", str(top / "fed" / "federation.yaml"), "--out", str(top / "apps")], other)
+    assert scaffold.returncode == 0, scaffold.stderr
+    explained = _run(["explain", "ratings.mesh.global", "--cluster", "b", str(top / "fed" / "federation.yaml")], other)
+    assert explained.returncode == 0, explained.stderr
+
+
+def test_import_takes_the_root_of_its_paths(repo: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    _git_init(other)
+    (repo / "cluster" / "bookinfo").mkdir()
+    (repo / "cluster" / "bookinfo" / "bookinfo.yaml").write_text(
+        "apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: bookinfo, namespace: bookinfo}\n"
+        "spec:\n  scope: namespace\n  base: [../mesh/mesh.yaml]\n  values:\n"
+        "    export: [{hostname: ratings.mesh.global, labelSelector: {app: ratings}}]\n")
+    imported = _run(["federation", "import", str(repo)], other)
+    assert imported.returncode == 0, imported.stderr
+    assert "kind: Federation" in imported.stdout
