@@ -221,7 +221,7 @@ def validate(
 
 
 @app.command()
-@render_flags(exclude=("output", "output_dir", "api_versions", "kube_version"))  # no objects written
+@render_flags(exclude=("output", "output_dir", "api_versions", "kube_version", "allow_empty"))  # no objects
 def values(
     files: Optional[List[Path]] = FILES,
     show_origin: bool = typer.Option(False, "--show-origin", help="Name the file and field each value came from "
