@@ -547,5 +547,5 @@ def test_a_document_linked_from_outside_the_root_is_not_read(tmp_path, command):
     (tmp_path / "repo" / "east" / "mesh" / "zz.yaml").symlink_to(tmp_path / "outside" / "secret.yaml")
     run = meshfed(*command, "--root", "repo", cwd=tmp_path)
     assert run.returncode == 1 and run.stdout == ""
-    assert run.stderr == ("repo/east/mesh/zz.yaml: a link to a file outside the directory and the root "
-                          "directory is not read\n")
+    assert run.stderr == ("repo/east/mesh/zz.yaml: a link to a file outside the directory and outside the root "
+                          "repo (set by --root) is not read\n")

@@ -190,7 +190,7 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
     try:
         app_dir = working_directory()
         root = repo_root(app_dir, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
-        root = None if root is None else Root(root, "the repository copy Argo CD made")
+        root = None if root is None else Root(root, "the repository copy Argo CD made", widened=False)
         confined = root if root is not None else find_root()
         problems += _linked_out(app_dir, confined) or kustomization_problems(app_dir)
         value_files = _value_files(asked.value_files, app_dir, confined, problems)

@@ -149,9 +149,10 @@ TABLE: tuple[Option, ...] = (
                                "resources (Argo CD then prunes the application's objects). Default: "
                                "spec.allowEmpty of the documents, else false.")),
     Option("outputDir", "output_dir", OUTPUT_DIRECTORY,
-           "Write each object to its own file in DIR instead of stdout (made when missing), named "
-           "<group>_<version>_<kind>[_<namespace>]_<name>.yaml in lowercase: all files or none, never "
-           "through a link; files already there are replaced, others left alone. Prints the files written.",
+           "Write each object to its own file in DIR instead of stdout (made when missing), named by its "
+           "group, version, kind, namespace (if any) and name joined by _, in lowercase, .yaml (kustomize's "
+           "naming, with the namespace): all files or none, never through a link; files already there are "
+           "replaced, others left alone. Prints the files written.",
            flags=("--output-dir",), metavar="DIR"),
     Option("apiVersions", "api_versions", API_VERSIONS,
            "An API version the cluster serves, `group/version` or `group/version/Kind` (helm's "

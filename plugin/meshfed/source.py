@@ -44,12 +44,14 @@ class Root(str):
     """The root directory (a resolved path), and the rule that chose it, which messages name:
     `--root`, `MESHFED_ROOT`, `the git work tree holding app/`..."""
 
-    __slots__ = ("rule",)
+    __slots__ = ("rule", "widened")
     rule: str
+    widened: bool
 
-    def __new__(cls, path: str, rule: str) -> Root:
+    def __new__(cls, path: str, rule: str, widened: bool = True) -> Root:
+        """`widened`: --root and MESHFED_ROOT can name another root (not in Argo CD, nor for diff)."""
         root = super().__new__(cls, path)
-        root.rule = rule
+        root.rule, root.widened = rule, widened
         return root
 
 
@@ -136,11 +138,18 @@ def confine(target: PathArg, root: PathArg, shown: str, source: str, where: str)
         why = "a symbolic link loop" if isinstance(exc, RuntimeError) else str(getattr(exc, "strerror", None) or exc)
         raise InputError([error(f"{shown}: cannot resolve the path ({why})", source, where)]) from None
     if not inside(real, root):
-        rule = getattr(root, "rule", None)
-        why = (f"set by {rule}" if rule in ("--root", ROOT_VARIABLE)
-               else f"{rule + '; ' if rule else ''}set --root or {ROOT_VARIABLE} to widen it")
-        raise InputError([error(f"{shown} resolves outside the root {display(root)} ({why})", source, where)])
+        raise InputError([error(f"{shown} resolves outside {named(root)}", source, where)])
     return real
+
+
+def named(root: PathArg) -> str:
+    """The root as messages name it: where it is, and the rule that chose it (and how to widen it)."""
+    rule = getattr(root, "rule", None)
+    if rule in ("--root", ROOT_VARIABLE):
+        return f"the root {display(root)} (set by {rule})"
+    if not getattr(root, "widened", True):
+        return f"the root {display(root)} ({rule})"
+    return f"the root {display(root)} ({rule + '; ' if rule else ''}set --root or {ROOT_VARIABLE} to widen it)"
 
 
 def within(file: PathArg, directory: PathArg, root: PathArg) -> None:
@@ -153,7 +162,7 @@ def within(file: PathArg, directory: PathArg, root: PathArg) -> None:
     except (OSError, RuntimeError, ValueError) as exc:
         raise InputError([error(f"cannot resolve the path ({exc})", display(file))]) from None
     if not (inside(real, root) or inside(real, here)):
-        raise InputError([error("a link to a file outside the directory and the root directory is not read",
+        raise InputError([error(f"a link to a file outside the directory and outside {named(root)} is not read",
                                 display(file))])
 
 

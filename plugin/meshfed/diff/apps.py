@@ -144,7 +144,7 @@ def render_app(tree: Path, app: App, federations: dict[Path, Any]) -> Rendered:
     the repository root. `federations`: the Federation documents this revision's renders read."""
     if app.problems:
         return Rendered({}, app.problems)
-    root = Root(str(tree), "the repository")
+    root = Root(str(tree), "the repository", widened=False)
     with contextlib.chdir(tree):  # messages name files from here: the repository root
         try:
             if app.generators is None:
