@@ -174,19 +174,23 @@ def test_discovery_prints_only_on_a_match_and_exits_0(tmp_path):
 @pytest.mark.parametrize("rel", APP_PATHS)
 def test_generate_equals_kustomize_and_render(rel, checkout, emulator, tmp_path):
     [app] = [a for a in applications(checkout) if a["spec"]["source"]["path"] == rel]
-    result = emulator.generate(checkout, as_emulated(app))
+    emulated = as_emulated(app)
+    result = emulator.generate(checkout, emulated)
     assert result.objects and not result.warnings
-    rendered = subprocess.run([str(MESHFED), "render", rel], cwd=REPO, capture_output=True,
+    # Argo CD says which API versions the cluster serves (KUBE_API_VERSIONS): render is told the same.
+    served = ["--api-versions", ",".join(emulated.api_versions)]
+    rendered = subprocess.run([str(MESHFED), "render", rel, *served], cwd=REPO, capture_output=True,
                               text=True, timeout=60)
     assert rendered.returncode == 0 and rendered.stderr == ""
     assert canon(result.objects) == canon(objects_of(rendered.stdout))
+    plain = subprocess.run([str(MESHFED), "render", rel], cwd=REPO, capture_output=True, text=True, timeout=60)
     # the plugin's own output, before the controller fills namespaces in, is complete already
     assert all(json.loads(m)["metadata"].get("namespace") for m in result.manifests)
     if kubectl_binary() is None:
         pytest.skip("pinned kubectl not found: compared with `meshfed render` only")
     built = kustomize(REPO / rel, tmp_path)
     assert built.returncode == 0, built.stderr
-    assert canon(result.objects) == canon(objects_of(built.stdout))
+    assert canon(objects_of(plain.stdout)) == canon(objects_of(built.stdout))
 
 
 def test_generate_by_auto_detection_and_unnamed_plugin(checkout, emulator):

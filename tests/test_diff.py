@@ -218,7 +218,7 @@ def test_a_document_that_does_not_parse_is_reported_in_its_cluster(tmp_path: Pat
     (repo / "overlays" / "east" / "bookinfo" / "bookinfo.yaml").write_text("kind: MeshFederation\nspec: [\n")
     out, err, code = diff(repo)
     assert code == 1
-    assert "overlays/east/bookinfo (cluster east, not rendered): see the errors" in out
+    assert "overlays/east/bookinfo (cluster east, not rendered): 1 error, on stderr" in out
     assert err.startswith("head work tree: overlays/east/bookinfo/bookinfo.yaml: invalid YAML: line 3")
 
 
@@ -402,7 +402,7 @@ def test_an_error_at_the_base_names_the_base(tmp_path: Path) -> None:
     out, err, code = diff(repo)
     assert code == 1
     assert err.startswith("base HEAD (") and "): overlays/west/bookinfo/bookinfo.yaml: spec.federation.mesh: " in err
-    assert "overlays/west/bookinfo (cluster west, not rendered): see the errors" in out
+    assert "overlays/west/bookinfo (cluster west, not rendered): 1 error, on stderr" in out
 
 
 def test_symbolic_links_of_a_commit_are_kept(tmp_path: Path) -> None:
@@ -433,3 +433,47 @@ def test_a_revision_reads_its_federation_once(tmp_path: Path, monkeypatch: pytes
     out, _, code = diff(repo)
     assert code == 0 and "overlays/central/mesh" in out
     assert reads == ["overlays/federation.yaml"] * 4  # base and head: the renders, the clusters
+
+
+def _script(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHFED_")}
+    return subprocess.run([str(MESHFED), "diff", *args], cwd=cwd, env={**env, **GIT_ENV}, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_the_repository_is_the_one_holding_dir_or_given_by_C(tmp_path: Path) -> None:
+    """As git: from outside the repository (here: inside another one), DIR or -C DIR says which."""
+    repo = init_repo(tmp_path / "repo")
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    by_dir = _script(other, "--base", "HEAD", str(repo / "overlays"))
+    by_c = _script(other, "-C", str(repo), "--base", "HEAD", "overlays")
+    by_c_alone = _script(other, "-C", str(repo / "overlays"), "--base", "HEAD")
+    assert by_dir.returncode == by_c.returncode == by_c_alone.returncode == 0, by_dir.stderr + by_c.stderr
+    assert by_dir.stdout == by_c.stdout == by_c_alone.stdout
+    assert "no differences in 6 applications" in by_dir.stdout
+    bad = _script(other, "-C", str(tmp_path / "missing"))
+    assert bad.returncode == 1 and "-C: not a directory" in bad.stderr and bad.stdout == ""
+
+
+def test_errors_are_printed_once_and_fixtures_can_be_excluded(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    fixture = repo / "tests" / "fixture"
+    fixture.mkdir(parents=True)
+    (fixture / "doc.yaml").write_text("apiVersion: meshfed.io/v1alpha1\nkind: MeshFederation\nmetadata: {name: x}\n"
+                                      "spec: {scope: mesh}\n")
+    commit(repo, "a broken fixture")
+    proc = _script(repo, "--base", "HEAD")
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("base HEAD (") and ") and head work tree: tests/fixture/doc.yaml: " \
+        "nothing to render" in lines[0], proc.stderr
+    assert lines[1] == ("meshfed diff: 1 of 7 applications do not render (1 the same at both revisions: --exclude "
+                        "GLOB skips directories that are not applications, such as test fixtures)")
+    assert "tests/fixture (cluster -, not rendered): 1 error, on stderr" in proc.stdout
+    assert "nothing to render" not in proc.stdout
+    for glob in ("tests", "tests/*", "*/fixture"):
+        skipped = _script(repo, "--base", "HEAD", "--exclude", "other", "--exclude", glob)
+        assert (skipped.returncode, skipped.stderr) == (0, ""), glob
+        assert "no differences in 6 applications" in skipped.stdout

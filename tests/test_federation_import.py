@@ -21,6 +21,13 @@ BOOKINFO = REPO / "tests" / "federation" / "import" / "bookinfo"
 MESHFED = Path(sys.executable).with_name("meshfed")
 
 
+@pytest.fixture(autouse=True)
+def _git_repository(tmp_path: Path) -> None:
+    """The working directory of these tests is a git repository, as a GitOps repository is: the
+    root that bases may not leave is its work tree (not only the directory of a path given)."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+
+
 def meshfed(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     cmd = [str(MESHFED)] if MESHFED.exists() else [sys.executable, "-m", "meshfed"]
     return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
@@ -113,7 +120,7 @@ def test_an_existing_file_is_replaced_only_with_force(tmp_path):
     run = meshfed("federation", "import", "repo", "-o", "federation.yaml", "--force", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "federation.yaml").read_text().startswith("apiVersion: meshfed.io/v1alpha1\nkind: Federation\n")
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p.name != ".git"] == []  # no temporary left
 
 
 # --------------------------------------------------------------------------------------------
@@ -582,8 +589,8 @@ def test_a_document_linked_from_outside_the_root_is_not_read(tmp_path, command):
     run = meshfed(*command, "--root", "repo", cwd=tmp_path)
     assert run.returncode == 1 and run.stdout == ""
     summary = ["3 clusters and 6 applications checked: 1 error, 0 warnings"] if command[0] == "check" else []
-    assert run.stderr.splitlines() == ["repo/east/mesh/zz.yaml: a link to a file outside the directory and the root "
-                                       "directory is not read", *summary]
+    assert run.stderr.splitlines() == ["repo/east/mesh/zz.yaml: a link to a file outside the directory and outside "
+                                       "the root repo (set by --root) is not read", *summary]
 
 
 IMPORT_ONLY = {  # b-mesh only imports, in layout v2 without egress: its mesh tier renders nothing

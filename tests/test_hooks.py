@@ -25,8 +25,10 @@ def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subpr
 
 
 def _overlays(dest: Path) -> Path:
-    """A GitOps repository holding a copy of overlays/ (documents, values files, kustomizations)."""
+    """A GitOps repository holding a copy of overlays/ (documents, values files, kustomizations): a
+    git work tree, as pre-commit runs in one (it is the root the documents' paths may not leave)."""
     shutil.copytree(REPO / "overlays", dest / "overlays")
+    subprocess.run(["git", "init", "-q", str(dest)], check=True)
     return dest
 
 

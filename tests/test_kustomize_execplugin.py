@@ -92,4 +92,4 @@ def test_root_limits_bases(tmp_path):
     proc = plugin(app, reserialised(app / "mesh.yaml"), tmp_path,
                   extra_env={"MESHFED_ROOT": str(app)})
     assert proc.returncode == 1
-    assert "resolves outside the root directory" in proc.stderr
+    assert "resolves outside the root" in proc.stderr

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from meshfed import argocd, krm, options
 from meshfed.cli import FILES, app, render_flags
 from meshfed.flags import FLAGS, RenderArgs, parse_render, set_kind
-from meshfed.options import ASSIGNMENT, CORE, DIRECTORY, INPUT, NAMESPACE, SWITCH, TABLE, Option
+from meshfed.options import (API_VERSIONS, ASSIGNMENT, CORE, DIRECTORY, INPUT, KUBE_VERSION, NAMESPACE,
+                             OUTPUT_DIRECTORY, SWITCH, TABLE, Option)
 from meshfed.schema import bundled_schema, load_schema
 
 PACKAGE = Path(options.__file__).parent
@@ -29,11 +30,13 @@ def sample(option: Option) -> str:
     if option.choices:
         return option.choices[-1]  # never the default
     return {NAMESPACE: "team-a", SWITCH: "true", DIRECTORY: ".", INPUT: "values.yaml",
-            ASSIGNMENT: "a.b=c"}[option.kind]
+            ASSIGNMENT: "a.b=c", API_VERSIONS: "networking.istio.io/v1", KUBE_VERSION: "1.30",
+            OUTPUT_DIRECTORY: "out"}[option.kind]
 
 
 def expected(option: Option) -> Any:
-    return True if option.kind == SWITCH else sample(option)
+    """What the core (or the command line, for its own flags) reads from `sample`."""
+    return True if option.kind == SWITCH else (sample(option),) if option.kind == API_VERSIONS else sample(option)
 
 
 def flag_args(option: Option) -> list[str]:
@@ -44,7 +47,9 @@ def test_every_row_is_complete() -> None:
     assert len({o.name for o in TABLE}) == len({o.dest for o in TABLE}) == len(TABLE)
     for option in TABLE:
         assert option.help and (option.flags or option.core), option.name
-        if option.core:  # what the core renders with: every source but the command line's own flags
+        if option.core and option.cluster:  # what the cluster serves: KRM, and what Argo CD says of it
+            assert option.krm and not (option.document or option.env or option.parameter), option.name
+        elif option.core:  # what the core renders with: every source but the command line's own flags
             assert option.document and option.env and option.parameter and option.krm, option.name
             assert option.parameter.name == option.name and option.parameter.collection == "string"
 
@@ -67,7 +72,7 @@ def test_every_flag_is_in_typers_help(command: str) -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     for option in FLAGS:
-        if command == "validate" and option.dest == "output":
+        if command == "validate" and option.dest in ("output", "output_dir"):
             continue
         for name in option.flags:
             assert re.search(rf"(^|[ ,]){re.escape(name)}\b", text), (command, name)
@@ -85,7 +90,7 @@ def test_every_flag_reads_the_same_through_both_parsers(option: Option, tmp_path
     if set_kind(option):
         assert fast.sets == ((set_kind(option), sample(option)),)
     else:
-        assert getattr(fast, option.dest) == ([expected(option)] if option.repeat else expected(option))
+        assert getattr(fast, option.dest) == ([sample(option)] if option.repeat else expected(option))
 
     seen: list[RenderArgs] = []
     probe = typer.Typer()
@@ -118,12 +123,27 @@ def test_the_fast_parser_declines_what_typer_refuses(option: Option, tmp_path: P
 
 
 def test_every_core_option_is_an_argocd_env_entry_and_parameter() -> None:
-    env = {f"ARGOCD_ENV_{o.env}": sample(o) for o in CORE}
-    assert all(getattr(argocd.settings(env).options, o.dest) == expected(o) for o in CORE)
-    params = [{"name": o.parameter.name, "string": sample(o)} for o in CORE if o.parameter]
+    rows = [o for o in CORE if o.env]
+    env = {f"ARGOCD_ENV_{o.env}": sample(o) for o in rows}
+    assert all(getattr(argocd.settings(env).options, o.dest) == expected(o) for o in rows)
+    params = [{"name": o.parameter.name, "string": sample(o)} for o in rows if o.parameter]
     asked = argocd.settings({"ARGOCD_APP_PARAMETERS": json.dumps(params)})
     assert asked.problems == []
-    assert all(getattr(asked.options, o.dest) == expected(o) for o in CORE)
+    assert all(getattr(asked.options, o.dest) == expected(o) for o in rows)
+
+
+def test_what_argocd_says_of_the_cluster_is_read() -> None:
+    """KUBE_VERSION and KUBE_API_VERSIONS, as Argo CD sets them for helm (`v1`, `v1/ConfigMap`...)."""
+    rows = [o for o in CORE if o.cluster]
+    assert {o.cluster for o in rows} == {"KUBE_VERSION", "KUBE_API_VERSIONS"}
+    asked = argocd.settings({o.cluster: sample(o) for o in rows})
+    assert asked.problems == [] and all(getattr(asked.options, o.dest) == expected(o) for o in rows)
+    listed = argocd.settings({"KUBE_API_VERSIONS": "v1,v1/ConfigMap,example.com/stable,networking.istio.io/v1"})
+    assert listed.options.api_versions == ("v1", "v1/ConfigMap", "example.com/stable", "networking.istio.io/v1")
+    assert argocd.settings({"KUBE_API_VERSIONS": "", "KUBE_VERSION": ""}).options.api_versions is None
+    wrong = argocd.settings({"KUBE_VERSION": "latest"})
+    assert [str(d) for d in wrong.problems] == [
+        "Argo CD's cluster env: KUBE_VERSION: 'latest' is not a Kubernetes version (such as 1.30 or v1.30.2)"]
 
 
 def test_the_argocd_announcement_is_the_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

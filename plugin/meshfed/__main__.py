@@ -28,8 +28,7 @@ def main() -> None:
     from .fastcli import parse, run
     runner = parse(sys.argv[1:])
     if runner is None:
-        from .cli import app, optional_crds
-        sys.argv[1:] = optional_crds(sys.argv[1:])
+        from .cli import app
         runner = app
     run(runner)
 

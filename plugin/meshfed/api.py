@@ -12,7 +12,7 @@ import os
 
 from .diagnostics import Diagnostic, InputError, concealed, error, failure, has_errors
 from .document import Resolver, load_paths
-from .merge import Layer, difference, merge_layers
+from .merge import Layer, Merged, difference, merge_layers
 from .options import Options
 from .pipeline import Rendering, render_layers
 from .resources import duplicates
@@ -44,11 +44,14 @@ class RenderResult:
     `render(..., lazy=True)`, `objects` is a one-shot iterator that builds each object when asked;
     `diagnostics` and `ok` are final on return either way (all checks run on the planned objects)."""
 
-    __slots__ = ("objects", "diagnostics")
+    __slots__ = ("objects", "diagnostics", "values")
 
     def __init__(self, objects: Any = (), diagnostics: list[Diagnostic] | None = None) -> None:
         self.objects = objects
         self.diagnostics = diagnostics or []
+        # The values each document rendered with (defaults, bases, Federation, files, --set,
+        # patches), by the document's name, with where each value came from: `meshfed values`.
+        self.values: list[tuple[str, Merged]] = []
 
     @property
     def ok(self) -> bool:
@@ -119,7 +122,7 @@ def _render(paths: Sequence[PathArg], documents: Sequence[Document], extra: list
     if not paths and not documents:
         rendering = render_layers(sets(extra), [], options.over(fallback))
         return _result([(rendering, "the values")], [], lazy)
-    resolver = Resolver(find_root(root))
+    resolver = Resolver(find_root(root, paths))
     if federations is not None:
         resolver.specs = federations
     feds = load_paths(list(paths), resolver) if paths else []
@@ -170,6 +173,7 @@ def _result(renderings: list[tuple[Rendering, str]], problems: list[Diagnostic],
         diagnostics += rendering.diagnostics
     # Documents that name one Federation each report its problems: once is enough.
     result = RenderResult(diagnostics=list(dict.fromkeys(diagnostics)))
+    result.values = [(source, rendering.merged) for rendering, source in renderings if rendering.merged is not None]
     result.diagnostics += duplicates(
         ((p.api_version.rpartition("/")[0], p.kind, p.namespace or "", name), source)
         for rendering, source in renderings if len(renderings) > 1 or not rendering.distinct  # else none twice

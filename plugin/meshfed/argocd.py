@@ -13,6 +13,9 @@ inside a private copy of the repository, stdin /dev/null, and these variables:
   (`meshfed.options.TABLE`), with the array parameter of values files and the map parameter of
   `--set` assignments. A parameter beats the env entry, which beats the document, which beats
   `ARGOCD_APP_NAMESPACE`. An empty value counts as unset; unknown names are errors.
+* `KUBE_VERSION` and `KUBE_API_VERSIONS`: what the destination cluster runs and serves, which
+  Argo CD gives helm as `--kube-version` and `--api-versions`; read as those flags of `meshfed
+  render` (the option table's rows with `cluster`).
 
 Actions:
 
@@ -41,7 +44,7 @@ from .appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_pro
 from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, did_you_mean, error, printable
 from .flags import ARGOCD_ACTIONS
 from .output import write_yaml
-from .source import confine, find_root, inside, working_directory
+from .source import Root, confine, find_root, inside, working_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,6 +56,9 @@ ENV_PREFIX = "ARGOCD_ENV_"
 # the option table: the string parameters are options of the core; the array parameter holds
 # values files (like helm's -f), the map parameter assignments (like --set).
 ENV_OPTIONS = {option.env: option.name for option in opts.TABLE if option.env}
+# What Argo CD itself says about the destination cluster (its Kubernetes version, the API versions
+# it serves), as helm's --kube-version and --api-versions.
+CLUSTER = {option.cluster: option.name for option in opts.TABLE if option.cluster}
 _COLLECTIONS = ("string", "array", "map")  # the announcement lists the string parameters first
 PARAMETERS = sorted((option.parameter for option in opts.TABLE if option.parameter is not None),
                     key=lambda parameter: _COLLECTIONS.index(parameter.collection))
@@ -155,7 +161,10 @@ def settings(environ: dict[str, str] | os._Environ) -> Settings:
             else:
                 params[name] = param.get("string")
     from_params, found = opts.parse(params, "parameter", names=STRINGS)
-    return Settings(from_params.over(from_env), value_files, values, problems + found)
+    from_cluster, about_cluster = opts.parse({name: environ[name] for name in CLUSTER if name in environ},
+                                             "Argo CD's cluster env", names=tuple(CLUSTER.values()), spelling=CLUSTER)
+    return Settings(from_params.over(from_env).over(from_cluster), value_files, values,
+                    problems + found + about_cluster)
 
 
 def repo_root(cwd: str, source_path: str | None) -> str | None:
@@ -186,6 +195,7 @@ def _generate(stdout: TextIO, stderr: TextIO) -> int:
     try:
         app_dir = working_directory()
         root = repo_root(app_dir, os.environ.get("ARGOCD_APP_SOURCE_PATH"))
+        root = None if root is None else Root(root, "the repository copy Argo CD made", widened=False)
         confined = root if root is not None else find_root()
         problems += _linked_out(app_dir, confined) or kustomization_problems(app_dir)
         value_files = _value_files(asked.value_files, app_dir, confined, problems)

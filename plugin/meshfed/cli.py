@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional
@@ -62,10 +63,11 @@ FILES = typer.Argument(None, metavar="FILE|DIR", show_default=False,
 def _checked(option: Option) -> Callable[[Any], Any]:
     """The table's check of a flag's value (click checks choices and paths itself)."""
     def check(value: Any) -> Any:
-        given = str(value) if isinstance(value, Path) else value  # `--root` comes as a Path
-        why = refusal(option, given) if isinstance(given, str) else None
-        if why is not None:
-            raise typer.BadParameter(why + (did_you_mean(given, option.choices) if option.choices else ""))
+        for item in value if isinstance(value, list) else [value]:  # a repeatable flag: each value
+            given = str(item) if isinstance(item, Path) else item  # `--root` comes as a Path
+            why = refusal(option, given) if isinstance(given, str) else None
+            if why is not None:
+                raise typer.BadParameter(why + (did_you_mean(given, option.choices) if option.choices else ""))
         return value
     return check
 
@@ -90,7 +92,7 @@ def _parameter(option: Option) -> inspect.Parameter:
     annotation = Optional[List[value]] if option.repeat else value if option.kind == SWITCH else Optional[value]
     info = typer.Option(option.default, *option.flags, metavar=metavar(option), help=option.help,
                         show_default=option.default not in (None, False),
-                        callback=None if option.kind == SWITCH or option.repeat else _checked(option))
+                        callback=None if option.kind == SWITCH else _checked(option))
     return inspect.Parameter(option.dest, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
 
 
@@ -118,34 +120,34 @@ def render_flags(*, exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., An
 
 
 ROOT = _parameter(BY_DEST["root"]).default
-CRDS = typer.Option(None, "--crds", metavar="[PATH]", show_default=False,
-                    help="Validate the emitted objects as a cluster would (served versions, OpenAPI schema, CEL "
-                         "rules, Istio's webhook checks) against CustomResourceDefinitions: with no PATH, the "
-                         "ones bundled with meshfed (Istio 1.30.3, Gateway API v1.6.1, OpenShift Route v1); "
-                         "with PATH (repeatable: files or directories, e.g. `kubectl get crd -o yaml` output), "
-                         "those instead. Needs the `validate` extra (`pip install '.[validate]'`).")
+def _existing(paths: Optional[List[str]]) -> Optional[List[str]]:
+    """`--crds PATH`: checked before anything is rendered."""
+    for path in paths or ():
+        if not path or not os.path.exists(path):
+            raise typer.BadParameter(f"{path!r}: no such file or directory")
+    return paths
 
 
-def optional_crds(args: list[str]) -> list[str]:
-    """`--crds` takes an optional value (click cannot say so for a repeatable option): a bare
-    `--crds`, last or before another option, becomes `--crds=`, the bundled set."""
-    out = list(args)
-    for i, arg in enumerate(out):
-        if arg == "--crds" and (i + 1 == len(out) or out[i + 1].startswith("-")):
-            out[i] = "--crds="
-    return out
+CRDS = typer.Option(None, "--crds", metavar="PATH", show_default=False, callback=_existing,
+                    help="Validate against these CustomResourceDefinitions instead of the bundled ones (implies "
+                         "--check): files or directories, e.g. `kubectl get crd -o yaml` output. Repeatable; always "
+                         "takes a value, as helm's and kubectl's path flags do.")
+CHECK = typer.Option(False, "--check", help="Validate the emitted objects as a cluster would (served versions, "
+                     "OpenAPI schema, CEL rules, Istio's webhook checks) against the CRDs bundled with meshfed "
+                     "(Istio 1.30.3, Gateway API v1.6.1, OpenShift Route v1), or those of --crds. Needs the "
+                     "`validate` extra (`pip install '.[validate]'`).")
 
 
-def _cluster_problems(objects: list, crds: Optional[List[str]]) -> list[str]:
-    """The messages the cluster would reject the objects with ([] when no CRDs are given)."""
-    if crds is None:
+def _cluster_problems(objects: list, check: bool, crds: Optional[List[str]]) -> list[str]:
+    """The messages the cluster would reject the objects with ([] without --check or --crds)."""
+    if not check and not crds:
         return []
     from .clustercheck import validate_objects
-    paths = [Path(c) for c in crds if c]  # `--crds=` alone: the bundled set
+    paths = [Path(c) for c in crds or ()]  # none: the bundled set
     try:
         return [str(p) for p in validate_objects(objects, paths)]
     except RuntimeError as exc:  # the validate extra is not installed
-        raise typer.BadParameter(str(exc), param_hint="--crds")
+        raise typer.BadParameter(str(exc), param_hint="--check")
     except OSError as exc:
         raise typer.BadParameter(f"cannot read the CRDs: {exc.strerror or exc}", param_hint="--crds")
 
@@ -159,8 +161,7 @@ def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
 @render_flags()
 def render(
     files: Optional[List[Path]] = FILES,
-    check: bool = typer.Option(False, "--check", help="Validate the output as a cluster would before writing it "
-                                                     "(against --crds PATH, else the bundled CRDs)."),
+    check: bool = CHECK,
     crds: Optional[List[str]] = CRDS,
     *,
     flags: RenderArgs,
@@ -168,7 +169,7 @@ def render(
     """Render the resources to stdout (byte-identical for the same input). Warnings and errors go
     to stderr; on any error stdout stays empty and the exit code is 1."""
     _need_input(flags)
-    verify = (lambda objects: _cluster_problems(objects, crds or [""])) if check else None
+    verify = (lambda objects: _cluster_problems(objects, True, crds)) if check or crds else None
     raise typer.Exit(run_render(flags, verify))
 
 
@@ -179,9 +180,10 @@ def _need_input(flags: RenderArgs) -> None:
 
 
 @app.command()
-@render_flags(exclude=("output",))
+@render_flags(exclude=("output", "output_dir"))
 def validate(
     files: Optional[List[Path]] = FILES,
+    check: bool = CHECK,
     crds: Optional[List[str]] = CRDS,
     each: bool = typer.Option(False, "--each", help="Validate each FILE|DIR on its own, as an application of "
                               "its own (together they are one application, whose objects may not collide), "
@@ -191,8 +193,8 @@ def validate(
     *,
     flags: RenderArgs,
 ) -> None:
-    """Report every problem (errors and warnings) with its file and field path; with --crds, also
-    what the cluster would reject in the output. Exit 1 on any error."""
+    """Report every problem (errors and warnings) with its file and field path; with --check (or
+    --crds PATH), also what the cluster would reject in the output. Exit 1 on any error."""
     from .api import render as render_request
     _need_input(flags)
 
@@ -201,7 +203,7 @@ def validate(
         result = render_request(paths, values_files=flags.values, options=flags.options(), root=flags.root,
                                 assignments=flags.assignments())
         _print_diagnostics(result.diagnostics)
-        rejected = _cluster_problems(result.objects, crds) if result.ok else []
+        rejected = _cluster_problems(result.objects, check, crds) if result.ok else []
         for message in rejected:
             print(message, file=sys.stderr)
         if not result.ok or rejected:
@@ -223,6 +225,38 @@ def validate(
                 print(f"{name}: skipped: no MeshFederation document", file=sys.stderr)
     if not ok:
         raise typer.Exit(1)
+
+
+@app.command()
+@render_flags(exclude=("output", "output_dir", "api_versions", "kube_version", "allow_empty"))  # no objects
+def values(
+    files: Optional[List[Path]] = FILES,
+    show_origin: bool = typer.Option(False, "--show-origin", help="Name the file and field each value came from "
+                                     "(<defaults> for the charts' defaults): per value, its field path in the "
+                                     "values, the value, the file and the field there."),
+    *,
+    flags: RenderArgs,
+) -> None:
+    """Print the values a render of the same inputs would use: chart defaults, bases, a Federation's
+    derived values, the document's values, -f files, --set flags and patches merged (helm's
+    `template --debug` / `get values --all`). One YAML document per MeshFederation document, in
+    render order. Problems go to stderr; on any error stdout stays empty and the exit code is 1."""
+    from .api import render as render_request
+    from .merge import format_path, leaves
+    from .options import Options
+    from .output import write_yaml
+    _need_input(flags)
+    # The values do not depend on whether an empty render is allowed.
+    result = render_request(flags.files, values_files=flags.values, options=Options(allow_empty=True).over(
+        flags.options()), root=flags.root, assignments=flags.assignments())
+    _print_diagnostics(result.diagnostics)
+    if not result.ok:
+        raise typer.Exit(1)
+    documents = [merged.values if not show_origin else {
+        format_path(path) or ".": {"value": value, "file": layer.name if layer else None,
+                                   "field": layer.locate(path) if layer else None}
+        for path, value, layer in leaves(merged)} for _, merged in result.values]
+    write_yaml(documents, sys.stdout.write)
 
 
 def _holds_federation(path: Path, name: str) -> bool:
@@ -506,14 +540,22 @@ def diff(
                                            "(Gateway hosts, exportTo, endpoints, ports, route destinations...) "
                                            "are not changes: they are counted, and no change is 'no semantic "
                                            "change'."),
+    start: Optional[Path] = typer.Option(None, "-C", metavar="DIR", show_default=False,
+                                         help="Run as if started in DIR (as git -C): relative DIRs start there, "
+                                              "and without DIRs its repository is compared."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", metavar="GLOB", show_default=False,
+                                                help="Skip the applications whose directory (a path from the "
+                                                     "repository root), or a directory above it, matches GLOB "
+                                                     "(fnmatch: `tests/*`, `*/fixtures`). Repeatable."),
 ) -> None:
     """Show the objects a change adds, removes and changes, per application, between two git
     revisions. Applications are the directories the Argo CD plugin takes and the kustomizations
     whose generators are meshfed's; objects are matched by application, API group, kind,
     namespace and name. The work tree, index and stash are never touched. An application that
     does not render at either revision is reported (revision, file, field) and the others are
-    still compared. Exit codes: 0, or 1 on any error; with --exit-code 0 (same), 1 (differences)
-    or 3 (errors)."""
+    still compared; its errors go to stderr, each once (one found at both revisions names both),
+    then a count. The repository is the one that holds the DIRs (else the working directory's).
+    Exit codes: 0, or 1 on any error; with --exit-code 0 (same), 1 (differences) or 3 (errors)."""
     from .diff import run as run_diff
     raise typer.Exit(run_diff(directory or [], base, head, output, _colour(color), exit_code,
-                              sys.stdout, sys.stderr, ignore_order))
+                              sys.stdout, sys.stderr, ignore_order=ignore_order, start=start, exclude=exclude or ()))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .options import ASSIGNMENT, BY_DEST, CORE, DIRECTORY, INPUT, SWITCH, TABLE, Options, refusal
+from .options import ASSIGNMENT, BY_DEST, CORE, DIRECTORY, INPUT, SWITCH, TABLE, Options, check_value, refusal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,9 +61,11 @@ class RenderArgs:
         return f"RenderArgs{self._fields()!r}"
 
     def options(self) -> Options:
-        """The core's options: a switch not given is "not given" (the document decides)."""
-        return Options(**{o.dest: getattr(self, o.dest) or None if o.kind == SWITCH else getattr(self, o.dest)
-                          for o in CORE})
+        """The core's options: a switch not given is "not given" (the document decides); the
+        values of a repeatable flag are read as the other sources read one (comma-separated)."""
+        return Options(**{o.dest: getattr(self, o.dest) or None if o.kind == SWITCH
+                          else (check_value(o.name, getattr(self, o.dest))[0] or None) if o.repeat
+                          else getattr(self, o.dest) for o in CORE})
 
     def assignments(self) -> list[Any]:
         """helm's --set* flags for the core (helmset is imported only when there are some)."""
@@ -173,7 +175,7 @@ def render(args: RenderArgs, verify: Callable[[list[Any]], list[str]] | None = N
     # error is known before the first object is built (all validation happens while planning), so
     # `result.ok` is final here and stdout stays empty on any error.
     result = render_request(args.files, values_files=args.values, options=args.options(), root=args.root,
-                            lazy=verify is None, assignments=args.assignments())
+                            lazy=verify is None and not args.output_dir, assignments=args.assignments())
     gc.freeze()
     gc.enable()
     for d in result.diagnostics:
@@ -186,5 +188,30 @@ def render(args: RenderArgs, verify: Callable[[list[Any]], list[str]] | None = N
             print(message, file=sys.stderr)
         if rejected:
             return 1
+    if args.output_dir:
+        return _write_files(result.objects, args.output_dir, args.output == "json")
     (write_json if args.output == "json" else write_yaml)(result.objects, sys.stdout.write)
+    return 0
+
+
+def _write_files(objects: list[Any], directory: str, json: bool) -> int:
+    """`--output-dir`: every object's file through the safe writer (all or none), then the
+    files written (those whose text changed) on stdout, as helm prints what it wrote."""
+    from .diagnostics import InputError, error
+    from .output import object_files
+    from .safewrite import always, write_tree
+    from .source import display
+    try:
+        files = object_files(objects, json)
+    except ValueError as exc:
+        print(error(str(exc), display(directory)), file=sys.stderr)
+        return 1
+    try:
+        written = write_tree(directory, files, overwrite=always)
+    except InputError as exc:
+        for d in exc.diagnostics:
+            print(d, file=sys.stderr)
+        return 1
+    for name in written:
+        print(display(os.path.join(directory, name)))
     return 0

@@ -113,6 +113,21 @@ def merge_layers(layers: list[Layer]) -> Merged:
     return merged
 
 
+def leaves(merged: Merged) -> list[tuple[Path_, Any, Layer | None]]:
+    """Every leaf of the merged values (a scalar, a list, which layers replace whole, or an empty
+    map) in key order, with the layer that supplied it: what `meshfed values --show-origin` prints."""
+    out: list[tuple[Path_, Any, Layer | None]] = []
+
+    def walk(path: Path_, value: Any) -> None:
+        if isinstance(value, dict) and value:
+            for key, child in value.items():
+                walk((*path, key), child)
+        else:
+            out.append((path, value, merged.origin(path)))
+    walk((), merged.values)
+    return out
+
+
 def format_path(path: Path_) -> str:
     """`global.remote[0].addresses[1]`; keys that are not plain words in brackets:
     `selector["app.kubernetes.io/name"]`."""

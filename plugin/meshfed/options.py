@@ -13,6 +13,7 @@ An option that is not understood is an error, never ignored: `layout: V2` render
 from __future__ import annotations
 
 import os
+import re
 
 from .diagnostics import Diagnostic, error
 from .formats import is_dns_label
@@ -33,6 +34,9 @@ SWITCH = "switch"  # true or false: a flag without a value; the strings `true`/`
 DIRECTORY = "directory"  # an existing directory (else a usage error)
 INPUT = "input"  # a file to read, or `-` for standard input
 ASSIGNMENT = "assignment"  # helm's `--set*` argument, `PATH=VALUE`: the flag's name is its kind
+API_VERSIONS = "api-versions"  # `group/version` or `group/version/Kind` entries, comma-separated (as in helm)
+KUBE_VERSION = "kube-version"  # a Kubernetes version as helm reads `--kube-version`: `1.30`, `v1.30.2`
+OUTPUT_DIRECTORY = "output-directory"  # a directory to write into (made when missing)
 
 
 class Parameter:
@@ -52,12 +56,13 @@ class Option:
     """One render option and where each source reads it (empty or None: that source has none)."""
 
     __slots__ = ("name", "dest", "kind", "help", "flags", "metavar", "choices", "default", "repeat", "core",
-                 "document", "describe", "env", "parameter", "krm")
+                 "document", "describe", "env", "parameter", "krm", "cluster")
 
     def __init__(self, name: str, dest: str, kind: str, help: str, *, flags: tuple[str, ...] = (),
                  metavar: str | None = None, choices: tuple[str, ...] = (), default: Any = None,
                  repeat: bool = False, core: bool = False, document: str | None = None, describe: str | None = None,
-                 env: str | None = None, parameter: Parameter | None = None, krm: bool = False) -> None:
+                 env: str | None = None, parameter: Parameter | None = None, krm: bool = False,
+                 cluster: str | None = None) -> None:
         self.name = name  # its key in documents, functionConfigs and parameters
         self.dest = dest  # its Python name: the field of Options, the parameter of the typer command
         self.kind = kind
@@ -73,6 +78,7 @@ class Option:
         self.env = env  # the Argo CD plugin env entry (spec.source.plugin.env)
         self.parameter = parameter  # the Argo CD plugin parameter
         self.krm = krm  # read from a KRM functionConfig (a ConfigMap's `data`, another kind's `spec`)
+        self.cluster = cluster  # the variable Argo CD itself sets from the destination cluster (not ARGOCD_ENV_)
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of the option's document field."""
@@ -130,7 +136,7 @@ TABLE: tuple[Option, ...] = (
            flags=("-o", "--output"), choices=FORMATS, default="yaml"),
     Option("root", "root", DIRECTORY,
            "Directory that `base` paths may not leave. Default: $MESHFED_ROOT, else the git work tree holding "
-           "the working directory, else the working directory.", flags=("--root",)),
+           "the paths given (else their directory), wherever meshfed runs from.", flags=("--root",)),
     Option("allowEmpty", "allow_empty", SWITCH,
            "Accept a render that yields no resources (else an error: with Argo CD's auto-sync and prune, an "
            "empty render deletes the application's objects). The document field spec.allowEmpty: true says "
@@ -142,6 +148,23 @@ TABLE: tuple[Option, ...] = (
            parameter=Parameter("allowEmpty", "Allow an empty render", "true to accept documents that render no "
                                "resources (Argo CD then prunes the application's objects). Default: "
                                "spec.allowEmpty of the documents, else false.")),
+    Option("outputDir", "output_dir", OUTPUT_DIRECTORY,
+           "Write each object to its own file in DIR instead of stdout (made when missing), named by its "
+           "group, version, kind, namespace (if any) and name joined by _, in lowercase, .yaml (kustomize's "
+           "naming, with the namespace): all files or none, never through a link; files already there are "
+           "replaced, others left alone. Prints the files written.",
+           flags=("--output-dir",), metavar="DIR"),
+    Option("apiVersions", "api_versions", API_VERSIONS,
+           "An API version the cluster serves, `group/version` or `group/version/Kind` (helm's "
+           "--api-versions; repeatable, or comma-separated): with networking.istio.io/v1 every Istio kind "
+           "that has v1 is emitted as v1, with gateway.networking.k8s.io/v1 the Gateway API Gateways. "
+           "Default: the charts' versions.",
+           flags=("--api-versions",), metavar="VERSION", repeat=True, core=True, krm=True,
+           cluster="KUBE_API_VERSIONS"),
+    Option("kubeVersion", "kube_version", KUBE_VERSION,
+           "The cluster's Kubernetes version, as helm takes it (1.30, v1.30.2): checked; no object meshfed "
+           "emits depends on it.",
+           flags=("--kube-version",), metavar="VERSION", core=True, krm=True, cluster="KUBE_VERSION"),
     _assignment("--set", "Set values as helm does, after the -f files: `a.b[0].c=v`, several comma-separated, "
                 "`\\.` and `\\,` escaped; true/false/ints/null typed (null removes the key). Repeatable."),
     _assignment("--set-string", "Like --set, the values always strings."),
@@ -165,6 +188,8 @@ class Options:
     layout: str | None
     namespace: str | None
     allow_empty: bool | None
+    api_versions: tuple[str, ...] | None
+    kube_version: str | None
 
     def __init__(self, **given: Any) -> None:
         for dest in self.__slots__:
@@ -189,6 +214,8 @@ def check_value(name: str, value: Any) -> tuple[Any, str | None]:
         if isinstance(value, str) and value in _TRUE + _FALSE:
             return value in _TRUE, None
         return None, f"must be true or false, got {value!r}"
+    if option.kind == API_VERSIONS:
+        return api_versions(value)
     if not isinstance(value, str):
         return None, f"must be a string, got {type(value).__name__}"
     if value == "":
@@ -205,7 +232,32 @@ def refusal(option: Option, value: str) -> str | None:
         return f"{value!r} is not a valid namespace name (a DNS label)"
     if option.kind == DIRECTORY and not os.path.isdir(value):  # `--root /nonexistent` is a usage error
         return f"{value!r} is not a directory"
+    if option.kind == API_VERSIONS:
+        return api_versions(value)[1]
+    if option.kind == KUBE_VERSION and not re.fullmatch(_KUBE_VERSION, value):
+        return f"{value!r} is not a Kubernetes version (such as 1.30 or v1.30.2)"
+    if option.kind == OUTPUT_DIRECTORY and os.path.exists(value) and not os.path.isdir(value):
+        return f"{value!r} is not a directory"
     return None
+
+
+# Patterns, compiled on first use (re caches them): most renderings never need them.
+# A CRD version is any DNS label (`stable` too): what Argo CD lists from the cluster must all read.
+_API_VERSION = r"(?:[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?/)?[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:/[A-Za-z][A-Za-z0-9]*)?"
+_KUBE_VERSION = r"v?[0-9]+\.[0-9]+(?:\.[0-9]+)?(?:[-+][-+.0-9A-Za-z]*)?"
+
+
+def api_versions(value: Any) -> tuple[tuple[str, ...] | None, str | None]:
+    """API versions from a comma-separated string (helm's flag, Argo CD's KUBE_API_VERSIONS, a
+    ConfigMap) or a list of them: (the versions, None), or (None, why not). Empty: not given."""
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(item, str) for item in items):
+        return None, "must be a string of API versions (group/version or group/version/Kind, comma-separated)"
+    found = tuple(part.strip() for item in items for part in item.split(",") if part.strip())
+    bad = next((v for v in found if not re.fullmatch(_API_VERSION, v)), None)
+    if bad is not None:
+        return None, f"{bad!r} is not an API version (group/version or group/version/Kind)"
+    return found or None, None
 
 
 def parse(raw: Mapping[str, Any], source: str, where: str = "", names: tuple[str, ...] = NAMES,

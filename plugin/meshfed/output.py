@@ -160,3 +160,31 @@ def dump_json(objects: Iterable[dict[str, Any]]) -> str:
 def write_json(objects: Iterable[dict[str, Any]], write: Callable[[str], Any]) -> None:
     """`dump_json`, written piece by piece as the objects come."""
     _chunked(_json_items(objects), write)
+
+
+NAME_MAX = 255  # bytes of a file name on the file systems meshfed writes to
+
+
+def object_files(objects: list[dict[str, Any]], json: bool = False) -> dict[str, str]:
+    """One file per object (`--output-dir`): `<group>_<version>_<kind>[_<namespace>]_<name>.yaml`
+    in lowercase (kustomize's naming, with the namespace, so that no two objects share a file; the
+    core group is `core`), holding its document as the stream writes it, or its JSON. ValueError
+    naming the object when a name is too long for a file name or (defensively) two objects would
+    share one."""
+    if json:
+        import json as json_module
+        encode = json_module.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        texts: Iterable[str] = (encode(obj) + "\n" for obj in objects)
+    else:
+        texts = yaml_documents(objects)
+    files: dict[str, str] = {}
+    for obj, text in zip(objects, texts):
+        group, _, version = obj["apiVersion"].rpartition("/")
+        meta = obj["metadata"]
+        parts = (group or "core", version, obj["kind"], meta.get("namespace"), meta["name"])
+        name = "_".join(str(part) for part in parts if part).lower() + (".json" if json else ".yaml")
+        if len(name.encode("utf-8")) > NAME_MAX or name in files:
+            why = "would share the file" if name in files else "has a name too long for a file name"
+            raise ValueError(f"{obj['kind']} {meta['name']} {why} {name}")
+        files[name] = text
+    return files

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from . import checks, layout_v1, layout_v2, model, naming
+from .apiversions import upgrade
 from .checks import MESH, NAMESPACE, Finding
 from .defaults import DEFAULTS_NAME, V2_DEFAULT_INGRESS_APP, defaults_layer
 from .diagnostics import Diagnostic, error, has_errors, warning
@@ -215,6 +216,7 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
     warnings = [report(f) for f in findings if f.severity == "warning"]
     if not has_errors(out.diagnostics):
         out.planned = mesh_plan + ns_plan
+        upgrade(out.planned, opts.api_versions)
         out.names, out.distinct = _final_names(out.planned)
         if not out.planned:
             what = (f"nothing to render: these values yield no resources for the {' and '.join(sorted(tiers))} "

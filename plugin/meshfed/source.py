@@ -18,7 +18,7 @@ from .yamlio import parse_all, parse_values
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO, Union
+    from typing import Any, BinaryIO, Sequence, Union
 
     PathArg = Union[str, "os.PathLike[str]"]
 
@@ -40,26 +40,75 @@ def working_directory() -> str:
         raise InputError([error(f"cannot use the working directory: {exc.strerror}")]) from None
 
 
-def find_root(explicit: PathArg | None = None) -> str:
+class Root(str):
+    """The root directory (a resolved path), and the rule that chose it, which messages name:
+    `--root`, `MESHFED_ROOT`, `the git work tree holding app/`..."""
+
+    __slots__ = ("rule", "widened")
+    rule: str
+    widened: bool
+
+    def __new__(cls, path: str, rule: str, widened: bool = True) -> Root:
+        """`widened`: --root and MESHFED_ROOT can name another root (not in Argo CD, nor for diff)."""
+        root = super().__new__(cls, path)
+        root.rule, root.widened = rule, widened
+        return root
+
+
+def _work_tree(directory: str) -> str | None:
+    """The git work tree that holds `directory` (a resolved path), or None."""
+    d = directory
+    while not os.path.exists(os.path.join(d, ".git")):
+        if os.path.dirname(d) == d:
+            return None
+        d = os.path.dirname(d)
+    return d
+
+
+def find_root(explicit: PathArg | None = None, paths: Sequence[PathArg] = ()) -> Root:
     """The directory bases may not leave: `explicit` (`--root`), else `$MESHFED_ROOT`, else the git
-    work tree that holds the working directory, else the working directory. Never derived from
-    the input, so a document cannot widen its own reach."""
+    work tree that holds the `paths` the command line names (else their directory), else the one
+    that holds the working directory (else the working directory): where `kustomize build DIR` or
+    `helm template DIR` is run from does not matter. Never derived from a document's content, so
+    a document cannot widen its own reach. InputError when the paths lie in different work trees."""
+    if isinstance(explicit, Root):  # an adapter's own rule (Argo CD's repository copy)
+        return explicit
     given = explicit if explicit not in (None, "") else os.environ.get(ROOT_VARIABLE) or None
     if given is not None:
         root = os.fspath(given)
         label = "--root" if explicit not in (None, "") else ROOT_VARIABLE
         try:
             if os.path.isdir(root):
-                return resolve(root)
+                return Root(resolve(root), label)
         except (OSError, RuntimeError, ValueError):
             pass
         raise InputError([error(f"{label}: not a directory", root)])
-    cwd = d = resolve(working_directory())
-    while not os.path.exists(os.path.join(d, ".git")):
-        if os.path.dirname(d) == d:
-            return cwd
-        d = os.path.dirname(d)
-    return d
+    named = [os.fspath(p) for p in paths if os.fspath(p) not in ("", STDIN_PATH)]
+    if not named:
+        cwd = resolve(working_directory())
+        tree = _work_tree(cwd)
+        return Root(tree, "the git work tree of the working directory") if tree else Root(cwd, "the working directory")
+    found: dict[str, str] = {}  # root -> the rule that chose it
+    for path in named:
+        try:
+            real = resolve(path)
+        except (RuntimeError, ValueError):
+            continue  # reading the path says what is wrong with it
+        directory = real if os.path.isdir(real) else os.path.dirname(real)
+        tree = _work_tree(directory)
+        shown = display(path) + (os.sep if os.path.isdir(real) and not path.endswith(os.sep) else "")
+        found.setdefault(tree or directory, f"the git work tree holding {shown}" if tree
+                         else f"the directory of {shown}")
+    if len(found) == 1:
+        [(root, rule)] = found.items()
+        return Root(root, rule)
+    if found and not any(_work_tree(r) == r for r in found):  # none in a work tree: their common directory
+        common = os.path.commonpath(list(found))
+        return Root(common, f"the directory holding {', '.join(display(p) for p in named)}")
+    if not found:
+        return find_root()
+    raise InputError([error(f"the paths lie in different git work trees or directories ({', '.join(map(display, found))}): "
+                            "give --root (or MESHFED_ROOT), the directory their bases may not leave")])
 
 
 def resolve(path: PathArg) -> str:
@@ -89,9 +138,18 @@ def confine(target: PathArg, root: PathArg, shown: str, source: str, where: str)
         why = "a symbolic link loop" if isinstance(exc, RuntimeError) else str(getattr(exc, "strerror", None) or exc)
         raise InputError([error(f"{shown}: cannot resolve the path ({why})", source, where)]) from None
     if not inside(real, root):
-        raise InputError([error(f"{shown} resolves outside the root directory {display(root)} "
-                                "(set --root or MESHFED_ROOT to widen it)", source, where)])
+        raise InputError([error(f"{shown} resolves outside {named(root)}", source, where)])
     return real
+
+
+def named(root: PathArg) -> str:
+    """The root as messages name it: where it is, and the rule that chose it (and how to widen it)."""
+    rule = getattr(root, "rule", None)
+    if rule in ("--root", ROOT_VARIABLE):
+        return f"the root {display(root)} (set by {rule})"
+    if not getattr(root, "widened", True):
+        return f"the root {display(root)} ({rule})"
+    return f"the root {display(root)} ({rule + '; ' if rule else ''}set --root or {ROOT_VARIABLE} to widen it)"
 
 
 def within(file: PathArg, directory: PathArg, root: PathArg) -> None:
@@ -104,7 +162,7 @@ def within(file: PathArg, directory: PathArg, root: PathArg) -> None:
     except (OSError, RuntimeError, ValueError) as exc:
         raise InputError([error(f"cannot resolve the path ({exc})", display(file))]) from None
     if not (inside(real, root) or inside(real, here)):
-        raise InputError([error("a link to a file outside the directory and the root directory is not read",
+        raise InputError([error(f"a link to a file outside the directory and outside {named(root)} is not read",
                                 display(file))])
 
 

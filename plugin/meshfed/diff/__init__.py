@@ -16,6 +16,7 @@ tell them apart.
 """
 from __future__ import annotations
 
+import fnmatch
 import os
 import tempfile
 from pathlib import Path
@@ -26,12 +27,12 @@ from ..source import working_directory
 from . import revisions
 from .apps import find_apps, lfs_pointer_errors, read_by_renders, render_app
 from .clusters import read_federation
-from .compare import RENAMED, Side, compare
-from .report import FORMATS, Report, as_json, markdown, text
+from .compare import ERROR, RENAMED, AppDiff, Side, compare
+from .report import FORMATS, Report, as_json, markdown, once, text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import TextIO
+    from typing import Sequence, TextIO
 
 __all__ = ["FORMATS", "run"]
 
@@ -39,13 +40,21 @@ EXIT_DIFFERENT, EXIT_ERROR_WITH_EXIT_CODE = 1, 3
 
 
 def run(dirs: list[Path], base: str | None, head: str | None, fmt: str, colour: bool, exit_code: bool,
-        stdout: TextIO, stderr: TextIO, ignore_order: bool = False) -> int:
-    """Compare, write the report to `stdout` in one piece and the errors to `stderr`; the exit
-    code (see the module docstring). Never raises for any input."""
+        stdout: TextIO, stderr: TextIO, ignore_order: bool = False, start: Path | None = None,
+        exclude: Sequence[str] = ()) -> int:
+    """Compare, write the report to `stdout` in one piece and the errors to `stderr`, each once;
+    the exit code (see the module docstring). `start` (git's `-C`) is where relative DIRs start;
+    the repository is the one that holds the DIRs (else `start`, else the working directory).
+    Applications whose path, or a directory above it, matches an `exclude` glob are skipped;
+    `ignore_order` counts objects that differ only in the order of set-like lists as reordered.
+    Never raises for any input."""
     failed = EXIT_ERROR_WITH_EXIT_CODE if exit_code else EXIT_INVALID
     try:
+        here = Path(working_directory()) / (start or ".")
+        if not here.is_dir():
+            raise InputError([error("-C: not a directory", printable(str(start)))])
         with removed_at_end(tempfile.mkdtemp(prefix="meshfed-diff-")) as tmp:  # also on SIGTERM, SIGHUP
-            report = _report(dirs, base, head, Path(tmp).resolve(), ignore_order)
+            report = _report([here / d for d in dirs], here, base, head, Path(tmp).resolve(), exclude, ignore_order)
     except Exception as exc:  # noqa: BLE001 - git's and the input's problems: messages, not a traceback
         for d in failure(exc):
             print(f"meshfed diff: {d}", file=stderr)
@@ -57,23 +66,30 @@ def run(dirs: list[Path], base: str | None, head: str | None, fmt: str, colour: 
     stdout.write(writers[fmt]().encode("utf-8", "backslashreplace").decode("utf-8"))
     stdout.flush()
     for d in report.diffs:
-        for revision, diagnostic in d.errors:
-            print(f"{revision.label}: {diagnostic}", file=stderr)
+        for label, diagnostic in once(d):
+            print(f"{label}: {diagnostic}", file=stderr)
     if report.errors:
+        both = sum(d.status == ERROR and _same_at_both(d) for d in report.diffs)
+        # Applications broken the same way at both revisions are mostly test fixtures, not the change's doing.
+        hint = (f" ({both} the same at both revisions: --exclude GLOB skips directories that are not "
+                "applications, such as test fixtures)") if both else ""
+        print(f"meshfed diff: {report.errors} of {report.compared} applications do not render{hint}", file=stderr)
         return failed
     return EXIT_DIFFERENT if exit_code and report.diffs else EXIT_OK
 
 
-def _report(dirs: list[Path], base_ref: str | None, head_ref: str | None, tmp: Path, ignore_order: bool) -> Report:
-    top = revisions.toplevel(Path(working_directory()))
-    paths = _repository_paths(dirs, top)
+def _report(dirs: list[Path], here: Path, base_ref: str | None, head_ref: str | None, tmp: Path,
+            exclude: Sequence[str], ignore_order: bool) -> Report:
+    top = _repository(dirs, here)
+    paths = _repository_paths(dirs or [here], top)
     base = _revision(top, "base", base_ref, tmp)
     head = _revision(top, "head", head_ref, tmp)
     missing = [p for p in paths if not any((r.tree / p).is_dir() for r in (base, head))]
     if missing:
         shown = ", ".join(printable(p) for p in missing)
         raise InputError([error(f"no such directory at {base.label} or {head.label}: {shown}")])
-    found = [find_apps(revision.tree, paths) for revision in (base, head)]
+    found = [{path: app for path, app in find_apps(revision.tree, paths).items() if not _excluded(path, exclude)}
+             for revision in (base, head)]
     lfs_pointer_errors(found[0], found[1], base.lfs_pointers)
     lfs_pointer_errors(found[1], found[0], head.lfs_pointers)
     sides, views = [], []
@@ -88,10 +104,33 @@ def _report(dirs: list[Path], base_ref: str | None, head_ref: str | None, tmp: P
     return Report(base, head, diffs, compared, (views[0], views[1]), reordered if ignore_order else None)
 
 
+def _repository(dirs: list[Path], here: Path) -> Path:
+    """The git work tree that holds the DIRs (all in one), else the one that holds `here`."""
+    tops = list(dict.fromkeys(revisions.toplevel(d if d.is_dir() else d.parent) for d in dirs if d.exists()))
+    if len(tops) > 1:
+        raise InputError([error(f"the directories are in different git repositories: {', '.join(map(str, tops))}")])
+    return tops[0] if tops else revisions.toplevel(here)
+
+
+def _same_at_both(d: AppDiff) -> bool:
+    """The application fails the same way at both revisions: the change is not what broke it."""
+    found = [{diagnostic for revision, diagnostic in d.errors if revision.side == side} for side in ("base", "head")]
+    return bool(found[0]) and found[0] == found[1]
+
+
+def _excluded(path: str, globs: Sequence[str]) -> bool:
+    """Whether the application's path, or a directory above it, matches one of the globs."""
+    if not globs:
+        return False
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    return any(fnmatch.fnmatchcase(prefix, glob.rstrip("/")) for glob in globs for prefix in prefixes)
+
+
 def _repository_paths(dirs: list[Path], top: Path) -> list[str]:
     """The DIRs as paths from the repository root ('.' for all of it); an error for one outside."""
     paths = []
-    for d in dirs or [Path(".")]:
+    for d in dirs:
         real = Path(os.path.abspath(d)).resolve()
         if not real.is_relative_to(top):
             raise InputError([error(f"not inside the git repository {top}", printable(str(d)))])

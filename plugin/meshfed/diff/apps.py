@@ -21,7 +21,7 @@ from ..appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_pr
 from ..diagnostics import Diagnostic, InputError, error, failure
 from ..output import yaml_documents
 from ..resources import is_meshfederation, object_key, strip_bookkeeping
-from ..source import DOCUMENT_SUFFIXES, confine, mentions, read_file
+from ..source import DOCUMENT_SUFFIXES, Root, confine, mentions, read_file
 from ..yamlio import parse_all
 
 TYPE_CHECKING = False
@@ -144,15 +144,16 @@ def render_app(tree: Path, app: App, federations: dict[Path, Any]) -> Rendered:
     the repository root. `federations`: the Federation documents this revision's renders read."""
     if app.problems:
         return Rendered({}, app.problems)
+    root = Root(str(tree), "the repository", widened=False)
     with contextlib.chdir(tree):  # messages name files from here: the repository root
         try:
             if app.generators is None:
                 problems = [in_repository(d, app.path) for d in _kustomization_problems(tree / app.path)]
                 if problems:
                     return Rendered({}, problems)
-                result = render([Path(app.path)], root=tree, federations=federations)
+                result = render([Path(app.path)], root=root, federations=federations)
             else:
-                result = render(documents=_generator_documents(tree, app), root=tree, federations=federations)
+                result = render(documents=_generator_documents(tree, app), root=root, federations=federations)
         except InputError as exc:
             return Rendered({}, exc.diagnostics)
     errors = [d for d in result.diagnostics if d.severity == "error"]

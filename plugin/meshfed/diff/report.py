@@ -12,7 +12,7 @@ import html
 import json
 import re
 
-from ..diagnostics import printable
+from ..diagnostics import Diagnostic, printable
 from ..failover import DESTINATION_PREFIX, OUTLIER_FIELDS
 from ..federation.graph import changes as graph_changes, to_mermaid
 from ..yamlio import parse_all
@@ -64,6 +64,15 @@ class Report:
                 f"{_plural(self.total(ADDED), 'object')} added, {self.total(REMOVED)} removed, "
                 f"{self.total(CHANGED)} changed")
         return text + (f"; {self.errors} not rendered" if self.errors else "") + order
+
+
+def once(d: AppDiff) -> list[tuple[str, Diagnostic]]:
+    """An application's errors, each once: one found at both revisions is named by both (a broken
+    fixture the change does not touch is one error, not two)."""
+    labels: dict[Diagnostic, list[str]] = {}
+    for revision, diagnostic in d.errors:
+        labels.setdefault(diagnostic, []).append(revision.label)
+    return [(" and ".join(dict.fromkeys(names)), diagnostic) for diagnostic, names in labels.items()]
 
 
 def _plural(n: int, word: str) -> str:
@@ -194,9 +203,10 @@ def text(report: Report, colour: bool) -> str:
 
     out = [paint(f"meshfed diff: base {report.base.name}, head {report.head.name}", "bold")]
     for d in report.diffs:
+        # The errors themselves go to stderr, once (`meshfed.diff.run`): not here again.
+        errors = f"{_plural(len(once(d)), 'error')}, on stderr" if d.status == ERROR else ""
         out.append(paint(f"{printable(d.path)} (cluster {printable(_cluster(d))}, {_what(d)}): "
-                         f"{'see the errors' if d.status == ERROR else _counts(d)}", "bold"))
-        out += [paint(f"  error: {revision.label}: {diagnostic}", "red") for revision, diagnostic in d.errors]
+                         f"{errors or _counts(d)}", "bold"))
         out += [f"  failover: {printable(line)}" for line in failover_words(d)]
         for change in d.changes:
             out.append(paint(f"{change.change} {change.title}", "bold"))
@@ -238,10 +248,10 @@ def markdown(report: Report) -> str:
         out.append(f"| {html.escape(_cluster(d)).replace('|', '&#124;')} | {_code(d.path)} | {status} | "
                    f"{' | '.join(counts)} |")
     out.append("")
-    errors = [(d, revision, diagnostic) for d in report.diffs for revision, diagnostic in d.errors]
+    errors = [(label, diagnostic) for d in report.diffs for label, diagnostic in once(d)]
     if errors:
         out += ["### Errors", ""]
-        out += [f"- {html.escape(revision.label)}: {_code(str(diagnostic))}" for _, revision, diagnostic in errors]
+        out += [f"- {html.escape(label)}: {_code(str(diagnostic))}" for label, diagnostic in errors]
         out.append("")
     graph = _graph(report)
     if graph:

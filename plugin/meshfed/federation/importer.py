@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import heapq
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -741,7 +742,7 @@ def import_repository(paths: list[Path], out: Path | None, root: Path | None) ->
     """The Federation's YAML for the repository below `paths` (its `base` paths relative to `out`;
     None: the working directory) and warnings. InputError, with every problem found, when a
     Federation cannot reproduce the repository."""
-    return import_repo(load_paths(list(paths), root), out, root)
+    return import_repo(load_paths(list(paths), root), out, root, paths)
 
 
 def import_applications(paths: list[Path], repos: list[str], out: Path | None,
@@ -755,13 +756,15 @@ def import_applications(paths: list[Path], repos: list[str], out: Path | None,
     return text, [*notes, *warnings], apps
 
 
-def import_repo(repo: Repo, out: Path | None, root: Path | None) -> tuple[str, list[Diagnostic]]:
-    """The Federation's YAML for `repo` (see `import_repository`)."""
+def import_repo(repo: Repo, out: Path | None, root: Path | None,
+                paths: Sequence[Path] = ()) -> tuple[str, list[Diagnostic]]:
+    """The Federation's YAML for `repo` (see `import_repository`); `paths`, the directories the
+    command line named, choose the root as every command's do (none: the working directory's)."""
     errors = repo.load_errors()
     if errors:
         raise InputError(errors)
     target = (out if out is not None else Path("federation.yaml")).resolve()
-    build = _Importer(repo, target, Path(find_root(root)))
+    build = _Importer(repo, target, Path(find_root(root, paths)))
     clusters = build.documents()
     if not build.problems:
         build.remotes(clusters)

@@ -285,7 +285,7 @@ def scan(paths: list[Path], root: Path | None,
     federations: list[FoundFederation] = []
     problems: list[Diagnostic] = []
     seen: set[tuple[Path, int]] = set()
-    root = Path(find_root(root))
+    root = find_root(root, paths)  # type: ignore[assignment]  # a path that names its rule in messages
     for path in paths:
         if not path.exists():
             problems.append(error("no such file or directory", display(path)))

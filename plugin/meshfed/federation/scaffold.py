@@ -35,7 +35,7 @@ class Plan:
 def plan(federation: Path, out: Path, root: Path | None) -> Plan:
     """The files for every application of the Federation; nothing is written."""
     result = Plan()
-    resolver = Resolver(find_root(root))
+    resolver = Resolver(find_root(root, [federation]))
     name = display(federation)
     spec = resolver.federation_spec(federation, name, "")
     if spec.diagnostics:
