@@ -3,6 +3,7 @@
 The commands Argo CD and kustomize run on every refresh (`render`, `krm`, `kustomize-plugin`,
 `argocd ACTION`) go through `meshfed.fastcli`, which parses them without importing typer;
 everything else (help, usage errors, the other commands) goes to the typer app in `meshfed.cli`.
+The start-up shortcuts (`meshfed.startup`) are applied here, and only here.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def main() -> None:
         if sys.stderr is not None:
             print("meshfed: error: standard output is closed", file=sys.stderr)
         sys.exit(1)
+    from .startup import apply
+    apply()
     from .fastcli import parse, run
     runner = parse(sys.argv[1:])
     if runner is None:
