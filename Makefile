@@ -58,6 +58,12 @@ mutation: $(STAMP)
 	$(MUTATE) plugin/meshfed/naming.py --tests tests/test_naming.py tests/test_golden.py
 	$(MUTATE) plugin/meshfed/emit.py --tests tests/test_output.py
 
+# Lint and type check (CI runs it before the tests): ruff over the package, the tests, the scripts
+# and the benchmarks, mypy over the package; both configured in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check plugin tests scripts bench
+	$(BIN)/mypy
+
 venv: $(STAMP)
 tools: $(TOOLS)/bin/kubectl graphviz
 

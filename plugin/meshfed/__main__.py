@@ -17,7 +17,7 @@ def _utf8_streams() -> bool:
     for stream, errors in ((sys.stdout, "strict"), (sys.stderr, "backslashreplace")):
         if hasattr(stream, "reconfigure") and (
                 (stream.encoding or "").lower().replace("-", "") != "utf8" or stream.errors != errors):
-            stream.reconfigure(encoding="utf-8", errors=errors)  # type: ignore[union-attr]
+            stream.reconfigure(encoding="utf-8", errors=errors)
     return True
 
 

@@ -343,7 +343,7 @@ def _parameters(stdout: TextIO, stderr: TextIO) -> int:
         ns = (os.environ.get("ARGOCD_APP_NAMESPACE") or "").strip()
         if ns:
             defaults["namespace"] = ns
-    announcements = []
+    announcements: list[dict[str, Any]] = []
     for name in PARAMETERS:
         title, tooltip = ANNOUNCEMENTS[name]
         announcements.append({"name": name, "title": title, "tooltip": tooltip,

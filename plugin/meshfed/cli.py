@@ -113,9 +113,9 @@ def _cluster_problems(objects: list, crds: Optional[List[str]]) -> list[str]:
     try:
         return [str(p) for p in validate_objects(objects, paths)]
     except RuntimeError as exc:  # the validate extra is not installed
-        raise typer.BadParameter(str(exc), param_hint="--crds")
+        raise typer.BadParameter(str(exc), param_hint="--crds") from None
     except OSError as exc:
-        raise typer.BadParameter(f"cannot read the CRDs: {exc.strerror or exc}", param_hint="--crds")
+        raise typer.BadParameter(f"cannot read the CRDs: {exc.strerror or exc}", param_hint="--crds") from None
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
@@ -153,7 +153,7 @@ def render(
     scope: Optional[Scope] = SCOPE,
     namespace: Optional[str] = NAMESPACE,
     layout: Optional[LayoutChoice] = LAYOUT,
-    output: Format = _option("output", Format.yaml, show_default=True),
+    output: Format = _option("output", Format.yaml, show_default=True),  # type: ignore[attr-defined]  # members from FORMATS
     root: Optional[Path] = ROOT,
     allow_empty: bool = ALLOW_EMPTY,
     set_: Optional[List[str]] = SET,
@@ -336,7 +336,7 @@ def graph(
         sys.stdout.write(draw(directory, root, output.value))
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -355,7 +355,7 @@ def explain(
         sys.stdout.write(explain_path(host, cluster, directory, root))
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 federation_app = typer.Typer(
@@ -384,7 +384,7 @@ def federation_scaffold(
         changed, diagnostics = scaffold(federation, out, root)
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     _print_diagnostics(diagnostics)
     for path in changed:
         print(display(path))
@@ -411,7 +411,7 @@ def federation_import(
             write(text, output, force)
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     _print_diagnostics(warnings)
     if output is None:
         sys.stdout.write(text)

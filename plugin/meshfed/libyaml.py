@@ -7,6 +7,11 @@ process it is the plain import.
 """
 from __future__ import annotations
 
+from yaml import events
+from yaml.composer import ComposerError
+from yaml.error import MarkedYAMLError, YAMLError
+from yaml.reader import ReaderError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -19,7 +24,7 @@ def _parser() -> type:
         from yaml._yaml import CParser
     except ImportError:  # pragma: no cover - a PyYAML built without libyaml
         return _python_parser()
-    return CParser  # type: ignore[no-any-return]
+    return CParser
 
 
 def _python_parser() -> type:  # pragma: no cover - a PyYAML built without libyaml
@@ -39,11 +44,5 @@ def _python_parser() -> type:  # pragma: no cover - a PyYAML built without libya
 
 
 Parser = _parser()
-
-# Loaded by now, so these import no more of the package.
-from yaml import events
-from yaml.composer import ComposerError
-from yaml.error import MarkedYAMLError, YAMLError
-from yaml.reader import ReaderError
 
 __all__ = ["ComposerError", "MarkedYAMLError", "Parser", "ReaderError", "YAMLError", "events"]

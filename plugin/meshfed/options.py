@@ -31,9 +31,10 @@ class Options:
 
     def over(self, other: Options) -> Options:
         """These options, with the ones not given here taken from `other`."""
-        return Options(*(mine if mine is not None else theirs for mine, theirs in zip(
-            (self.scope, self.namespace, self.layout, self.allow_empty),
-            (other.scope, other.namespace, other.layout, other.allow_empty))))
+        return Options(self.scope if self.scope is not None else other.scope,
+                       self.namespace if self.namespace is not None else other.namespace,
+                       self.layout if self.layout is not None else other.layout,
+                       self.allow_empty if self.allow_empty is not None else other.allow_empty)
 
 
 def check_value(name: str, value: Any) -> tuple[Any, str | None]:

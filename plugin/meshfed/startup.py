@@ -114,11 +114,11 @@ def lazy_yaml() -> Any:
         finally:  # the real modules are imported by name when wanted
             for module, _, _ in _LENT:
                 delattr(package, module)
-    except Exception:  # whatever went wrong, the plain import decides, from scratch
+    except Exception:  # noqa: BLE001 - whatever went wrong, the plain import decides, from scratch
         for name in [m for m in sys.modules if m == "yaml" or m.startswith("yaml.")]:
             del sys.modules[name]
         return None
-    package.__getattr__ = _completion(package, spec)
+    vars(package)["__getattr__"] = _completion(package, spec)  # a module's __getattr__ (PEP 562)
     return package
 
 

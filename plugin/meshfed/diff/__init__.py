@@ -51,8 +51,8 @@ def run(dirs: list[Path], base: str | None, head: str | None, fmt: str, colour: 
                "json": lambda: as_json(report)}
     stdout.write(writers[fmt]())
     stdout.flush()
-    for d in report.diffs:
-        for revision, diagnostic in d.errors:
+    for app in report.diffs:
+        for revision, diagnostic in app.errors:
             print(f"{revision.label}: {diagnostic}", file=stderr)
     if report.errors:
         return failed

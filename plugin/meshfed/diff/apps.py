@@ -105,7 +105,7 @@ def _holds_meshfederation(path: Path) -> bool:
             return False
 
 
-def render_app(tree: Path, app: App, federations: dict[Path, Any]) -> Rendered:
+def render_app(tree: Path, app: App, federations: dict[str, Any]) -> Rendered:
     """The application's objects (YAML from the one writer) or its errors, with files named from
     the repository root. `federations`: the Federation documents this revision's renders read."""
     with contextlib.chdir(tree):  # messages name files from here: the repository root

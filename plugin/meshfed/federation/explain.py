@@ -11,7 +11,6 @@ from typing import Any
 
 from ..diagnostics import InputError, error
 from ..model import Remote
-from ..rows import weights
 from .graph import EGRESS_IDS, INGRESS_IDS
 from .repo import Cluster, Doc, Repo, ports_text
 
@@ -44,7 +43,7 @@ class _Path:
         self.lines: list[str] = []
         self.n = 0
 
-    def step(self, doc: Doc, obj: dict[str, Any], text: str, indent: str = "") -> None:
+    def step(self, doc: Doc | None, obj: dict[str, Any], text: str, indent: str = "") -> None:
         self.n += 1
         self.lines.append(f"{indent}{self.n}. {_ref(obj)} ({doc.source}): {text}")
 
@@ -239,7 +238,7 @@ def explain_repo(repo: Repo, host: str, cluster: str) -> str:
             p.note(f"{host} from cluster {c.name} (mesh {c.mesh}, network {c.network}): no namespace imports it, "
                    "so nothing routes it; global.remote lists it for these meshes")
             remotes: list[Remote] = m.values.meshes_by_host[host]
-            for i, (r, w) in enumerate(zip(remotes, weights(len(remotes))), 1):
+            for i, r in enumerate(remotes, 1):
                 p.note(f"route {i} of {len(remotes)}: mesh {r.mesh}{p._cluster_note(r.mesh)}", "   ")
                 p.remote_side(host, r.mesh, "      ")
         blocks.append("\n".join(p.lines))

@@ -66,7 +66,7 @@ def _generated(path: Path) -> bool:
 
 def _stale(out: Path, wanted: set[Path]) -> list[Diagnostic]:
     """Application directories below `out` holding files a scaffold wrote, that it would not write now."""
-    found = []
+    found: list[Diagnostic] = []
     if not out.is_dir():
         return found
     for cluster in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
