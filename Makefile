@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 export KUBECTL := $(CURDIR)/$(TOOLS)/bin/kubectl
 export HELM    := $(CURDIR)/$(TOOLS)/bin/helm
 
-.PHONY: run test graphviz bench bench-record lock lint clean venv tools mutation
+.PHONY: run test test-fast graphviz bench bench-record lock lint clean venv tools mutation
 
 # Render every Argo CD app directory of the example repo (overlays/<cluster>/<app>/). The bytecode
 # is compiled first: an editable install has none until an import may write it (never with
@@ -23,6 +23,11 @@ run: $(STAMP)
 test: $(STAMP) $(TOOLS)/bin/kubectl graphviz
 	$(BIN)/meshfed check overlays/
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The inner loop: the tests that start no process (no kubectl, helm, kpt, git, nor meshfed's console
+# script; tests/conftest.py marks and enforces it), in well under a minute. `make test` runs them all.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 # Benchmarks (about 7 minutes). `bench` prints the tables and writes bench/results/latest.md (ignored
 # by git); `bench-record` also writes bench/RESULTS.md, the committed figures the README quotes.
