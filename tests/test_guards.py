@@ -24,12 +24,16 @@ import pytest
 import yaml
 
 from meshfed import api, argocd, execplugin, fastcli, krm, output, source
-from meshfed.source import MAX_BASE_FILES, MAX_FILE_BYTES, MAX_STDIN_BYTES
 
 SEED = Path(__file__).parent / "examples" / "seed-readme" / "mesh-admin-values.yaml"
 SEED_VALUES = yaml.safe_load(SEED.read_text())
 OWNER = "meshfed.io/generated-from"
 TOO_LARGE = "larger than the limit of {} MiB"
+# The limits as the README promises them (not read from meshfed: a test of a limit must fail when
+# the limit moves).
+MAX_FILE_BYTES = 64 << 20  # a file, and values on standard input
+MAX_STDIN_BYTES = 256 << 20  # a ResourceList on standard input
+MAX_BASE_FILES = 256  # distinct base files in one run
 
 Run = tuple[int, str, str]  # exit code, stdout, stderr
 
