@@ -252,3 +252,14 @@ def test_the_traceback_switch(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     assert ("Traceback (most recent call last)" in err and "KeyError: 'boom'" in err) == shown
     failure(InputError([error("bad")]))
     assert capsys.readouterr().err == ""  # the input's own problems never have a traceback
+
+
+def test_diagnostics_are_equal_when_all_four_parts_are() -> None:
+    """`meshfed check` reports each diagnostic once, by equality and hash."""
+    one = Diagnostic("error", "m", "f.yaml", "a.b")
+    assert one == Diagnostic("error", "m", "f.yaml", "a.b") and hash(one) == hash(Diagnostic("error", "m", "f.yaml", "a.b"))
+    for other in (Diagnostic("warning", "m", "f.yaml", "a.b"), Diagnostic("error", "n", "f.yaml", "a.b"),
+                  Diagnostic("error", "m", "g.yaml", "a.b"), Diagnostic("error", "m", "f.yaml", "a.c")):
+        assert one != other
+    assert one != "f.yaml: a.b: m" and one != ("error", "m", "f.yaml", "a.b")
+    assert len({one, Diagnostic("error", "m", "f.yaml", "a.b")}) == 1

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     Severity = Literal["error", "warning", "info"]
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID = 0, 1  # usage errors exit 2: typer's own (click's UsageError)
 MAX_MESSAGE = 1000  # characters of one message; the middle of a longer one is cut
 # What `printable` escapes: C0 and C1 controls and DEL, the line and paragraph separators, the
 # bidirectional embeddings, overrides and isolates, and lone surrogates (the bytes of a file name
