@@ -67,8 +67,8 @@ mutation: $(STAMP)
 	$(MUTATE) plugin/meshfed/emit.py --tests tests/test_output.py
 	$(MUTATE) plugin/meshfed/source.py --tests tests/test_guards.py tests/test_guard_edges.py tests/test_source.py \
 	  tests/test_yamlio.py tests/test_golden.py tests/test_routes_agree.py
-	$(MUTATE) plugin/meshfed/options.py --tests tests/test_guards.py tests/test_fastcli.py tests/test_golden.py \
-	  tests/test_routes_agree.py
+	$(MUTATE) plugin/meshfed/options.py --tests tests/test_option_edges.py tests/test_guards.py tests/test_fastcli.py \
+	  tests/test_golden.py tests/test_routes_agree.py
 	$(MUTATE) plugin/meshfed/diagnostics.py --tests tests/test_guards.py tests/test_guard_edges.py tests/test_source.py \
 	  tests/test_yamlio.py tests/test_golden.py
 	$(MUTATE) plugin/meshfed/yamlio.py --sample 30 --tests tests/test_guard_edges.py tests/test_yamlio.py

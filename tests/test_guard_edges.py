@@ -17,7 +17,13 @@ import pytest
 from meshfed.diagnostics import Diagnostic, error, printable
 from meshfed.diagnostics import InputError
 from meshfed.yamlio import parse_all, resolve_plain, resolve_tagged
-from test_guards import app, command_line, document, krm_items, resource_list, typer_app  # noqa: F401 - `app` is a fixture
+from test_guards import application, command_line, document, krm_items, resource_list, typer_app
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return application(tmp_path, monkeypatch)
+
 
 MAX_MESSAGE = 1000  # characters of a message before its middle is cut
 MAX_ALIAS_NODES = 100_000  # nodes aliases may add to a document (the README's figure)
@@ -70,7 +76,7 @@ FORGED = "evil\u202e\u2028\x9b\x1b\x7f\x00.yaml"
 FORGED_SHOWN = "evil\\u202e\\u2028\\x9b\\x1b\\x7f\\x00.yaml"
 
 
-def test_a_file_name_is_escaped_on_every_route(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_a_file_name_is_escaped_on_every_route(app: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     """A missing values file or base whose name holds every class (but NUL, which no file name
     holds: the name is refused as such)."""
@@ -96,7 +102,7 @@ def test_a_file_name_is_escaped_on_every_route(app: Path, monkeypatch: pytest.Mo
     assert code in (1, 2) and "\x00" not in err
 
 
-def test_a_key_is_escaped_in_krm_results(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_a_key_is_escaped_in_krm_results(app: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     key = "k\u202e\u2028\x9b\x7f"
     code, out, err = command_line(["krm"], monkeypatch, capsys,

@@ -102,6 +102,10 @@ def document(values: dict[str, Any] | None = None, base: list[str] | None = None
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return application(tmp_path, monkeypatch)
+
+
+def application(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An application directory `app/` in a repository (its root: the git work tree), as the
     working directory, with no meshfed or Argo CD variables set."""
     (tmp_path / ".git").mkdir()

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
-from test_guards import app, command_line, krm_items  # noqa: F401 - `app` is a fixture
+from test_guards import application, command_line, krm_items
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return application(tmp_path, monkeypatch)
+
 
 EMPTY = "nothing to render"  # the error (or, allowed, the warning) of a render with no object
 
@@ -49,7 +55,7 @@ def argocd(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], 
 
 
 @pytest.mark.parametrize("allow, allowed", [(True, True), (False, False)])
-def test_allow_empty_in_the_document(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_allow_empty_in_the_document(app: Path, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture[str], allow: Any, allowed: bool) -> None:
     (app / "doc.yaml").write_text(empty_document(allowEmpty=allow))
     code, out, err = command_line(["render", "doc.yaml"], monkeypatch, capsys)
@@ -58,7 +64,7 @@ def test_allow_empty_in_the_document(app: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.parametrize("value", ["True", "TRUE", "yes", "1", "on", 1, 0, ["true"]])
-def test_allow_empty_takes_booleans_and_true_or_false_only(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_allow_empty_takes_booleans_and_true_or_false_only(app: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str], value: Any) -> None:
     (app / "doc.yaml").write_text(empty_document(allowEmpty=value))  # a document's field: a boolean alone
     code, out, err = command_line(["render", "doc.yaml"], monkeypatch, capsys)
@@ -73,7 +79,7 @@ def test_allow_empty_takes_booleans_and_true_or_false_only(app: Path, monkeypatc
 
 @pytest.mark.parametrize("given, in_document, allowed", [
     (True, False, True), (False, True, False), (None, True, True), (None, False, False), (None, None, False)])
-def test_a_source_beats_the_document_false_as_much_as_true(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_a_source_beats_the_document_false_as_much_as_true(app: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str], given: bool | None,
                                                            in_document: bool | None, allowed: bool) -> None:
     spec = {} if in_document is None else {"allowEmpty": in_document}
@@ -92,7 +98,7 @@ def test_a_source_beats_the_document_false_as_much_as_true(app: Path, monkeypatc
         assert code == (0 if allowed else 1), (route, err)
 
 
-def test_a_parameter_beats_the_plugin_env(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_a_parameter_beats_the_plugin_env(app: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     (app / "doc.yaml").write_text(empty_document())
     code, _, err = argocd(monkeypatch, capsys, env={"MESHFED_ALLOW_EMPTY": "true"}, parameters={"allowEmpty": "false"})
@@ -120,7 +126,7 @@ BOTH_LAYOUTS = {  # values either layout renders, both tiers
     ("layout", ["--layout", "v2"], "v2"),
     ("namespace", ["-n", "other"], "other"),
 ])
-def test_each_option_given_beats_the_document(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_each_option_given_beats_the_document(app: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str], option: str, flag: list[str],
                                               value: str) -> None:
     """A document saying scope all, layout v1, namespace apps, rendered with one option given
@@ -148,7 +154,7 @@ def test_each_option_given_beats_the_document(app: Path, monkeypatch: pytest.Mon
     ({"layout": "V2"}, "data.layout", "'V2' is not one of v1, v2"),
     ({"namespace": "Not_A_Label"}, "data.namespace", "'Not_A_Label' is not a valid namespace name (a DNS label)"),
 ])
-def test_bad_options_in_a_config_map_name_their_field(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_bad_options_in_a_config_map_name_their_field(app: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str], raw: dict[str, Any],
                                                       field: str, message: str) -> None:
     code, results, err = krm(empty_document(allowEmpty=True), config_map(**raw), monkeypatch, capsys)
@@ -160,7 +166,7 @@ def test_bad_options_in_a_config_map_name_their_field(app: Path, monkeypatch: py
 @pytest.mark.parametrize("raw, allowed", [({"scope": "", "layout": "", "namespace": ""}, False),
                                           ({"scope": None, "allowEmpty": None}, False),
                                           ({"scope": "", "allowEmpty": "true"}, True)])
-def test_empty_and_null_options_are_not_given(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_empty_and_null_options_are_not_given(app: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str], raw: dict[str, Any],
                                               allowed: bool) -> None:
     config = {"apiVersion": "example.com/v1", "kind": "MeshFederationOptions", "metadata": {"name": "o"}, "spec": raw}
@@ -169,7 +175,7 @@ def test_empty_and_null_options_are_not_given(app: Path, monkeypatch: pytest.Mon
     assert [r["severity"] for r in results] == ["warning" if allowed else "error"] and EMPTY in results[0]["message"]
 
 
-def test_a_non_string_option_says_what_it_is(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_a_non_string_option_says_what_it_is(app: Path, monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     config = {"apiVersion": "example.com/v1", "kind": "MeshFederationOptions", "metadata": {"name": "o"},
               "spec": {"scope": 5, "layout": ["v1"]}}
@@ -179,7 +185,7 @@ def test_a_non_string_option_says_what_it_is(app: Path, monkeypatch: pytest.Monk
         ("spec.scope", "must be a string, got int"), ("spec.layout", "must be a string, got list")}
 
 
-def test_an_unknown_plugin_env_entry_lists_the_known_ones(app: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_an_unknown_plugin_env_entry_lists_the_known_ones(app: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     (app / "doc.yaml").write_text(empty_document(allowEmpty=True))
     code, out, err = argocd(monkeypatch, capsys, env={"MESHFED_SCOP": "mesh"})
