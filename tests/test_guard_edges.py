@@ -269,3 +269,18 @@ def test_diagnostics_are_equal_when_all_four_parts_are() -> None:
         assert one != other
     assert one != "f.yaml: a.b: m" and one != ("error", "m", "f.yaml", "a.b")
     assert len({one, Diagnostic("error", "m", "f.yaml", "a.b")}) == 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ("k: 1\nk: 2\n", "invalid YAML: line 2 column 1: while constructing a mapping: found duplicate key 'k'"),
+    ("a: [1, 2\nb: 3\n", "invalid YAML: line 2 column 2: did not find expected ',' or ']'"),  # no context
+])
+def test_a_parse_error_names_its_context_for_a_duplicate_key_alone(text: str, message: str) -> None:
+    with pytest.raises(InputError) as refused:
+        parse_all(text, "m.yaml")
+    assert [d.message for d in refused.value.diagnostics] == [message]
+
+
+def test_scalar_anchors_and_aliases() -> None:
+    assert parse_all("a: &s text\nb: *s\nc: &n 5\nd: [*n, *s]\n", "m.yaml") == [
+        {"a": "text", "b": "text", "c": 5, "d": [5, "text"]}]

@@ -219,6 +219,23 @@ def test_the_document_itself_over_the_limit_is_refused(app: Path, monkeypatch: p
         assert code == 1 and out == "" and TOO_LARGE.format(64) in err, (route, err)
 
 
+def test_a_file_longer_than_its_size_said_is_refused_not_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bytes read count, not the size the file reported (a file that grew meanwhile, or a
+    kernel file whose size reads 0): one byte past the limit is refused, never cut short."""
+    sparse(tmp_path / "grows.yaml", MAX_FILE_BYTES + 1)
+    real = os.fstat
+
+    def smaller(fd: int) -> os.stat_result:
+        st = real(fd)
+        return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, 0,
+                               int(st.st_atime), int(st.st_mtime), int(st.st_ctime)))
+
+    monkeypatch.setattr(os, "fstat", smaller)
+    with pytest.raises(source.InputError) as refused:
+        source.read_file(tmp_path / "grows.yaml", "grows.yaml")
+    assert [str(d) for d in refused.value.diagnostics] == ["grows.yaml: " + TOO_LARGE.format(64)]
+
+
 # --- MAX_STDIN_BYTES and `-f -` --------------------------------------------------------------------
 
 class Repeated(io.RawIOBase):
