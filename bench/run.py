@@ -383,7 +383,7 @@ def diff_case(work: Path, runs: int, env: dict[str, str], out) -> None:
     out("| repository | time | CPU | peak RSS | target |")
     out("|---|---:|---:|---:|---|")
     for i, (label, path, write, changed) in enumerate(repos):
-        git_repo(path, write, lambda p: gateway_port(p / changed))
+        git_repo(path, write, lambda p, changed=changed: gateway_port(p / changed))
         cmd = [MESHFED, "diff", "--base", "HEAD~1", "--head", "HEAD"]
         if run_once(cmd, env=env, cwd=str(path)).code:
             raise SystemExit(f"meshfed diff failed on {path}")

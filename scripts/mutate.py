@@ -11,12 +11,17 @@ Mutated modules are regenerated with `ast.unparse`, so before any mutant the unm
 module must pass the selection.
 
     python scripts/mutate.py plugin/meshfed/merge.py --tests tests/test_merge.py tests/test_golden.py
+
+`--sample N` runs N of the mutants, drawn with a fixed seed (`--seed`), so that a large module gets
+a repeatable score in a fraction of the time. `--survivors FILE` runs only the mutants an earlier
+run (its output in FILE) listed as survivors: after adding tests, which of them the tests now kill.
 """
 from __future__ import annotations
 
 import argparse
 import ast
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -108,8 +113,29 @@ def run_tests(package: Path, module: Path, text: str, tests: list[str], timeout:
         return "survived" if done.returncode == 0 else "killed"
 
 
-def mutate(module: Path, tests: list[str], jobs: int, timeout: float, log: Callable[[str], None]) -> list[Result]:
-    """Run every mutant of `module`; raise if the unmutated module fails the selection."""
+def chosen(count: int, sample: int | None, seed: int) -> list[int]:
+    """The indices of the mutants to run: all of them, or `sample` drawn with `seed`, in order."""
+    if sample is None or sample >= count:
+        return list(range(count))
+    return sorted(random.Random(seed).sample(range(count), sample))
+
+
+def survivors_of(report: Path, module: Path) -> set[tuple[str, str]]:
+    """(line:column, change) of each survivor an earlier run of `module` printed."""
+    found = set()
+    for line in report.read_text("utf-8").splitlines():
+        name, _, rest = line.strip().partition(":")
+        where, _, change = rest.partition(": ")
+        if name == module.name and where.count(":") == 1 and " -> " in change:
+            change, _, outcome = change.partition(": ")
+            if outcome in ("", "survived"):
+                found.add((where, change))
+    return found
+
+
+def mutate(module: Path, tests: list[str], jobs: int, timeout: float, log: Callable[[str], None],
+           sample: int | None = None, seed: int = 0, only: set[tuple[str, str]] | None = None) -> list[Result]:
+    """Run every mutant of `module` (or a sample); raise if the unmutated module fails the selection."""
     package = module.parent
     while (package.parent / "__init__.py").is_file():
         package = package.parent
@@ -125,7 +151,10 @@ def mutate(module: Path, tests: list[str], jobs: int, timeout: float, log: Calla
         return result
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(one, range(len(found))))
+        indices = chosen(len(found), sample, seed)
+        if only is not None:
+            indices = [i for i in indices if found[i] in only]
+        return list(pool.map(one, indices))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,10 +163,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", nargs="+", required=True, help="the pytest selection that must kill the mutants")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--timeout", type=float, default=120, help="seconds per mutant (a timeout counts as killed)")
+    parser.add_argument("--sample", type=int, help="run this many of the mutants, drawn with --seed")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--survivors", type=Path, metavar="FILE", help="run only the survivors an earlier run printed")
     args = parser.parse_args(argv)
-    results = mutate(args.module.resolve(), args.tests, args.jobs, args.timeout, lambda s: print(s, flush=True))
+    only = survivors_of(args.survivors, args.module) if args.survivors else None
+    results = mutate(args.module.resolve(), args.tests, args.jobs, args.timeout, lambda s: print(s, flush=True),
+                     args.sample, args.seed, only)
     killed = sum(r.outcome != "survived" for r in results)
-    print(f"{args.module.name}: {killed} of {len(results)} mutants killed"
+    total = sum(1 for _ in sites(ast.parse(args.module.read_text("utf-8"))))
+    drawn = f" (of {total}: {'the survivors listed' if only is not None else f'a sample, seed {args.seed}'})" \
+        if len(results) < total else ""
+    print(f"{args.module.name}: {killed} of {len(results)} mutants{drawn} killed"
           f" ({100 * killed / max(len(results), 1):.0f}%); survivors:")
     for r in sorted((r for r in results if r.outcome == "survived"), key=lambda r: tuple(map(int, r.where.split(":")))):
         print(f"  {args.module.name}:{r.where}: {r.change}")

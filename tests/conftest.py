@@ -82,3 +82,38 @@ spec:
         importedServices:
         - reviews.mesh.global
 """)
+
+
+# --- the fast tier (`make test-fast`: `-m "not slow"`) ------------------------------------------
+# Test files whose tests start processes (the console script, kubectl, helm, kpt, git, pip...) are
+# marked `slow` as a whole. In the fast tier, any other test that starts a process is skipped at
+# that moment ("starts a process"), so the fast tier never runs an external tool whatever this list
+# says; `make test` runs everything.
+SLOW_FILES = frozenset({
+    "test_argocd_cmp.py", "test_bench_outputs.py", "test_bench_outputs_stable.py", "test_ci_recipe.py",
+    "test_cleanup.py", "test_diff.py", "test_dockerfile.py", "test_federation.py", "test_federation_import.py",
+    "test_golden.py", "test_hooks.py", "test_install.py", "test_kpt.py", "test_krm_conformance.py",
+    "test_kustomize.py", "test_kustomize_execplugin.py", "test_readme.py", "test_schema_cli.py",
+    "test_self_contained.py", "test_startup.py",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
+
+def _fast_tier(config: pytest.Config) -> bool:
+    return "not slow" in (config.getoption("markexpr") or "")
+
+
+@pytest.fixture(autouse=True)
+def _no_process_in_the_fast_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not _fast_tier(request.config):
+        return
+
+    def refuse(self: subprocess.Popen, *args: object, **options: object) -> None:
+        pytest.skip("starts a process: run by `make test`")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

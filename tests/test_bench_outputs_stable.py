@@ -18,7 +18,7 @@ import pytest
 from conftest import MESHFED, REPO
 
 sys.path.insert(0, str(REPO / "bench"))
-from scenarios import SEED_MESH, SEED_NAMESPACE, SIZES, values_text  # noqa: E402
+from scenarios import SEED_MESH, SEED_NAMESPACE, SIZES, values_text
 
 RECORD = REPO / "tests" / "data" / "bench-output.sha256"
 SCENARIOS = [("seed", "v1", tier, fmt) for tier in ("all",) for fmt in ("yaml", "json")] + [

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from conftest import MESHFED, REPO, UNEXPORTED_IMPORT, add_unexported_import, source_copy

@@ -176,7 +176,7 @@ def shaped_maps(leaf: st.SearchStrategy, depth: int = 3) -> st.SearchStrategy[di
         return st.dictionaries(st.sampled_from(LEAF_KEYS), leaf, max_size=3)
     inner = shaped_maps(leaf, depth - 1)
     nullable_inner = st.one_of(inner, st.none()) if leaf is leaves_or_null else inner
-    return st.builds(lambda m, l: {**m, **l},
+    return st.builds(lambda m, leaves: {**m, **leaves},
                      st.dictionaries(st.sampled_from(MAP_KEYS), nullable_inner, max_size=2),
                      st.dictionaries(st.sampled_from(LEAF_KEYS), leaf, max_size=3))
 

@@ -3,6 +3,7 @@
 The commands Argo CD and kustomize run on every refresh (`render`, `krm`, `kustomize-plugin`,
 `argocd ACTION`) go through `meshfed.fastcli`, which parses them without importing typer;
 everything else (help, usage errors, the other commands) goes to the typer app in `meshfed.cli`.
+The start-up shortcuts (`meshfed.startup`) are applied here, and only here.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def _utf8_streams() -> bool:
     for stream, errors in ((sys.stdout, "strict"), (sys.stderr, "backslashreplace")):
         if hasattr(stream, "reconfigure") and (
                 (stream.encoding or "").lower().replace("-", "") != "utf8" or stream.errors != errors):
-            stream.reconfigure(encoding="utf-8", errors=errors)  # type: ignore[union-attr]
+            stream.reconfigure(encoding="utf-8", errors=errors)
     return True
 
 
@@ -25,6 +26,8 @@ def main() -> None:
         if sys.stderr is not None:
             print("meshfed: error: standard output is closed", file=sys.stderr)
         sys.exit(1)
+    from .startup import apply
+    apply()
     from .fastcli import parse, run
     runner = parse(sys.argv[1:])
     if runner is None:

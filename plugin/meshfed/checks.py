@@ -12,7 +12,7 @@ from .naming import with_port
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterable
+    from typing import Any, Iterable
 
 MESH, NAMESPACE = "mesh", "namespace"
 
@@ -57,7 +57,7 @@ def _rel(path: Path_, base: Path_) -> str:
     return format_path(path[len(base):]) if path[:len(base)] == base else format_path(path)
 
 
-def _check_ports(f: Findings, ports_path: Path_, ports: list) -> None:
+def _check_ports(f: Findings, ports_path: Path_, ports: list[Any] | None) -> None:
     items = [(i, p) for i, p in enumerate(ports or ()) if isinstance(p, dict)]
     for key in ("name", "number"):
         vals = [((*ports_path, i, key), p[key]) for i, p in items if key in p]
@@ -84,7 +84,7 @@ def check(v: Values, tiers: set[str]) -> list[Finding]:
         if len(set(r.imported)) == len(r.imported):
             continue
         listed = [((*r.path, "importedServices", j), h) for j, h in enumerate(r.imported)]
-        for path, host, first in _duplicates(listed):
+        for path, host, _first in _duplicates(listed):
             f.error(path, f"hostname {host} is listed twice in this remote's importedServices")
     # Remotes.
     for key in ("mesh", "network"):

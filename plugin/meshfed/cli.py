@@ -147,9 +147,9 @@ def _cluster_problems(objects: list, check: bool, crds: Optional[List[str]]) -> 
     try:
         return [str(p) for p in validate_objects(objects, paths)]
     except RuntimeError as exc:  # the validate extra is not installed
-        raise typer.BadParameter(str(exc), param_hint="--check")
+        raise typer.BadParameter(str(exc), param_hint="--check") from None
     except OSError as exc:
-        raise typer.BadParameter(f"cannot read the CRDs: {exc.strerror or exc}", param_hint="--crds")
+        raise typer.BadParameter(f"cannot read the CRDs: {exc.strerror or exc}", param_hint="--crds") from None
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
@@ -385,7 +385,7 @@ def graph(
         sys.stdout.write(draw(directory, root, output))
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -409,7 +409,7 @@ def explain(
         sys.stdout.write(explain_path(host, cluster, directory, root, down))
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 federation_app = typer.Typer(
@@ -439,7 +439,7 @@ def federation_scaffold(
         changed, diagnostics = scaffold(federation, out, root)
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     _print_diagnostics(diagnostics)
     for path in changed:
         print(display(path))
@@ -499,7 +499,7 @@ def federation_import(
             write(text, output, force, extra)
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     _print_diagnostics(warnings)
     if output is None:
         sys.stdout.write(text)

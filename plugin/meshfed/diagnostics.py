@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
     Severity = Literal["error", "warning", "info"]
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID = 0, 1  # usage errors exit 2: typer's own (click's UsageError)
 MAX_MESSAGE = 1000  # characters of one message; the middle of a longer one is cut
-# What `printable` escapes. Compiled on first use: most messages are printable ASCII, told without it.
+# What `printable` escapes: C0 and C1 controls and DEL, the line and paragraph separators, the
+# bidirectional embeddings, overrides and isolates, and lone surrogates (the bytes of a file name
+# that is not UTF-8). Compiled on first use: most messages are printable ASCII, told without it.
 _UNSAFE = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 
 
@@ -99,14 +101,30 @@ class InputError(Exception):
 
 def failure(exc: Exception) -> list[Diagnostic]:
     """What every route reports for an exception it did not expect to see, instead of a traceback:
-    the input's own problems, a clear word for exhausted resources, else an internal error."""
+    the input's own problems, a clear word for exhausted resources, else an internal error. With
+    `MESHFED_TRACEBACK=1`, any but the input's own problems also print their traceback on stderr
+    (the one thing the core prints: for a bug report, on whichever route met it)."""
     if isinstance(exc, InputError):
         return exc.diagnostics
+    _show_traceback(exc)
     if isinstance(exc, RecursionError):
         return [error("the input is nested too deeply to process")]
     if isinstance(exc, MemoryError):
         return [error("the input needs more memory than is available")]
-    return [error(f"internal error ({type(exc).__name__}: {exc}); please report it with the input that caused it")]
+    return [error(f"internal error ({type(exc).__name__}: {exc}); please report it with the input that caused it "
+                  f"and the traceback {TRACEBACK_VARIABLE}=1 prints")]
+
+
+TRACEBACK_VARIABLE = "MESHFED_TRACEBACK"
+
+
+def _show_traceback(exc: BaseException) -> None:
+    import os
+    if os.environ.get(TRACEBACK_VARIABLE, "") not in ("", "0"):
+        import sys
+        import traceback
+        traceback.print_exception(exc, file=sys.stderr)
+        sys.stderr.flush()
 
 
 def did_you_mean(value: object, candidates: Iterable[str]) -> str:

@@ -124,8 +124,8 @@ class Resolver:
 
     def federation(self, doc: dict[str, Any], source: str, base_dir: PathArg, index: int = 0,
                    file: PathArg | None = None) -> Federation:
-        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        meta = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
+        spec = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
         fed = Federation(
             source=source,
             name=meta.get("name") if isinstance(meta.get("name"), str) else None,
@@ -195,8 +195,8 @@ class Resolver:
     def read_spec(self, doc: dict[str, Any], name: str, real: PathArg | None) -> FederationSpec:
         """A Federation document read, its bases resolved against its own directory."""
         scratch = Federation(name, None, Options(), None)
-        raw = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-        bases = raw.get("base") if isinstance(raw.get("base"), list) else []
+        raw = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
+        bases = raw["base"] if isinstance(raw.get("base"), list) else []
         real = os.fspath(real) if real is not None else None
         directory = os.path.dirname(real) if real is not None else self.root
         try:
@@ -211,15 +211,15 @@ class Resolver:
         return spec
 
     def _collect(self, doc: dict[str, Any], source: str, base_dir: str, chain: list[str], fed: Federation) -> None:
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-        bases = spec.get("base") if isinstance(spec.get("base"), list) else []
+        spec = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
+        bases = spec["base"] if isinstance(spec.get("base"), list) else []
         for i, entry in enumerate(bases):
             if isinstance(entry, str) and entry:
                 self._base(entry, source, f"spec.base[{i}]", base_dir, chain, fed)
         values = spec.get("values")
         if isinstance(values, dict):
             fed.layers.append(Layer(source, values, "spec.values"))
-        patches = spec.get("patches") if isinstance(spec.get("patches"), list) else []
+        patches = spec["patches"] if isinstance(spec.get("patches"), list) else []
         fed.patches.extend(Patch(source, i, op) for i, op in enumerate(patches) if isinstance(op, dict))
 
     def _base(self, entry: str, source: str, where: str, base_dir: str, chain: list[str], fed: Federation) -> None:
@@ -263,7 +263,7 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[Federation]:
     named are read wherever they are; their bases must stay below the resolver's root."""
     feds: list[Federation] = []
     problems: list[Diagnostic] = []
-    for path in map(os.fspath, paths):
+    for path in (os.fspath(p) for p in paths):
         if os.path.isdir(path):
             try:
                 files = document_files(path)

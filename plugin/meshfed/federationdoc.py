@@ -164,7 +164,7 @@ class FederationSpec:
         for svc in self.services:
             sides = svc.exported_by(mesh.name)
             if sides:
-                at = ("global", "local", "export", len(local))
+                at: Path_ = ("global", "local", "export", len(local))
                 local.append(svc.entry())
                 fields[at] = f"{svc.field}.exports[{sides[0].index}]"
                 fields[(*at, "hostname")] = f"{svc.field}.hostname"
@@ -277,7 +277,7 @@ def read(doc: dict[str, Any], source: str, base_layers: list[Layer], problems: l
     cleaned, schema_problems = validate(_envelope(doc), "federation")
     diagnostics += [error(p.message, source, format_path(p.path)) for p in schema_problems]
     spec = (cleaned or {}).get("spec") or {}
-    raw_spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    raw_spec = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
     meshes = []
     for i, entry in enumerate(spec.get("meshes") or []):
         if entry is not None and "name" in entry and "network" in entry:
@@ -288,7 +288,7 @@ def read(doc: dict[str, Any], source: str, base_layers: list[Layer], problems: l
     if isinstance(raw_spec.get("values"), dict):
         layers.append(Layer(source, raw_spec["values"], "spec.values"))
     # A mesh the schema check refused is still a mesh: no "unknown mesh" follow-ups for it.
-    raw_meshes = raw_spec.get("meshes") if isinstance(raw_spec.get("meshes"), list) else []
+    raw_meshes = raw_spec["meshes"] if isinstance(raw_spec.get("meshes"), list) else []
     named = {m["name"] for m in raw_meshes if isinstance(m, dict) and isinstance(m.get("name"), str)}
     diagnostics += _structure(meshes, services, source, named)
     return FederationSpec(source, spec.get("layout"), layers, meshes, services, diagnostics, spec.get("failover"))

@@ -163,7 +163,7 @@ class _Parser:
     def _until(self, stop: str) -> tuple[str, str | None]:
         """strvals.runesUntil: the text up to a stop character (consumed, returned; None at the end);
         a backslash takes the next character as it is (not in --set-literal)."""
-        out = []
+        out: list[str] = []
         while True:
             r = self._read()
             if r is None:

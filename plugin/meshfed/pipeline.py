@@ -17,7 +17,7 @@ from .schema import validate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Hashable
 
 V1_ONLY = ("egressGateway", "useOpenshiftRouter", "gatewaySelector", "port")
 V2_ONLY = ("gateways", "enableOpenshiftRouter", "enableGatewayAPI")
@@ -285,7 +285,7 @@ def _final_names(plan: list[Planned]) -> tuple[list[str], bool]:
     scopes: dict[tuple, list[Planned]] = {}
     for group in rows.values():
         scopes.setdefault(group[0].scope, []).extend(group)
-    final: dict[int, str] = {}  # id of a row -> its name, in the scopes F2 had to resolve
+    final: dict[Hashable, str] = {}  # id of a row -> its name, in the scopes F2 had to resolve
     distinct = "" not in {namespace for _, _, namespace in scopes}  # "" and None: one namespace to kubectl
     for members in scopes.values():
         wanted = {p.name for p in members}

@@ -1,6 +1,7 @@
 """What both layouts' rows share: the planned-object record, weights, egress hosts, selectors."""
 from __future__ import annotations
 
+from functools import partial
 
 from .emit import Shared
 from .failover import WEIGHTED, Failover, address_weights, destination
@@ -112,7 +113,7 @@ class Context:
     def port_list(self, ports: tuple[Port, ...], with_target: bool = True) -> list[Shared]:
         """A ServiceEntry's `ports`, with items shared by every entry with the same ports (most
         use the default ports)."""
-        return [self.shared(("port", p, with_target), lambda p=p: p.as_dict(with_target)) for p in ports]
+        return [self.shared(("port", p, with_target), partial(p.as_dict, with_target)) for p in ports]
 
 
 def weights(n: int) -> list[int]:

@@ -295,7 +295,7 @@ def _scalar(event: events.ScalarEvent, resolve: Callable[[str], Any]) -> Any:
     try:
         return resolve_tagged(tag, event.value)
     except ValueError as exc:
-        raise MarkedYAMLError(None, None, str(exc), event.start_mark) from None
+        raise MarkedYAMLError(None, None, str(exc), event.start_mark) from None  # type: ignore[arg-type]  # libyaml's Mark, not in the stubs' union
 
 
 def _duplicate(mark: Any, key: Any) -> YAMLError:

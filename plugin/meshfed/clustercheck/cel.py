@@ -101,7 +101,7 @@ def _evaluate(eng: _Engine, value: Any, schema: Schema, path: str | None, outcom
             context.add_variable("oldSelf", eng.module.OptionalValue.none())
         try:
             result = program.execute(context)
-        except Exception as exc:  # the package raises builtin exception types for CEL errors
+        except Exception as exc:  # noqa: BLE001 - the package raises builtin exception types for CEL errors
             _record_failure(exc, rule, schema, path, outcome)
             continue
         if result is True:
@@ -136,7 +136,7 @@ def _message_expression(eng: _Engine, rule: Rule) -> str:
         return ""
     try:
         text = eng.program(rule.message_expression)[0].execute(eng.context)
-    except Exception:  # any evaluation error falls back to the static message, as the API server does
+    except Exception:  # noqa: BLE001 - any evaluation error falls back to the static message, as the API server does
         return ""
     text = text.strip() if isinstance(text, str) else ""
     return text if text and "\n" not in text and len(text) <= 5 * 1024 else ""

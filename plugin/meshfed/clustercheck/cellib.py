@@ -11,6 +11,10 @@ import re
 from fractions import Fraction
 from urllib.parse import urlsplit
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
 _UNIT_NS = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000,
             "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
 _COMPONENT = re.compile(r"([0-9]*)(\.([0-9]*))?([^0-9.]*)")
@@ -29,6 +33,8 @@ def parse_go_duration(text: str) -> int:
     total = Fraction(0)
     while rest:
         match = _COMPONENT.match(rest)
+        if match is None:
+            raise ValueError(text)
         whole, dot, frac, unit = match.group(1), match.group(2), match.group(3), match.group(4)
         if (not whole and not frac) or unit not in _UNIT_NS:
             raise ValueError(text)
@@ -93,8 +99,8 @@ def get_scheme(text: str) -> str:
     return parsed[0] if parsed else ""
 
 
-FUNCTIONS = {"goDuration": go_duration, "substring": substring, "isURL": is_url, "url": url,
-             "getScheme": get_scheme}
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "goDuration": go_duration, "substring": substring, "isURL": is_url, "url": url, "getScheme": get_scheme}
 
 _STRING_START = re.compile(r"""[rRbB]{0,2}('''|\"\"\"|'|")""")
 _DURATION_CALL = re.compile(r"(?<![.\w])duration(?=\s*\()")

@@ -11,7 +11,7 @@ import binascii
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .gofmt import marshal, quote, value_v
 from .problems import (
@@ -106,7 +106,7 @@ def _validate(schema: Schema, data: Any, path: str) -> _Result:
         return result
     is_str, is_list, is_map = isinstance(data, str), isinstance(data, list), isinstance(data, dict)
     is_num = isinstance(data, (int, float)) and not isinstance(data, bool)
-    steps = [
+    steps: list[tuple[bool, Callable[..., _Result | None]]] = [
         (bool(schema.types) or bool(schema.format), _type),
         (True, _schema_props),
         (is_str, _string),

@@ -260,7 +260,7 @@ def _server(server: Spec, path: str) -> list[Issue]:
     errs += [(f"{path}.port", e) for e in port_errs]
     errs += [(f"{path}.bind", e) for e in _server_bind(port, bind)]
     errs += [(f"{path}.tls", e) for e in _server_tls(tls)]
-    if not port_errs:
+    if not port_errs and port is not None:
         protocol = _protocol(port.get("protocol", ""))
         if _is_tls(protocol) and tls is None:
             errs.append((f"{path}.tls", "server must have TLS settings for HTTPS/TLS protocols"))
@@ -427,7 +427,7 @@ def host_subset_of(host: str, other: str) -> bool:
 
 def _gateway_names(names: list[str]) -> list[str]:
     """validateGatewayNames; like Istio it stops at the first bare (namespace-less) name."""
-    errs = []
+    errs: list[str] = []
     for gateway in names:
         namespace, slash, gw_name = gateway.partition("/")
         if not slash:

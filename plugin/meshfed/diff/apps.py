@@ -139,7 +139,7 @@ def _holds_meshfederation(path: Path) -> bool:
         return mentions(path, b"MeshFederation")
 
 
-def render_app(tree: Path, app: App, federations: dict[Path, Any]) -> Rendered:
+def render_app(tree: Path, app: App, federations: dict[str, Any]) -> Rendered:
     """The application's objects (YAML from the one writer) or its errors, with files named from
     the repository root. `federations`: the Federation documents this revision's renders read."""
     if app.problems:

@@ -38,7 +38,7 @@ value, as written, found through the merge provenance.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from ..diagnostics import Diagnostic
 from .consistency import check_repo, summary
@@ -67,7 +67,7 @@ def check_report(paths: list[Path], root: Path | None) -> tuple[list[Diagnostic]
     return diagnostics, summary(repo, diagnostics)
 
 
-def krm_validate(stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+def krm_validate(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
     """The check as a KRM validator: the ResourceList unchanged plus `results`; 1 on any error."""
     return _krm_validate(stdin, stdout, stderr)
 

@@ -181,7 +181,7 @@ class _Checker:
     # ----------------------------------------------------------------------------------------
     # Exports: exposure, importers, and the same host from several clusters
 
-    def exports(self, c: Cluster, imported: set[tuple[str, str]]) -> None:
+    def exports(self, c: Cluster, imported: set[tuple[str | None, str]]) -> None:
         mesh_doc = c.mesh_doc
         if mesh_doc is None or not mesh_doc.ok:
             return
@@ -211,7 +211,7 @@ class _Checker:
                     *mesh_doc.at((*e.path, "hostname"))))
 
     def conflicting_ports(self, docs: list[Doc]) -> None:
-        by_host: dict[str, list[tuple[Cluster, Doc, object]]] = {}
+        by_host: dict[str, list[tuple[Cluster, Doc, Entry]]] = {}
         for c in self.repo.clusters:
             if not c.readable:
                 continue
@@ -342,10 +342,10 @@ def check_repo(repo: Repo) -> list[Diagnostic]:
                             ", ".join(display(p) for p in repo.tops) or None))
     out: list[Diagnostic] = []
     seen: set[Diagnostic] = set()
-    for d in [*repo.diagnostics, *ch.out]:
-        if d not in seen:
-            seen.add(d)
-            out.append(d)
+    for diagnostic in [*repo.diagnostics, *ch.out]:
+        if diagnostic not in seen:
+            seen.add(diagnostic)
+            out.append(diagnostic)
     return out
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from ..diagnostics import InputError, did_you_mean, error
 from ..failover import DESTINATION_PREFIX
 from ..model import Remote
-from ..rows import weights
 from .graph import EGRESS_IDS, INGRESS_IDS
 from .repo import Cluster, Doc, Repo, ports_text
 from .serving import ENVOY_MAX_EJECTION, Endpoint, Policy, percent, priorities, shares
@@ -72,7 +71,7 @@ class _Path:
         self.caller = caller  # the calling cluster's locality
         self.down = down or []
 
-    def step(self, doc: Doc, obj: dict[str, Any], text: str, indent: str = "") -> None:
+    def step(self, doc: Doc | None, obj: dict[str, Any], text: str, indent: str = "") -> None:
         self.n += 1
         self.lines.append(f"{indent}{self.n}. {_ref(obj)} ({doc.source}): {text}")
 
@@ -365,7 +364,7 @@ def explain_repo(repo: Repo, host: str, cluster: str, down: list[str] | None = N
             p.note(f"{host} from cluster {c.name} (mesh {c.mesh}, network {c.network}): no namespace imports it, "
                    "so nothing routes it; global.remote lists it for these meshes")
             remotes: list[Remote] = m.values.meshes_by_host[host]
-            for i, (r, w) in enumerate(zip(remotes, weights(len(remotes))), 1):
+            for i, r in enumerate(remotes, 1):
                 p.note(f"route {i} of {len(remotes)}: mesh {r.mesh}{p._cluster_note(r.mesh)}", "   ")
                 p.remote_side(host, r.mesh, "      ")
         blocks.append("\n".join(p.lines))

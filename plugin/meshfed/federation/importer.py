@@ -166,7 +166,7 @@ def _removals(out: dict[str, Any], defaults: dict[str, Any], values: dict[str, A
         if key not in values:
             out[key] = None
         elif isinstance(default, dict) and isinstance(values[key], dict):
-            inner = out.get(key) if isinstance(out.get(key), dict) else {}
+            inner = out[key] if isinstance(out.get(key), dict) else {}
             _removals(inner, default, values[key])
             if inner:
                 out[key] = inner
@@ -175,7 +175,7 @@ def _removals(out: dict[str, Any], defaults: dict[str, Any], values: dict[str, A
 def _without_derived(values: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(values)
     for path in DERIVED:
-        parent = lookup(out, path[:-1]) if len(path) > 1 else out
+        parent: Any = lookup(out, path[:-1]) if len(path) > 1 else out
         if isinstance(parent, dict):
             parent.pop(path[-1], None)
     if out.get("global") == {}:
@@ -335,8 +335,8 @@ class _Importer:
                 continue
             parts = d.src.file.relative_to(d.src.top).parts if d.src.file.is_relative_to(d.src.top) else ()
             if len(parts) < 2:
-                self.fail(f"lies directly in the directory given: a mesh's cluster is the directory below it "
-                          f"(<dir>/<cluster>/<app>/), import its parent", d.source)
+                self.fail("lies directly in the directory given: a mesh's cluster is the directory below it "
+                          "(<dir>/<cluster>/<app>/), import its parent", d.source)
                 continue
             if first is None:
                 first = (parts[0], d)
@@ -450,7 +450,7 @@ class _Importer:
             if doc is None or doc.values is None:
                 continue
             imported = {h for h, s in self.services.items() if any(m == c.mesh for m, _ in s.imports)}
-            listed: dict[str, int] = {}
+            listed: dict[str | None, int] = {}
             for r in doc.values.remotes:
                 if r.mesh not in self.cluster_dir and not any(o.mesh == r.mesh for o in clusters):
                     continue  # reported by remotes()

@@ -37,7 +37,7 @@ def _sources(items: list[dict[str, Any]], cwd: Path, root: Path) -> list[Source]
         index = annotation(data, INDEX_ANNOTATIONS)
         ref = resource_ref(data)
         file = (cwd / path) if path and not os.path.isabs(path) else None
-        source = path if file is not None else f"{SYNTHETIC}{ref.get('name') or f'(item {i})'}"
+        source = path if path is not None and file is not None else f"{SYNTHETIC}{ref.get('name') or f'(item {i})'}"
         base_dir = file.parent if file is not None else cwd
         sources.append(Source(data, source, file.resolve() if file is not None else None, base_dir,
                               int(index) if index and index.isdigit() else 0, cwd.resolve(), root, ref))

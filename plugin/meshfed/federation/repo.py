@@ -480,8 +480,8 @@ def _members(docs: list[Doc]) -> list[Doc]:
     tier (a cluster's mesh document whose values its namespace documents reuse)."""
     users: dict[Path, list[Doc]] = {}
     for o in docs:
-        for f in dict.fromkeys(o.chain):
-            users.setdefault(f, []).append(o)
+        for used in dict.fromkeys(o.chain):
+            users.setdefault(used, []).append(o)
     out = []
     for d in docs:
         f = d.src.file
@@ -541,7 +541,7 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
     for d in mesh_tier:
         c = by_mesh.get(d.mesh.name)
         if c is None:
-            c = by_mesh[d.mesh.name] = Cluster(d.mesh.name, d.mesh.network, d.mesh,
+            c = by_mesh[d.mesh.name] = Cluster(d.mesh.name, d.mesh.network, d.mesh,  # type: ignore[arg-type]  # mesh_tier: a mesh each
                                                directory=directories[id(d)], hint=d.src.cluster)
             c.mesh_docs.append(d)
             d.cluster = c
@@ -558,7 +558,7 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
     repo.clusters = clusters
 
     for d, c in duplicates:
-        other = Cluster(d.mesh.name, d.mesh.network, d.mesh, directory=directories[id(d)])
+        other = Cluster(d.mesh.name, d.mesh.network, d.mesh, directory=directories[id(d)])  # type: ignore[arg-type]  # as above
         _name_clusters([other])
         repo.note(out, d, error(
             f"mesh {d.mesh.name} is claimed by two clusters: {c.label} and {other.name} ({d.source}); "
