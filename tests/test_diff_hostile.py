@@ -180,7 +180,7 @@ def _memory_and_disk(repo: Path, head: str) -> tuple[int, int, str]:
     copies = []
     export = revisions.export_commit
 
-    def measured(top, commit, dest, label, wanted):  # noqa: ANN001, ANN202
+    def measured(top, commit, dest, label, wanted):
         pointers = export(top, commit, dest, label, wanted)
         copies.append(sum(os.lstat(p).st_blocks for p in dest.rglob("*")) // 2)
         return pointers

@@ -397,7 +397,7 @@ class _Copy:
             if not target or target.startswith(b"/") or b"\0" in target:
                 self.listing.refuse(path, "an absolute or empty symbolic link")
             else:
-                self._write(path, lambda base, fd: os.symlink(target, base, dir_fd=fd))
+                self._write(path, lambda base, fd, target=target: os.symlink(target, base, dir_fd=fd))
         reached = set()
         for path in targets:
             real = os.path.realpath(self.root + b"/" + path)
