@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 
+from .authorization import SECURITY, policies
 from .emit import Shared
 from .failover import WEIGHTED, Failover, address_weights, destination
 from .formats import is_ip
@@ -312,3 +313,12 @@ def namespace_destination_rules(v: Values, namespace: str | None) -> Iterator[Pl
 def resolution(addresses: tuple[str, ...]) -> str:
     """F6: STATIC when the addresses are IP literals (v4 or v6), else DNS."""
     return "STATIC" if addresses and all(is_ip(a) for a in addresses) else "DNS"
+
+
+def authorization_policies(v: Values, namespace: str | None) -> Iterator[Planned]:
+    """With `global.authorization` on: one AuthorizationPolicy per exported workload selector
+    (never one per caller), named from its first host; in export order."""
+    if not v.authorization.enabled:
+        return
+    for p in policies(v.authorization, [(e.hostname, e.label_selector) for e in v.exports]):
+        yield Planned(SECURITY, "AuthorizationPolicy", namespace, p.name, p.hosts[0], given, (p.spec(),))
