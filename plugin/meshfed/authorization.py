@@ -109,19 +109,30 @@ class Policy:
 
 def policies(settings: Settings, exports: Iterable[tuple[str, dict[str, str] | None]]) -> list[Policy]:
     """One policy per distinct workload selector of `exports` ((hostname, labelSelector) in
-    export order): never one per caller. Exports without a selector are left out (the values
-    check refuses them)."""
+    export order): never one per caller. A pod two overlapping selectors both select serves both
+    hosts, and Istio denies when ANY DENY policy bound to it matches, so each policy lets through
+    the importers of every export whose selector can select a pod with it (`overlap`). Exports
+    without a selector are left out (the values check refuses them)."""
     by_selector: dict[tuple[tuple[str, str], ...], Policy] = {}
+    own: dict[tuple[tuple[str, str], ...], list[Importer]] = {}
     for host, selector in exports:
         if not selector:
             continue
         key = tuple(sorted(selector.items()))
-        policy = by_selector.get(key)
-        if policy is None:
-            policy = by_selector[key] = Policy(selector, settings.own_domains())
-        policy.hosts.append(host)
-        policy.importers += settings.importers(host)
+        if key not in by_selector:
+            by_selector[key] = Policy(selector, settings.own_domains())
+            own[key] = []
+        by_selector[key].hosts.append(host)
+        own[key] += settings.importers(host)
+    for key, policy in by_selector.items():
+        policy.importers = [i for other, p in by_selector.items() if overlap(policy.selector, p.selector)
+                            for i in own[other]]
     return list(by_selector.values())
+
+
+def overlap(a: dict[str, str], b: dict[str, str]) -> bool:
+    """Whether one pod can carry both selectors' labels: they agree on every key they share."""
+    return all(b[k] == v for k, v in a.items() if k in b)
 
 
 def admitted(settings: Settings, host: str, trust_domain: str, namespace: str, account: str) -> str | None:

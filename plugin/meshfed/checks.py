@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from . import defaults
-from .authorization import TRUST_DOMAIN
+from .authorization import TRUST_DOMAIN, overlap
 from .failover import DESTINATION_PREFIX
 from .formats import is_ip, is_label_value
 from .merge import Path_, format_path
@@ -162,6 +162,14 @@ def _check_authorization(f: Findings, v: Values) -> None:
     a = v.authorization
     if not a.enabled:
         return
+    selected = [e for e in v.exports if e.label_selector]
+    for k, e in enumerate(selected):
+        for first in selected[:k]:
+            if first.label_selector != e.label_selector and overlap(first.label_selector, e.label_selector):
+                f.warn((*e.path, "labelSelector"), f"one pod can carry this selector and that of {first.hostname} "
+                       f"({format_path(first.path)}): each one's AuthorizationPolicy lets the other's importers "
+                       "through, to the pods of both")
+                break
     own = a.own_domains()
     for i, e in services:
         for j, imp in enumerate(e.get("importers") or ()):
