@@ -247,3 +247,24 @@ def test_authorization_adds_policies_and_changes_nothing_else(tmp_path: Path) ->
     off = _render(tmp_path, fed, "m0", "ns-a")
     assert _policies(on) and not _policies(off)
     assert [o for o in on if o["kind"] != "AuthorizationPolicy"] == off
+
+
+def test_a_policy_change_in_words() -> None:
+    """`meshfed diff` says who gains or loses access, not only the YAML."""
+    from meshfed.authorization import change_in_words
+
+    def policy(*principals: str) -> dict[str, Any]:
+        return {"kind": "AuthorizationPolicy", "metadata": {"name": "importers-only-r", "namespace": "ns"},
+                "spec": {"selector": {"matchLabels": {"app": "r"}}, "action": "DENY",
+                         "rules": [{"from": [{"source": {"principals": ["*"], "notPrincipals": list(principals)}}]}]}}
+
+    before = policy("e.org/*", "c.org/ns/a/sa/*")
+    after = policy("e.org/*", "c.org/ns/a/sa/web", "w.org/ns/b/sa/*")
+    assert change_in_words(before, after) == [
+        "workloads app: r in ns (importers-only-r): trust domain c.org, namespace a, service account web gains access",
+        "workloads app: r in ns (importers-only-r): trust domain w.org, namespace b, any service account gains access",
+        "workloads app: r in ns (importers-only-r): trust domain c.org, namespace a, any service account loses access"]
+    assert change_in_words(before, None) == [
+        "workloads app: r in ns (importers-only-r): authorization off: every mesh the root of trust accepts gains "
+        "access"]
+    assert change_in_words(None, {"kind": "AuthorizationPolicy", "spec": {"action": "ALLOW"}}) == []

@@ -206,3 +206,46 @@ def federation_problems(authz: str | None, meshes: list[Any]) -> list[tuple[str,
                             "(importers-only) cannot tell their callers apart, so it cannot be enforced; give each "
                             "mesh its own trust domain", f"{m.field}.{key}"))
     return out
+
+
+def _caller(principal: str) -> str:
+    """A principal of meshfed's policies in words."""
+    parts = principal.split("/")
+    if len(parts) == 2:
+        return f"trust domain {parts[0]} (the mesh's own callers)"
+    if len(parts) == 5:
+        account = "any service account" if parts[4] == "*" else f"service account {parts[4]}"
+        return f"trust domain {parts[0]}, namespace {parts[2]}, {account}"
+    return principal
+
+
+def _admitted(policy: dict[str, Any] | None) -> list[str] | None:
+    """The principals one of meshfed's policies lets through, or None for another policy."""
+    if policy is None or policy.get("kind") != "AuthorizationPolicy":
+        return None
+    rules = (policy.get("spec") or {}).get("rules") or []
+    try:
+        return list(rules[0]["from"][0]["source"]["notPrincipals"])
+    except (IndexError, KeyError, TypeError):
+        return None
+
+
+def change_in_words(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """What a change of one of meshfed's AuthorizationPolicies does: who gains or loses access to
+    the workloads it selects (for `meshfed diff`)."""
+    was, now = _admitted(before), _admitted(after)
+    obj = after if after is not None else before
+    if obj is None or (was is None and now is None):
+        return []
+    meta = obj.get("metadata") or {}
+    labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    what = f"workloads {', '.join(f'{k}: {v}' for k, v in labels.items())} in {meta.get('namespace')} " \
+           f"({meta.get('name')})"
+    if was is None:
+        return [f"{what}: importers only: every other mesh loses access; admitted: "
+                + "; ".join(_caller(p) for p in now or ())]
+    if now is None:
+        return [f"{what}: authorization off: every mesh the root of trust accepts gains access"]
+    out = [f"{what}: {_caller(p)} gains access" for p in now if p not in was]
+    out += [f"{what}: {_caller(p)} loses access" for p in was if p not in now]
+    return out

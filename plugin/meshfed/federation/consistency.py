@@ -23,7 +23,9 @@ document without spec.mesh, a mesh with only namespace documents: warnings), per
   mesh exports, weights for a mesh that does not export it, weights in mode nearest (warnings);
   a host only one mesh exports (info: nothing to fail over to); a DestinationRule written beside
   the documents for a host meshfed emits one for, in the same namespace (warning: Istio uses
-  only one of them).
+  only one of them);
+* boundary authorization (`boundary`): a trust domain two meshes share, service accounts of a
+  namespace that does not import the host, a policy beside the documents that binds mesh-wide.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from ..failover import NEAREST
 from ..defaults import DEFAULTS_NAME
 from ..merge import Path_
 from ..model import Entry, Port, Remote, Values
+from . import boundary
 from .repo import Cluster, Doc, Repo, port_key, ports_text
 
 
@@ -291,7 +294,8 @@ class _Checker:
             for rule in self.repo.rules:
                 meta = rule.doc.get("metadata") if isinstance(rule.doc.get("metadata"), dict) else {}
                 theirs = meta.get("namespace") or (namespace if rule.directory == d.src.file.parent else None)
-                if rule.doc["spec"].get("host") == host and theirs == namespace:
+                if rule.doc["kind"] == "DestinationRule" and rule.doc["spec"].get("host") == host \
+                        and theirs == namespace:
                     self.add(d, warning(f"a second DestinationRule for {host} in namespace {namespace}: meshfed emits "
                                         f"{name} for it ({d.source}); Istio uses the top-level trafficPolicy of only "
                                         "one of them (the oldest) and merges only subsets, so meshfed's failover or "
@@ -325,6 +329,8 @@ def check_repo(repo: Repo) -> list[Diagnostic]:
             if d.ok:
                 ch.failover(c, d)
                 ch.rules(d)
+    for doc, finding in boundary.check(repo):
+        ch.add(doc, finding)
     out: list[Diagnostic] = []
     seen: set[Diagnostic] = set()
     for d in [*repo.diagnostics, *ch.out]:
