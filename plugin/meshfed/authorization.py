@@ -12,7 +12,7 @@ The policy shape (each fact checked in Istio's source; README, "Who may call an 
 - Principals are matched as SPIFFE IDs without `spiffe://`; Istio rewrites a five-part principal
   whose trust domain is `cluster.local` (or one of the mesh's aliases) into the mesh's own trust
   domain and aliases, so an importer can be named only by a trust domain that is neither
-  (`meshfed check` reports it); the own-mesh entries are two-part (`<td>/*`), never rewritten.
+  (the values check refuses the others); the own-mesh entries are two-part (`<td>/*`), never rewritten.
 """
 from __future__ import annotations
 
@@ -28,14 +28,12 @@ NAME_PREFIX = "importers-only-"  # the policy's name: the prefix and the first e
 
 
 class Importer:
-    """One importer of a host: its mesh (for messages), trust domain, namespace and the service
-    accounts listed for it (None: any)."""
+    """One importer of a host: its trust domain, namespace and the service accounts listed for it
+    (None: any)."""
 
-    __slots__ = ("mesh", "trust_domain", "namespace", "service_accounts")
+    __slots__ = ("trust_domain", "namespace", "service_accounts")
 
-    def __init__(self, mesh: str | None, trust_domain: str, namespace: str,
-                 service_accounts: tuple[str, ...] | None) -> None:
-        self.mesh = mesh
+    def __init__(self, trust_domain: str, namespace: str, service_accounts: tuple[str, ...] | None) -> None:
         self.trust_domain = trust_domain
         self.namespace = namespace
         self.service_accounts = service_accounts
@@ -65,7 +63,7 @@ class Settings:
         for entry in raw.get("services") or ():
             if isinstance(entry, dict) and "hostname" in entry and entry["hostname"] not in self.hosts:
                 self.hosts[entry["hostname"]] = [
-                    Importer(i.get("mesh"), i.get("trustDomain") or TRUST_DOMAIN, i["namespace"],
+                    Importer(i.get("trustDomain") or TRUST_DOMAIN, i["namespace"],
                              tuple(i["serviceAccounts"]) if i.get("serviceAccounts") is not None else None)
                     for i in entry.get("importers") or () if isinstance(i, dict) and "namespace" in i]
 
@@ -124,7 +122,7 @@ def policies(settings: Settings, exports: Iterable[tuple[str, dict[str, str] | N
             own[key] = []
         by_selector[key].hosts.append(host)
         own[key] += settings.importers(host)
-    for key, policy in by_selector.items():
+    for policy in by_selector.values():
         policy.importers = [i for other, p in by_selector.items() if overlap(policy.selector, p.selector)
                             for i in own[other]]
     return list(by_selector.values())

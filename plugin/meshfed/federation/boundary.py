@@ -13,10 +13,10 @@ each exporting cluster admits, for `check`, `explain`, `graph` and `diff`.
 """
 from __future__ import annotations
 
-from ..authorization import TRUST_DOMAIN, Settings
+from ..authorization import TRUST_DOMAIN, Settings, admitted
 from ..checks import NAMESPACE
 from ..diagnostics import Diagnostic, error, warning
-from .repo import Cluster, Doc, Repo, _inside
+from .repo import Cluster, Doc, Repo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -105,7 +105,8 @@ def _foreign(repo: Repo, c: Cluster, d: Doc) -> list[Diagnostic]:
     out = []
     for p in repo.rules:
         doc: dict[str, Any] = p.doc
-        if doc.get("kind") != "AuthorizationPolicy" or c.directory is None or not _inside(p.directory, c.directory):
+        if doc.get("kind") != "AuthorizationPolicy" or c.directory is None \
+                or not (p.directory == c.directory or c.directory in p.directory.parents):
             continue
         spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
         meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
@@ -132,7 +133,6 @@ def _foreign(repo: Repo, c: Cluster, d: Doc) -> list[Diagnostic]:
 def admission(exporter: Doc, host: str, caller: Cluster, namespace: str) -> str | None:
     """Whether the exporting document's policy for `host` admits `namespace` of cluster `caller`,
     in words (None: authorization is off there)."""
-    from ..authorization import admitted
     a = exporter.values.authorization  # type: ignore[union-attr]
     if not a.enabled:
         return None
