@@ -60,7 +60,8 @@ def test_generator_shaped_objects_of_every_kind_pass():
     kinds = {(o["apiVersion"].rpartition("/")[0], o["kind"]) for o in objects}
     assert kinds == {("networking.istio.io", k) for k in
                      ("Gateway", "ServiceEntry", "VirtualService", "DestinationRule", "WorkloadEntry", "EnvoyFilter")} \
-        | {("gateway.networking.k8s.io", "Gateway"), ("route.openshift.io", "Route")}
+        | {("gateway.networking.k8s.io", "Gateway"), ("route.openshift.io", "Route"),
+           ("security.istio.io", "AuthorizationPolicy")}
     assert validate_objects(objects, [CRDS]) == []
 
 

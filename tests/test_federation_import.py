@@ -98,6 +98,43 @@ def test_failover_round_trips(tmp_path):
     assert "failover" not in fed["spec"]["services"][0]
 
 
+def test_authorization_round_trips(tmp_path):
+    """global.authorization of the documents becomes spec.authorization, each mesh's trust domain
+    and aliases its own, and an importer's service accounts its import's."""
+    shutil.copytree(BOOKINFO, tmp_path / "source")
+    importer = {"mesh": "central-mesh", "trustDomain": "central.example.org", "namespace": "bookinfo",
+                "serviceAccounts": ["productpage"]}
+    exported = {"east": ["ratings.mesh.global"], "west": ["details.mesh.global", "ratings.mesh.global"]}
+    for cluster in ("central", "east", "west"):
+        authz: dict[str, Any] = {"enabled": True, "trustDomain": f"{cluster}.example.org"}
+        if cluster == "west":
+            authz["trustDomainAliases"] = ["old-west.example.org"]
+        if cluster in exported:
+            authz["services"] = [{"hostname": h, "importers": [importer]} for h in exported[cluster]]
+        edit(tmp_path / f"source/{cluster}/mesh/mesh.yaml",
+             lambda d, a=authz: values(d)["global"].update({"authorization": a}))
+    text = round_trip(tmp_path / "source", tmp_path)
+    fed = yaml.safe_load(text)
+    assert fed["spec"]["authorization"] == "importers-only"
+    meshes = {m["name"]: m for m in fed["spec"]["meshes"]}
+    assert meshes["west-mesh"]["trustDomain"] == "west.example.org"
+    assert meshes["west-mesh"]["trustDomainAliases"] == ["old-west.example.org"]
+    assert all(i["serviceAccounts"] == ["productpage"] for svc in fed["spec"]["services"] for i in svc["imports"])
+    assert "kind: AuthorizationPolicy" in renders(tmp_path / "apps", tmp_path)["west/bookinfo"]
+
+
+def test_authorization_accounts_of_a_namespace_that_imports_nothing(tmp_path):
+    shutil.copytree(BOOKINFO, tmp_path / "repo")
+    authz = {"enabled": True, "trustDomain": "east.example.org", "services": [{
+        "hostname": "ratings.mesh.global",
+        "importers": [{"trustDomain": "central.example.org", "namespace": "shop", "serviceAccounts": ["web"]}]}]}
+    edit(tmp_path / "repo/east/mesh/mesh.yaml", lambda d: values(d)["global"].update({"authorization": authz}))
+    run = meshfed("federation", "import", "repo", cwd=tmp_path)
+    assert run.returncode == 1 and run.stdout == ""
+    assert "service accounts are listed for mesh of trust domain central.example.org, namespace shop, which does " \
+           "not import ratings.mesh.global" in run.stderr
+
+
 def test_stdout_is_the_file_and_runs_agree(tmp_path):
     shutil.copytree(BOOKINFO, tmp_path / "repo")
     first = meshfed("federation", "import", "repo", cwd=tmp_path)

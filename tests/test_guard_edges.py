@@ -183,8 +183,9 @@ def test_explicit_tags_at_the_int64_bound() -> None:
 
 
 def test_merge_keys_in_order() -> None:
-    """Explicit keys win over merged ones; of merged maps, the earlier wins (in one `<<` list and
-    across several `<<` keys), whatever the position of `<<` among the keys."""
+    """As helm (go-yaml v2) reads them, checked with the pinned helm: in one `<<` list the earlier
+    map wins; keys are applied in the order written, so a key after `<<` wins over the merged one,
+    and a `<<` after a key (or after another `<<`) wins over it."""
     text = """
 a: &a {x: 1, q: 1, z: 1}
 b: &b {x: 2, q: 2, w: 2}
@@ -197,8 +198,8 @@ empty: {<<: [], k: 1}
 """
     [doc] = parse_all(text, "m.yaml")
     assert doc["list"] == {"x": 1, "q": 0, "z": 1, "w": 2}
-    assert doc["keys"] == {"x": 2, "q": 2, "w": 2, "z": 0}
-    assert doc["after"] == {"q": 0, "x": 2, "w": 2, "z": 1}
+    assert doc["keys"] == {"x": 1, "q": 1, "w": 2, "z": 0}
+    assert doc["after"] == {"q": 2, "x": 2, "w": 2, "z": 1}
     assert doc["three"] == {"v": 3, "x": 3, "q": 1, "z": 1, "w": 2}
     assert doc["empty"] == {"k": 1}
 

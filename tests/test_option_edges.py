@@ -149,7 +149,7 @@ def test_each_option_given_beats_the_document(app: Path, monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize("raw, field, message", [
-    ({"scop": "mesh"}, "data.scop", "unknown option (known: scope, layout, namespace, allowEmpty)"),
+    ({"scop": "mesh"}, "data.scop", "unknown option (known: scope, layout, namespace, allowEmpty, apiVersions, kubeVersion)"),
     ({"scope": "Mesh"}, "data.scope", "'Mesh' is not one of mesh, namespace, all"),
     ({"layout": "V2"}, "data.layout", "'V2' is not one of v1, v2"),
     ({"namespace": "Not_A_Label"}, "data.namespace", "'Not_A_Label' is not a valid namespace name (a DNS label)"),

@@ -188,6 +188,13 @@ def valid_values(draw: Any, layout: str) -> dict[str, Any]:
         values["export"] = [{"hostname": h, "labelSelector": draw(selectors),
                              **({"ports": draw(port_lists(min_size=1))} if draw(st.booleans()) else {})}
                             for h in exports]
+        # meshfed's extension: boundary authorization of the exports
+        if draw(st.booleans()):
+            importer: dict[str, Any] = {"trustDomain": "importer.example.org", "namespace": draw(dns_label(max_size=20))}
+            if draw(st.booleans()):
+                importer["serviceAccounts"] = [draw(dns_label(max_size=20))]
+            g["authorization"] = {"enabled": draw(st.booleans()), "trustDomain": "exporter.example.org",
+                                  "services": [{"hostname": exports[0], "importers": [importer]}]}
     return values
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from . import defaults
+from .authorization import TRUST_DOMAIN, overlap
 from .failover import DESTINATION_PREFIX
 from .formats import is_ip, is_label_value
 from .merge import Path_, format_path
@@ -107,6 +108,7 @@ def check(v: Values, tiers: set[str]) -> list[Finding]:
     _check_router(f, v)
     svc_meshes = v.meshes_by_host
     _check_failover(f, v, tiers)
+    _check_authorization(f, v)
     if v.egress.enabled:
         for host, remotes in svc_meshes.items():
             if len(remotes) > 100 and v.failover_for(host) is None:  # (failover routes to one destination)
@@ -146,6 +148,43 @@ def _check_failover(f: Findings, v: Values, tiers: set[str]) -> None:
         if isinstance(panic, int) and panic > 0:
             f.warn((*where, "outlierDetection", "minHealthPercent"), f"below {panic}% live endpoints Envoy panics and "
                    "sends requests to the dead ones too: the last live exporter does not keep the traffic")
+
+
+def _check_authorization(f: Findings, v: Values) -> None:
+    """global.authorization: a host listed once; every importer's trust domain one that a policy
+    of this mesh can name (Istio reads `cluster.local` and this mesh's own trust domains in a
+    principal as this mesh's)."""
+    raw = (v.raw.get("global") or {}).get("authorization") or {}
+    at = ("global", "authorization", "services")
+    services = [(i, e) for i, e in enumerate(raw.get("services") or ()) if isinstance(e, dict)]
+    for path, host, first in _duplicates(((*at, i, "hostname"), e["hostname"]) for i, e in services if "hostname" in e):
+        f.error(path, f"{host} is listed twice in global.authorization.services (also at {_rel(first, ())})")
+    a = v.authorization
+    if not a.enabled:
+        return
+    selected = [e for e in v.exports if e.label_selector]
+    for k, e in enumerate(selected):
+        for first in selected[:k]:
+            if first.label_selector != e.label_selector and overlap(first.label_selector, e.label_selector):
+                f.warn((*e.path, "labelSelector"), f"one pod can carry this selector and that of {first.hostname} "
+                       f"({format_path(first.path)}): each one's AuthorizationPolicy lets the other's importers "
+                       "through, to the pods of both")
+                break
+    own = a.own_domains()
+    for i, e in services:
+        for j, imp in enumerate(e.get("importers") or ()):
+            if not isinstance(imp, dict):
+                continue
+            td = imp.get("trustDomain") or TRUST_DOMAIN
+            who = f"importer {imp['mesh']}" if isinstance(imp.get("mesh"), str) else "the importer"
+            if td in own:
+                f.error((*at, i, "importers", j, "trustDomain"), f"{who} has trust domain {td}, which is this mesh's "
+                        f"own ({', '.join(own)}): its callers cannot be told apart from this mesh's, so "
+                        "authorization cannot be enforced; give each mesh its own trust domain")
+            elif td == TRUST_DOMAIN:
+                f.error((*at, i, "importers", j, "trustDomain"), f"{who} has trust domain {TRUST_DOMAIN}, which Istio "
+                        f"reads in a policy as this mesh's own ({a.trust_domain}): the importer cannot be admitted; "
+                        "give it a trust domain of its own")
 
 
 def _first_listing(v: Values, host: str) -> Path_:

@@ -10,6 +10,7 @@ so an error in them names the field to fix there.
 """
 from __future__ import annotations
 
+from . import authorization
 from .diagnostics import Diagnostic, did_you_mean, error
 from .formats import is_dns_label
 from .merge import Layer, format_path
@@ -33,7 +34,8 @@ def is_federation_spec(doc: Any) -> bool:
 class MeshSpec:
     """One entry of `spec.meshes`, as well-typed as the schema check left it."""
 
-    __slots__ = ("index", "name", "network", "cluster", "cluster_key", "locality", "addresses", "port", "values")
+    __slots__ = ("index", "name", "network", "cluster", "cluster_key", "locality", "addresses", "port", "values",
+                 "trust_domain", "trust_domain_aliases")
 
     def __init__(self, index: int, entry: dict[str, Any]) -> None:
         gateway = entry.get("gateway") or {}
@@ -46,6 +48,8 @@ class MeshSpec:
         self.addresses: list[str] | None = gateway.get("addresses")
         self.port: int | None = gateway.get("port")
         self.values: dict[str, Any] | None = entry.get("values")
+        self.trust_domain: str | None = entry.get("trustDomain")  # for authorization (default cluster.local)
+        self.trust_domain_aliases: list[str] | None = entry.get("trustDomainAliases")
 
     @property
     def field(self) -> str:
@@ -55,7 +59,7 @@ class MeshSpec:
 class Side:
     """One entry of a service's `exports` or `imports`."""
 
-    __slots__ = ("index", "mesh", "namespace", "selector", "weight")
+    __slots__ = ("index", "mesh", "namespace", "selector", "weight", "service_accounts")
 
     def __init__(self, index: int, entry: dict[str, Any]) -> None:
         self.index = index
@@ -63,6 +67,7 @@ class Side:
         self.namespace: str = entry["namespace"]
         self.selector: dict[str, str] | None = entry.get("labelSelector")
         self.weight: int | None = entry.get("weight")  # an export's, for failover mode weighted
+        self.service_accounts: list[str] | None = entry.get("serviceAccounts")  # an import's, for authorization
 
 
 def _complete(side: Any) -> bool:
@@ -129,8 +134,9 @@ class FederationSpec:
 
     def __init__(self, source: str, layout: str | None, layers: list[Layer], meshes: list[MeshSpec],
                  services: list[ServiceSpec], diagnostics: list[Diagnostic],
-                 failover: dict[str, Any] | None = None) -> None:
+                 failover: dict[str, Any] | None = None, authz: str | None = None) -> None:
         self.source = source
+        self.authorization = authz or authorization.OFF  # spec.authorization
         # spec.failover as written (absent: on, mode nearest, meshfed's outlier detection).
         self.failover: dict[str, Any] = failover if failover is not None else {}
         self.layout = layout
@@ -199,6 +205,9 @@ class FederationSpec:
         failover = self._failover(imported, fields)
         if failover is not None:
             data["global"]["failover"] = failover
+        authz = authorization.derive(self, mesh, fields)
+        if authz is not None:
+            data["global"]["authorization"] = authz
         if namespace_lists:
             data["import"] = self._namespace_list(mesh, namespace, "import", fields)
             data["export"] = self._namespace_list(mesh, namespace, "export", fields)
@@ -291,7 +300,10 @@ def read(doc: dict[str, Any], source: str, base_layers: list[Layer], problems: l
     raw_meshes = raw_spec["meshes"] if isinstance(raw_spec.get("meshes"), list) else []
     named = {m["name"] for m in raw_meshes if isinstance(m, dict) and isinstance(m.get("name"), str)}
     diagnostics += _structure(meshes, services, source, named)
-    return FederationSpec(source, spec.get("layout"), layers, meshes, services, diagnostics, spec.get("failover"))
+    diagnostics += [error(msg, source, field)
+                    for msg, field in authorization.federation_problems(spec.get("authorization"), meshes)]
+    return FederationSpec(source, spec.get("layout"), layers, meshes, services, diagnostics, spec.get("failover"),
+                          spec.get("authorization"))
 
 
 def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str, named: set[str]) -> list[Diagnostic]:

@@ -100,11 +100,21 @@ def is_duration(s: str) -> bool:
     return ms is not None and ms >= 1
 
 
+_TRUST_DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
+
+
+def is_trust_domain(s: str) -> bool:
+    """A SPIFFE trust domain as Istio accepts meshConfig.trustDomain (no `/`, no `*`)."""
+    return 0 < len(s) <= 255 and _TRUST_DOMAIN_CHARS.issuperset(s)
+
+
 CHECKS = {
     "dns-label": (is_dns_label, "must be a DNS label (lowercase letters, digits and '-', at most 63 characters)"),
     "label-value": (is_label_value, "must be a valid label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)"),
     "label-key": (is_label_key, "must be a valid label key ([prefix/]name, name at most 63 characters)"),
     "meshfed-hostname": (is_hostname, "must be a lowercase DNS name with at least one dot"),
     "address": (is_address, "must be an IPv4 or IPv6 literal or a lowercase DNS name"),
+    "dns-subdomain": (is_dns_subdomain, "must be a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)"),
+    "trust-domain": (is_trust_domain, "must be a trust domain (lowercase letters, digits, '.', '-' and '_', at most 255 characters)"),
     "duration": (is_duration, "must be a duration of at least 1ms, such as 5s, 1m30s or 500ms"),
 }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from . import defaults
 from .naming import dash
-from .rows import (GATEWAY, Context, Planned, egress_failover_rows, egress_gateway, egress_virtual_services,
-                   endpoint_weights, ingress_gateway, namespace_destination_rules, router_rows)
+from .rows import (GATEWAY, Context, Planned, authorization_policies, egress_failover_rows, egress_gateway,
+                   egress_virtual_services, endpoint_weights, ingress_gateway, namespace_destination_rules, router_rows)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
         yield Planned("networking.istio.io/v1", "ServiceEntry", ns, f"export-{dash(e.hostname)}", e.hostname,
                       _export_entry, (c, e, v.ports_of(e)))
     yield from namespace_destination_rules(v, ns)  # B3 (F11), failover
+    yield from authorization_policies(v, ns)  # boundary authorization of the exports
 
 
 def _export_entry(c: Context, e: Any, ports: tuple) -> tuple[dict[str, Any], None]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from .formats import is_ip
 from .naming import dash
 from .emit import Shared
-from .rows import (GATEWAY, Context, Planned, egress_failover_rows, egress_gateway, egress_virtual_services,
-                   endpoint_weights, ingress_gateway, namespace_destination_rules, resolution, router_rows)
+from .rows import (GATEWAY, Context, Planned, authorization_policies, egress_failover_rows, egress_gateway,
+                   egress_virtual_services, endpoint_weights, ingress_gateway, namespace_destination_rules, resolution,
+                   router_rows)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ def namespace_tier(c: Context) -> Iterator[Planned]:
                 yield Planned("networking.istio.io/v1", "WorkloadEntry", ns, f"{prefix}-{network}-{i}",
                               _workload_entry_identity, _workload_entry, (spec[i], labels, h, r, i))
     yield from namespace_destination_rules(v, ns)  # N3 (F11), failover
+    yield from authorization_policies(v, ns)  # boundary authorization of the exports
 
 
 def _service_entry(c: Context, h: str, ports: tuple, selector: dict[str, str]) -> tuple[dict[str, Any], None]:

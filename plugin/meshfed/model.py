@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from . import defaults
+from . import authorization, defaults
 from .failover import Failover, Settings
 from .merge import Path_
 
@@ -94,7 +94,7 @@ class Values:
                  ingress_selector: dict[str, str] | None, ingress_selector_path: Path_, ingress_port: int | None,
                  ingress_port_path: Path_, ingress_port_name: str | None, ingress_service_name: str | None,
                  egress: GatewaySettings, raw: dict[str, Any], ingress_selector_emptied: bool,
-                 default_ports_given: bool, failover: Settings) -> None:
+                 default_ports_given: bool, failover: Settings, authz: authorization.Settings) -> None:
         self.layout = layout
         self.config_namespace = config_namespace
         self.default_ports = default_ports
@@ -119,6 +119,8 @@ class Values:
         self.default_ports_given = default_ports_given
         # meshfed's extension `global.failover` (off unless enabled).
         self.failover = failover
+        # meshfed's extension `global.authorization` (off unless enabled).
+        self.authorization = authz
 
     def failover_for(self, host: str) -> Failover | None:
         """The failover an imported host gets, or None when it is off for it."""
@@ -238,6 +240,7 @@ def build(values: dict[str, Any], layout: str, merged: dict[str, Any] | None = N
         ingress_selector_emptied=lookup(merged, ingress_selector_path) == {},
         default_ports_given=bool(lookup(merged, ("global", "defaultServicePorts"))),
         failover=Settings(g.get("failover")),
+        authz=authorization.Settings(g.get("authorization")),
     )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from .authorization import SECURITY, policies
 from .emit import Shared
 from .failover import WEIGHTED, Failover, address_weights, destination
 from .formats import is_ip
@@ -225,7 +226,7 @@ def _failover_entry(v: Values, host: str, meshes: list[Remote], f: Failover,
 def endpoint_weights(f: Failover | None, meshes: list[Remote], counts: list[int]) -> list[int | None]:
     """The endpoint weight of each exporter's addresses (`counts[i]` of them) in `weighted` mode,
     so that each exporter gets its share whatever its number of addresses; None otherwise."""
-    if f is None or f.mode != WEIGHTED:
+    if f is None or f.mode != WEIGHTED or not meshes:  # (a host no remote lists has no endpoints)
         return [None] * len(meshes)
     return list(address_weights(f.shares([r.mesh for r in meshes], weights(len(meshes))), counts))
 
@@ -313,3 +314,12 @@ def namespace_destination_rules(v: Values, namespace: str | None) -> Iterator[Pl
 def resolution(addresses: tuple[str, ...]) -> str:
     """F6: STATIC when the addresses are IP literals (v4 or v6), else DNS."""
     return "STATIC" if addresses and all(is_ip(a) for a in addresses) else "DNS"
+
+
+def authorization_policies(v: Values, namespace: str | None) -> Iterator[Planned]:
+    """With `global.authorization` on: one AuthorizationPolicy per exported workload selector
+    (never one per caller), named from its first host; in export order."""
+    if not v.authorization.enabled:
+        return
+    for p in policies(v.authorization, [(e.hostname, e.label_selector) for e in v.exports]):
+        yield Planned(SECURITY, "AuthorizationPolicy", namespace, p.name, p.hosts[0], given, (p.spec(),))

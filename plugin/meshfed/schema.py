@@ -319,6 +319,15 @@ class Validator:
             hint = f"; in {self.layout} use `{other.replace(', ', '`, `').replace(' and ', '` and `')}`"
         return f"`{key}` is a layout {layout} key{hint}"
 
+    def _is_extension(self, schema: dict[str, Any]) -> bool:
+        """Whether a key's schema is one of meshfed's extensions of the charts' values (resolving
+        a reference into another file must not change the file the next one resolves in)."""
+        saved = self.root
+        try:
+            return bool(self._resolve(schema).get("x-meshfed-extension"))
+        finally:
+            self.root = saved
+
     def _unknown_message(self, key: str, known: list[str], other: dict[str, Any], props: dict[str, Any]) -> str:
         candidates = [*known, *other]
         close = [k for k in candidates if k.lower() == key.lower()]
@@ -326,7 +335,7 @@ class Validator:
             import difflib  # only when an unknown key is reported
             close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
         if not close:  # the charts' keys (meshfed's extensions are offered only as a close match)
-            listed = [k for k in known if not self._resolve(props[k]).get("x-meshfed-extension")]
+            listed = [k for k in known if not self._is_extension(props[k])]
             return f"unknown key `{key}` (known keys: {', '.join(listed)})"
         if close[0] in other:
             return f"unknown key `{key}` (did you mean `{close[0]}`? {self._other_layout_message(close[0], other[close[0]])})"

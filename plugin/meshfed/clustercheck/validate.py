@@ -72,6 +72,6 @@ def _check(obj: dict[str, Any], group: str, namespaced: bool, schema: Any, repor
         errors += validate_route(obj)
     problems += [report(e.path or "", str(e)) for e in errors]
     problems += [report(path, message, Layer.UNCHECKED) for path, message in unchecked]
-    if not errors and group == "networking.istio.io":
+    if not errors and group in ("networking.istio.io", "security.istio.io"):
         problems += [report(path, message, Layer.WEBHOOK) for path, message in webhook.validate(obj)]
     return problems

@@ -877,7 +877,59 @@ def _listener_match(apply_to: str, listener: Spec) -> str | None:
     return None if sub_filter.get("name") else "subfilter match has no name to match on"
 
 
+# --- AuthorizationPolicy --------------------------------------------------------------------------
+
+_SOURCE_FIELDS = ("principals", "requestPrincipals", "namespaces", "ipBlocks", "remoteIpBlocks", "notPrincipals",
+                  "notRequestPrincipals", "notNamespaces", "notIpBlocks", "notRemoteIpBlocks", "serviceAccounts",
+                  "notServiceAccounts", "trustDomains", "notTrustDomains")
+_OPERATION_FIELDS = ("ports", "methods", "paths", "hosts", "notPorts", "notMethods", "notPaths", "notHosts")
+
+
+def validate_authorization_policy(name: str, namespace: str, spec: Spec) -> list[Issue]:
+    """ValidateAuthorizationPolicy, the rules a generated policy can break: the selector, the
+    action's needs (DENY and CUSTOM need rules, only CUSTOM a provider), non-empty `from`,
+    `source`, `to` and `operation`, no empty value, serviceAccounts apart from principals and
+    namespaces, `when` keys with values."""
+    issues = _selector_labels((spec.get("selector") or {}).get("matchLabels"), "spec.selector.matchLabels")
+    action, rules = spec.get("action", "ALLOW"), spec.get("rules")
+    if action in ("DENY", "CUSTOM") and rules is None:
+        issues.append(("spec.rules", f"{action} action without `rules` is meaningless as it will never be triggered, "
+                                     "add an empty rule `{}` if you want it be triggered for every request"))
+    if action == "CUSTOM" and rules is not None and not (spec.get("provider") or {}).get("name"):
+        issues.append(("spec.provider.name", "`provider.name` must not be empty"))
+    if spec.get("provider") is not None and action != "CUSTOM":
+        issues.append(("spec.provider", f"`provider` must not be with non CUSTOM action, found {action}"))
+    for i, rule in enumerate(rules or ()):
+        at = f"spec.rules[{i}]"
+        for key, entry, fields in (("from", "source", _SOURCE_FIELDS), ("to", "operation", _OPERATION_FIELDS)):
+            if key in rule and not rule[key]:
+                issues.append((f"{at}.{key}", f"`{key}` must not be empty, found at rule {i}"))
+            for j, item in enumerate(rule.get(key) or ()):
+                body = (item or {}).get(entry)
+                if body is None:
+                    issues.append((f"{at}.{key}[{j}]", f"`{key}.{entry}` must not be nil, found at rule {i}"))
+                    continue
+                if not any(body.get(f) for f in fields):
+                    issues.append((f"{at}.{key}[{j}].{entry}", f"`{key}.{entry}` must not be empty, found at rule {i}"))
+                for f in fields:
+                    if "" in (body.get(f) or ()):
+                        issues.append((f"{at}.{key}[{j}].{entry}.{f}",
+                                       f"empty value not allowed, found in {f[0].upper()}{f[1:]}"))
+                if key == "from" and any(body.get(f) for f in ("serviceAccounts", "notServiceAccounts")) and any(
+                        body.get(f) for f in ("principals", "notPrincipals", "namespaces", "notNamespaces")):
+                    issues.append((f"{at}.from[{j}].source", "cannot set serviceAccounts with namespaces or "
+                                                             f"principals, found at rule {i}"))
+        for k, condition in enumerate(rule.get("when") or ()):
+            if not condition.get("key"):
+                issues.append((f"{at}.when[{k}].key", "`key` must not be empty"))
+            elif not condition.get("values") and not condition.get("notValues"):
+                issues.append((f"{at}.when[{k}]", "at least one of `values` or `notValues` must be set for key "
+                                                  f"{condition['key']}"))
+    return [(field, f"invalid policy {name}.{namespace}: {message}") for field, message in issues]
+
+
 VALIDATORS: dict[str, Callable[[str, str, Spec], list[Issue]]] = {
+    "AuthorizationPolicy": validate_authorization_policy,
     "Gateway": validate_gateway,
     "VirtualService": validate_virtual_service,
     "ServiceEntry": validate_service_entry,
@@ -888,7 +940,7 @@ VALIDATORS: dict[str, Callable[[str, str, Spec], list[Issue]]] = {
 
 
 def validate(obj: dict[str, Any]) -> list[Issue]:
-    """Everything the webhook would reject about a networking.istio.io object of a known kind."""
+    """Everything the webhook would reject about an Istio object of a known kind."""
     validator = VALIDATORS.get(obj.get("kind", ""))
     if validator is None:
         return []

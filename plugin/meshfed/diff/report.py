@@ -4,7 +4,8 @@ Every format lists the applications that differ or did not render, sorted by pat
 each the objects that differ, sorted by identity; an object's diff is the unified diff of its YAML
 as `meshfed render` writes it. Unchanged applications are only counted. A change to failover
 (a DestinationRule's outlier detection or locality setting, endpoint weights, the egress
-gateway's one destination) is also said in words, per imported host, before the objects.
+gateway's one destination) is also said in words, per imported host, before the objects; so is
+a change to boundary authorization (meshfed's AuthorizationPolicies): who gains or loses access.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import html
 import json
 import re
 
+from ..authorization import change_in_words
 from ..diagnostics import Diagnostic, printable
 from ..failover import DESTINATION_PREFIX, OUTLIER_FIELDS
 from ..federation.graph import changes as graph_changes, to_mermaid
@@ -191,6 +193,15 @@ def failover_words(d: AppDiff) -> list[str]:
     return sorted(set(out))
 
 
+def authorization_words(d: AppDiff) -> list[str]:
+    """What a change does to boundary authorization: who gains or loses access, per policy."""
+    out: list[str] = []
+    for change in d.changes:
+        if change.key[1] == "AuthorizationPolicy":
+            out += change_in_words(_parsed(change.before), _parsed(change.after))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Text
 
@@ -208,6 +219,7 @@ def text(report: Report, colour: bool) -> str:
         out.append(paint(f"{printable(d.path)} (cluster {printable(_cluster(d))}, {_what(d)}): "
                          f"{errors or _counts(d)}", "bold"))
         out += [f"  failover: {printable(line)}" for line in failover_words(d)]
+        out += [f"  authorization: {printable(line)}" for line in authorization_words(d)]
         for change in d.changes:
             out.append(paint(f"{change.change} {change.title}", "bold"))
             for line in change.unified("base", "head"):
@@ -262,9 +274,10 @@ def markdown(report: Report) -> str:
     left_out = 0
     for d in report.diffs:
         heading = [f"### {_code(d.path)} (cluster {html.escape(_cluster(d))})", ""]
-        words = failover_words(d)
+        words = [f"failover: {line}" for line in failover_words(d)]
+        words += [f"authorization: {line}" for line in authorization_words(d)]
         if words:
-            out += [*heading, *(f"- failover: {html.escape(line)}" for line in words), ""]
+            out += [*heading, *(f"- {html.escape(line)}" for line in words), ""]
             heading = []
         for change in d.changes:
             body = "\n".join(change.unified("base", "head"))
@@ -327,6 +340,9 @@ def as_json(report: Report) -> str:
         words = failover_words(d)
         if words:
             apps[-1]["failover"] = words
+        access = authorization_words(d)
+        if access:
+            apps[-1]["authorization"] = access
     summary = {"applications": report.compared, "differ": sum(d.status != ERROR for d in report.diffs),
                "added": report.total(ADDED), "removed": report.total(REMOVED), "changed": report.total(CHANGED),
                "notRendered": report.errors}

@@ -23,7 +23,9 @@ document without spec.mesh, a mesh with only namespace documents: warnings), per
   mesh exports, weights for a mesh that does not export it, weights in mode nearest (warnings);
   a host only one mesh exports (info: nothing to fail over to); a DestinationRule written beside
   the documents for a host meshfed emits one for, in the same namespace (warning: Istio uses
-  only one of them).
+  only one of them);
+* boundary authorization (`boundary`): a trust domain two meshes share, service accounts of a
+  namespace that does not import the host, a policy beside the documents that binds mesh-wide.
 
 While any document does not render, the findings that something is missing (an external mesh, a
 host no cluster imports) are left out: what the broken document says is unknown. No document in
@@ -39,6 +41,7 @@ from ..defaults import DEFAULTS_NAME
 from ..merge import Path_
 from ..model import Entry, Port, Remote, Values
 from ..source import display
+from . import boundary
 from .repo import Cluster, Doc, Repo, port_key, ports_text
 
 
@@ -302,7 +305,8 @@ class _Checker:
             for rule in self.repo.rules:
                 meta = rule.doc.get("metadata") if isinstance(rule.doc.get("metadata"), dict) else {}
                 theirs = meta.get("namespace") or (namespace if rule.directory == d.src.file.parent else None)
-                if rule.doc["spec"].get("host") == host and theirs == namespace:
+                if rule.doc["kind"] == "DestinationRule" and rule.doc["spec"].get("host") == host \
+                        and theirs == namespace:
                     self.add(d, warning(f"a second DestinationRule for {host} in namespace {namespace}: meshfed emits "
                                         f"{name} for it ({d.source}); Istio uses the top-level trafficPolicy of only "
                                         "one of them (the oldest) and merges only subsets, so meshfed's failover or "
@@ -336,6 +340,8 @@ def check_repo(repo: Repo) -> list[Diagnostic]:
             if d.ok:
                 ch.failover(c, d)
                 ch.rules(d)
+    for doc, finding in boundary.check(repo):
+        ch.add(doc, finding)
     if ch.complete and repo.docs and not any(d.cluster is not None for d in repo.docs):
         ch.out.append(error("no document belongs to a cluster: nothing was checked (set spec.mesh: {name, network} in "
                             "the mesh-tier documents, or name a Federation in spec.federation)",

@@ -9,6 +9,9 @@ Where one Envoy cluster chooses between the exporting meshes (a direct import, o
 gateway's one destination with failover), the choice is spelled out: the order in which the
 meshes serve the calling cluster (its locality from how the other clusters list it), their
 shares, and with `--down MESH` where the requests go while those meshes are down (`serving`).
+
+Where the exporting namespace has boundary authorization on, its AuthorizationPolicy for the host
+says whether the calling namespace is admitted, and why (`boundary.admission`).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from typing import Any
 from ..diagnostics import InputError, did_you_mean, error
 from ..failover import DESTINATION_PREFIX
 from ..model import Remote
+from . import boundary
 from .graph import EGRESS_IDS, INGRESS_IDS
 from .repo import Cluster, Doc, Repo, ports_text
 from .serving import ENVOY_MAX_EJECTION, Endpoint, Policy, percent, priorities, shares
@@ -70,6 +74,7 @@ class _Path:
         self.n = 0
         self.caller = caller  # the calling cluster's locality
         self.down = down or []
+        self.origin: tuple[Cluster, str] | None = None  # the calling cluster and namespace
 
     def step(self, doc: Doc | None, obj: dict[str, Any], text: str, indent: str = "") -> None:
         self.n += 1
@@ -152,6 +157,23 @@ class _Path:
                 spec = obj["spec"]
                 self.step(xd, obj, f"the exported service: workloads {_labels(spec['workloadSelector']['labels'])}, "
                           f"ports {_port_list(spec['ports'])}", indent)
+            self.authorization(xd, host, indent)
+
+    def authorization(self, xd: Doc, host: str, indent: str) -> None:
+        """The exporting namespace's AuthorizationPolicies bound to the host's workloads: whether
+        the calling namespace is admitted, and why."""
+        if self.origin is None:
+            return
+        text = boundary.admission(xd, host, *self.origin)
+        if text is None:
+            return
+        selector = next((e.label_selector or {} for e in xd.values.exports if e.hostname == host), {})  # type: ignore[union-attr]
+        for _, _, obj in xd.find("AuthorizationPolicy"):
+            if all(selector.get(k) == v for k, v in obj["spec"]["selector"]["matchLabels"].items()):
+                self.step(xd, obj, text, indent)
+        if text.startswith("denied"):
+            self.broken(f"the request is denied here: {xd.source} does not list namespace {self.origin[1]} of "
+                        f"{self.origin[0].name} among the importers of {host}", indent)
 
     def egress_side(self, c: Cluster, host: str, indent: str = "   ") -> None:
         """The calling cluster's egress gateway, its VirtualService, then one branch per route."""
@@ -236,6 +258,7 @@ class _Path:
         v = d.values
         entry = next(e for e in v.imports if e.hostname == host)
         ns = d.namespace or "(set by kustomize or Argo CD)"
+        self.origin = (c, d.namespace) if d.namespace else None
         self.note(f"{host} from namespace {ns} of cluster {c.name} (mesh {c.mesh}, network {c.network}), "
                   f"ports {ports_text(v.ports_of(entry))}")
         m = c.mesh_doc

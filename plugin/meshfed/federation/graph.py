@@ -5,7 +5,8 @@ services. Arrows follow a request: importing namespace -> egress gateway (when t
 through it) -> the exporting cluster's ingress gateway -> the exported service. The egress
 gateway's arrows carry the VirtualService weights (F1) when a host is load-balanced; with
 failover, an arrow to an exporter says `preferred` or `failover` (mode nearest) or its weight
-(mode weighted).
+(mode weighted); with boundary authorization on at the exporter, `admitted` or `denied`
+(`boundary.mark`; through the egress gateway, by importing namespace where they differ).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from ..diagnostics import InputError, error
+from . import boundary
 from .repo import Cluster, Doc, Repo
 from .serving import roles
 
@@ -104,8 +106,11 @@ def build_graph(repo: Repo) -> Graph:
             if m.values.egress.enabled and _gateway(m, EGRESS_IDS) is not None:
                 eg = egress(c)
                 for h, remotes in sorted(m.values.meshes_by_host.items()):
+                    callers = [d.namespace for d in c.ns_docs if d.ok and d.namespace
+                               and any(e.hostname == h for e in d.values.imports)]
                     for r, role in zip(remotes, roles(m.values.failover_for(h), remotes, repo.locality(c.mesh))):
-                        g.edge(eg, ingress(r.mesh), f"{h} ({role})" if len(remotes) > 1 else h)
+                        g.edge(eg, ingress(r.mesh), _label(h, role if len(remotes) > 1 else "",
+                                                           boundary.mark(repo, r.mesh, h, c, callers)))
         local = {e.hostname for e in m.values.local_exports} if m is not None and m.ok else set()
         for d in c.ns_docs:
             if not d.ok:
@@ -129,11 +134,18 @@ def build_graph(repo: Repo) -> Graph:
                 f = d.values.failover_for(e.hostname)
                 marks = roles(f, remotes, repo.locality(c.mesh)) if f is not None and len(remotes) > 1 else []
                 for r, role in zip(remotes, marks or [""] * len(remotes)):
-                    g.edge(ns, ingress(r.mesh), f"{e.hostname} ({role})" if role else e.hostname)
+                    admitted = boundary.mark(repo, r.mesh, e.hostname, c, [d.namespace] if d.namespace else [])
+                    g.edge(ns, ingress(r.mesh), _label(e.hostname, role, admitted))
     for c in repo.clusters:  # every cluster is drawn, also one with nothing to show
         if not any(n.cluster is c for n in g.nodes.values()):
             g.node((c.name, "idle"), ["no imports or exports"], "namespace", c, (rank[c.mesh], 9, ""))
     return g
+
+
+def _label(host: str, *notes: str) -> str:
+    """An edge's label: the host, then its notes (failover role, admission) in parentheses."""
+    said = [n for n in notes if n]
+    return f"{host} ({', '.join(said)})" if said else host
 
 
 def changes(before: Graph, after: Graph, clusters: set[str]) -> tuple[Graph, dict[tuple, str]]:

@@ -21,6 +21,10 @@ their merged values and provenance, grouped into clusters). From it:
   mode, outlierDetection), where documents set it, must agree and becomes `spec.failover`; a
   repository without it imports as `failover: {enabled: false}` (a Federation's default is on).
   Each host's own entry becomes the service's `failover`, its weights the exports' `weight`.
+* authorization: meshfed's values extension `global.authorization` is derived too: on in any
+  document makes `spec.authorization: importers-only`; each cluster's `trustDomain` and
+  `trustDomainAliases` (its documents must agree) become its mesh's; an importer's listed
+  `serviceAccounts` become its import's (the importer named by `mesh`, else by its trust domain).
 * order: meshes and services are ordered so that the derived lists keep the order the documents
   wrote (Helm renders in list order), else by cluster name and hostname.
 
@@ -37,6 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..authorization import IMPORTERS_ONLY, TRUST_DOMAIN
 from ..checks import MESH, NAMESPACE
 from ..defaults import DEFAULTS_NAME, defaults_layer
 from ..diagnostics import Diagnostic, InputError, error, warning
@@ -52,8 +57,8 @@ from ..source import display, find_root
 from ..unordered import compare_objects
 from .repo import Cluster, Doc, Repo, load, load_paths
 
-DERIVED: tuple[Path_, ...] = (("global", "remote"), ("global", "local"), ("global", "failover"), ("import",),
-                              ("export",))
+DERIVED: tuple[Path_, ...] = (("global", "remote"), ("global", "local"), ("global", "failover"),
+                              ("global", "authorization"), ("import",), ("export",))
 FAILOVER_POLICY = ("enabled", "mode", "outlierDetection")  # global.failover's keys a Federation says once
 _ABSENT = object()
 
@@ -69,6 +74,7 @@ class _Service:
         self.ports: list[dict[str, Any]] | None = None  # its `ports` in the Federation
         self.failover: dict[str, Any] | None = None  # its own `failover` (global.failover.services[])
         self.weights: dict[str, int] = {}  # exporting mesh -> its weight
+        self.accounts: dict[tuple[str, str], list[str]] = {}  # (importing mesh, namespace) -> serviceAccounts
 
     def exporters(self) -> set[str]:
         return {mesh for mesh, _ in self.exports}
@@ -257,6 +263,7 @@ class _Importer:
         self.cluster_dir: dict[str, str] = {}  # mesh -> cluster directory name
         self.services: dict[str, _Service] = {}
         self.gateways: dict[str, dict[str, Any]] = {}  # mesh -> {network, addresses, port, locality}
+        self.trust: dict[str, tuple[Doc, dict[str, Any]]] = {}  # mesh -> its trustDomain(Aliases), where read
         self.gateway_at: dict[str, tuple[str, str]] = {}
         self.mesh_order = _Order()
         self.service_order = _Order()
@@ -539,6 +546,41 @@ class _Importer:
             out["enabled"] = False
         return out
 
+    def collect_authorization(self, clusters: list[Cluster]) -> bool:
+        """Whether any document turns `global.authorization` on; each mesh's trust domain and
+        aliases (`self.trust`), and the importers' service accounts onto the services."""
+        on = False
+        found: list[tuple[Doc, dict[str, Any]]] = []
+        for c in clusters:
+            for d in c.docs:
+                values = lookup(d.merged.values, ("global", "authorization")) if d.merged is not None else None
+                if not isinstance(values, dict):
+                    continue
+                on = on or bool(values.get("enabled"))
+                mine = {k: values[k] for k in ("trustDomain", "trustDomainAliases") if k in values}
+                seen = self.trust.setdefault(c.mesh, (d, mine))
+                if not _same(seen[1], mine):
+                    self.fail(f"the trust domain of mesh {c.mesh} differs from {seen[0].source}'s; a mesh has one",
+                              *d.at(("global", "authorization")))
+                found.append((d, values))
+        by_domain = {t[1].get("trustDomain", TRUST_DOMAIN): mesh for mesh, t in self.trust.items()}
+        for d, values in found:
+            for i, entry in enumerate(values.get("services") or ()):
+                svc = self.services.get(entry.get("hostname")) if isinstance(entry, dict) else None
+                for j, imp in enumerate((entry.get("importers") or ()) if svc is not None else ()):
+                    if not isinstance(imp, dict) or imp.get("serviceAccounts") is None:
+                        continue
+                    mesh = imp.get("mesh") or by_domain.get(imp.get("trustDomain", TRUST_DOMAIN))
+                    key = (mesh, imp.get("namespace"))
+                    if key not in svc.imports:
+                        who = mesh or f"of trust domain {imp.get('trustDomain', TRUST_DOMAIN)}"
+                        self.fail(f"service accounts are listed for mesh {who}, namespace {key[1]}, which does not "
+                                  f"import {svc.hostname}",
+                                  *d.at(("global", "authorization", "services", i, "importers", j)))
+                        continue
+                    svc.accounts[key] = list(imp["serviceAccounts"])
+        return on
+
     # -- the Federation --------------------------------------------------------------------------
 
     def base_layers(self) -> list[Layer]:
@@ -553,7 +595,7 @@ class _Importer:
             out.append(first)
         return out
 
-    def document(self, clusters: list[Cluster], failover: dict[str, Any]) -> dict[str, Any]:
+    def document(self, clusters: list[Cluster], failover: dict[str, Any], authz: bool) -> dict[str, Any]:
         """The Federation document, from what the checks gathered."""
         bases = self.base_layers()
         layout = next(d.layout for d in self.repo.docs if d.layout is not None)
@@ -574,6 +616,8 @@ class _Importer:
             spec["values"] = shared
         if failover:
             spec["failover"] = failover
+        if authz:
+            spec["authorization"] = IMPORTERS_ONLY
         spec["meshes"] = meshes
         if services:
             spec["services"] = services
@@ -590,6 +634,7 @@ class _Importer:
         reach = {k: copy.deepcopy(gateway[k]) for k in ("addresses", "port") if gateway.get(k, _ABSENT) is not _ABSENT}
         if reach:
             out["gateway"] = reach
+        out.update(copy.deepcopy(self.trust[c.mesh][1]) if c.mesh in self.trust else {})
         if values:
             out["values"] = values
         return out
@@ -611,7 +656,9 @@ class _Importer:
         if exports:
             out["exports"] = exports
         if svc.imports:
-            out["imports"] = [{"mesh": m, "namespace": ns} for m, ns in sorted(svc.imports, key=lambda s: (rank[s[0]], s[1]))]
+            out["imports"] = [{"mesh": m, "namespace": ns, **({"serviceAccounts": svc.accounts[(m, ns)]}
+                                                               if (m, ns) in svc.accounts else {})}
+                              for m, ns in sorted(svc.imports, key=lambda s: (rank[s[0]], s[1]))]
         return out
 
     # -- the renders ---------------------------------------------------------------------------
@@ -773,9 +820,10 @@ def import_repo(repo: Repo, out: Path | None, root: Path | None,
         for svc in build.services.values():
             svc.ports = build.ports(svc)
     failover = build.collect_failover() if not build.problems else {}
+    authz = build.collect_authorization(clusters) if not build.problems else False
     if build.problems:
         raise InputError(list(dict.fromkeys(build.problems)))
-    doc = build.document(clusters, failover)
+    doc = build.document(clusters, failover, authz)
     build.verify(doc, clusters)
     if build.problems:
         raise InputError(build.problems)

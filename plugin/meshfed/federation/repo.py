@@ -170,7 +170,7 @@ class Repo:
     diagnostics: list[Diagnostic]  # reading, rendering and grouping problems
     owners: dict[Diagnostic, Doc] = field(default_factory=dict)
     tops: list[Path] = field(default_factory=list)
-    rules: list[ForeignRule] = field(default_factory=list)  # DestinationRules written beside the documents
+    rules: list[ForeignRule] = field(default_factory=list)  # DestinationRules, AuthorizationPolicies beside the documents
     unexpanded: list[str] = field(default_factory=list)  # Federations found whose errors hide their applications
     _by_mesh: dict[str, Cluster] | None = field(default=None, repr=False)
 
@@ -266,8 +266,9 @@ class FoundFederation:
 
 @dataclass
 class ForeignRule:
-    """An Istio DestinationRule found among the files (a kustomization's resource, say): `check`
-    reports one for a host meshfed already emits a DestinationRule for."""
+    """An Istio DestinationRule or AuthorizationPolicy found among the files (a kustomization's
+    resource, say): `check` reports one for a host meshfed already emits a DestinationRule for,
+    and one that binds to exported workloads mesh-wide or namespace-wide."""
 
     doc: dict[str, Any]
     source: str
@@ -312,7 +313,8 @@ def scan(paths: list[Path], root: Path | None,
                 continue
             real = f.resolve()
             for i, doc in enumerate(docs):
-                if rules is not None and _is_destination_rule(doc) and (real, i) not in seen:
+                if rules is not None and (_is_destination_rule(doc) or _is_authorization_policy(doc)) \
+                        and (real, i) not in seen:
                     seen.add((real, i))
                     rules.append(ForeignRule(doc, name, i, real.parent))
                 if (real, i) in seen or not (is_federation(doc) or is_federation_spec(doc)):
@@ -333,6 +335,12 @@ def scan(paths: list[Path], root: Path | None,
 def _is_destination_rule(doc: Any) -> bool:
     return (isinstance(doc, dict) and doc.get("kind") == "DestinationRule"
             and str(doc.get("apiVersion", "")).startswith("networking.istio.io/")
+            and isinstance(doc.get("spec"), dict))
+
+
+def _is_authorization_policy(doc: Any) -> bool:
+    return (isinstance(doc, dict) and doc.get("kind") == "AuthorizationPolicy"
+            and str(doc.get("apiVersion", "")).startswith("security.istio.io/")
             and isinstance(doc.get("spec"), dict))
 
 
