@@ -86,8 +86,11 @@ def _apply_patches(merged: Merged, patches: list[Patch]) -> list[Diagnostic]:
 
     for patch in patches:
         where = f"spec.patches[{patch.index}]"
-        # RFC 6902 section 4: members an operation does not define are ignored
-        members = _MEMBERS.get(patch.op.get("op"), ("op", "path"))
+        # RFC 6902 section 4: members an operation does not define are ignored. An `op` that is not
+        # a string (a list or a map cannot even be looked up) is reported by the schema check, and
+        # jsonpatch refuses it below.
+        name = patch.op.get("op")
+        members = _MEMBERS.get(name if isinstance(name, str) else "", ("op", "path"))
         op = {k: copy.deepcopy(patch.op[k]) for k in members if k in patch.op}
         if "from" in members and not isinstance(op.get("from"), str):
             problems.append(error(f"patch failed: {op.get('op')} needs from: a JSON pointer (a string)",

@@ -234,7 +234,7 @@ def _check(tree: _Tree, encoded: list[tuple[str, list[str], bytes]],
         try:
             fd = tree.find(directory)
             kind = None if fd is None else _kind(fd, name)
-            if kind is None:
+            if fd is None or kind is None:  # its directory or the file itself is still to be made
                 writes.append((rel, parts, data))
                 continue
             if kind != "file":

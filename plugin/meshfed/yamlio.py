@@ -176,15 +176,18 @@ def _go_timestamp(text: str) -> bool:
     m = re.match(_GO_TIMESTAMP, text)
     if m is None:
         return False
-    year, month, day, *clock = (None if g is None else int(g) for g in m.groups())
+    groups = m.groups()
+    year, month, day = (int(g) for g in groups[:3])
     if not 1 <= month <= 12 or not 1 <= day <= _MONTH_DAYS[month - 1]:
         return False
     if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
         return False
-    hour, minute, second, zone_h, zone_m = clock[:5] if clock[0] is not None else (*clock[5:], None, None)
-    if hour is None:
+    clock = groups[3:6] if groups[3] is not None else groups[8:]  # after `T` (with a zone), else after a space
+    if clock[0] is None:
         return True
-    return hour < 24 and minute < 60 and second < 60 and (zone_h is None or (zone_h <= 24 and zone_m <= 60))
+    hour, minute, second = (int(g) for g in clock)
+    zone_h, zone_m = groups[6:8]
+    return hour < 24 and minute < 60 and second < 60 and (zone_h is None or (int(zone_h) <= 24 and int(zone_m) <= 60))
 
 
 def _go_binary(text: str) -> str:
@@ -212,7 +215,6 @@ def resolve_tagged(tag: str, text: str) -> Any:
         if tag == _TIMESTAMP:
             if _go_timestamp(text):
                 return text
-            kind = _TIMESTAMP
         elif tag == _BINARY:
             return _go_binary(text)
         else:
@@ -223,7 +225,7 @@ def resolve_tagged(tag: str, text: str) -> Any:
     if kind is float and type(value) is int and value in _INT64:
         return float(value)
     shown = text if len(text) <= 40 else text[:37] + "..."
-    wanted = "!!timestamp" if kind is _TIMESTAMP else _KIND_TAGS[kind]
+    wanted = "!!timestamp" if kind is None else _KIND_TAGS[kind]  # None: a `!!timestamp` that is not one
     raise ValueError(f"cannot decode {_KIND_TAGS[type(value)]} `{shown}` as a {wanted}")
 
 
@@ -515,7 +517,8 @@ def _chunks(text: str, name: str) -> list[tuple[int, str]]:
     if not (text.startswith("---") or "\n---" in text):  # the common case: one document
         return [(1, text)]
     chunks: list[tuple[int, str]] = []
-    start, current = 0, []
+    start = 0
+    current: list[str] = []
     for n, line in enumerate(text.split("\n")):
         if line.startswith("---"):
             rest = line[3:].strip()

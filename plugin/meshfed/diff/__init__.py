@@ -56,8 +56,8 @@ def run(dirs: list[Path], base: str | None, head: str | None, fmt: str, colour: 
         with removed_at_end(tempfile.mkdtemp(prefix="meshfed-diff-")) as tmp:  # also on SIGTERM, SIGHUP
             report = _report([here / d for d in dirs], here, base, head, Path(tmp).resolve(), exclude, ignore_order)
     except Exception as exc:  # noqa: BLE001 - git's and the input's problems: messages, not a traceback
-        for d in failure(exc):
-            print(f"meshfed diff: {d}", file=stderr)
+        for problem in failure(exc):
+            print(f"meshfed diff: {problem}", file=stderr)
         return failed
     writers = {"text": lambda: text(report, colour), "markdown": lambda: markdown(report),
                "json": lambda: as_json(report)}
@@ -99,7 +99,7 @@ def _report(dirs: list[Path], here: Path, base_ref: str | None, head_ref: str | 
         rendered = {p: render_app(revision.tree, a, federations) for p, a in apps.items()}
         sides.append(Side(revision, rendered, view.clusters))
         views.append(view)
-    diffs, reordered = compare(*sides, ignore_order=ignore_order)
+    diffs, reordered = compare(sides[0], sides[1], ignore_order=ignore_order)
     compared = len(set(sides[0].apps) | set(sides[1].apps)) - sum(d.status == RENAMED for d in diffs)
     return Report(base, head, diffs, compared, (views[0], views[1]), reordered if ignore_order else None)
 

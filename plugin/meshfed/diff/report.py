@@ -185,11 +185,11 @@ def failover_words(d: AppDiff) -> list[str]:
                            "(failover) instead of a weighted split")
             elif one(before) and not one(after):
                 out.append(f"{host}: the egress gateway splits by weight again: no failover between exporters")
-    for host, (was, now) in weights.items():
-        if was != now:
-            keys = list(dict.fromkeys([*was, *now]))
+    for host, (old, new) in weights.items():
+        if old != new:
+            keys = list(dict.fromkeys([*old, *new]))
             out.append(f"{host}: endpoint weights " + ", ".join(
-                f"{k} {was.get(k, 'unset')} -> {now.get(k, 'unset')}" for k in keys if was.get(k) != now.get(k)))
+                f"{k} {old.get(k, 'unset')} -> {new.get(k, 'unset')}" for k in keys if old.get(k) != new.get(k)))
     return sorted(set(out))
 
 
@@ -324,7 +324,7 @@ def as_json(report: Report) -> str:
     def shown(name: str | None) -> str | None:  # file names that are not UTF-8 escaped, as in text
         return None if name is None else printable(name, len(name))
 
-    apps = []
+    apps: list[dict[str, object]] = []
     for d in report.diffs:
         apps.append({
             "path": shown(d.path),

@@ -389,6 +389,9 @@ class _Copy:
         except OSError as exc:
             raise InputError([error(f"cannot copy: {exc.strerror}; at {self.listing.label}", _name(path))]) from None
 
+    def _link(self, path: bytes, target: bytes) -> None:
+        self._write(path, lambda base, fd: os.symlink(target, base, dir_fd=fd))
+
     def links(self, targets: dict[bytes, bytes], wanted: Callable[[bytes], bool]) -> set[bytes]:
         """The links, then a refusal of every one that is absolute or, followed with every link
         on its way, leads out of the copy (a link to a link to `..` included). What the `wanted`
@@ -397,7 +400,7 @@ class _Copy:
             if not target or target.startswith(b"/") or b"\0" in target:
                 self.listing.refuse(path, "an absolute or empty symbolic link")
             else:
-                self._write(path, lambda base, fd, target=target: os.symlink(target, base, dir_fd=fd))
+                self._link(path, target)
         reached = set()
         for path in targets:
             real = os.path.realpath(self.root + b"/" + path)

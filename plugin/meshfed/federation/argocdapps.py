@@ -53,7 +53,7 @@ class Application:
     """One Application of a chart: where it is written, what it deploys where, and its values."""
 
     def __init__(self, doc: dict[str, Any], file: str, directory: str, where: str, tier: str) -> None:
-        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        meta = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
         self.doc = doc
         self.file = file
         self.directory = directory  # the name of the directory that holds the manifest
@@ -328,10 +328,10 @@ def build_values(apps: list[Application], repos: dict[str, Path]) -> None:
             spec = app.doc["spec"]
             sources, _ = _chart_sources(spec)
             chart = next(s for s, w in sources if w == app.where)
-            helm = chart.get("helm") if isinstance(chart.get("helm"), dict) else {}
+            helm = chart["helm"] if isinstance(chart.get("helm"), dict) else {}
             optional = helm.get("ignoreMissingValueFiles") is True
-            files = [values.wanted(app, sources, chart, f, f"{app.where}.helm.valueFiles[{j}]", optional)
-                     for j, f in enumerate(helm.get("valueFiles") or [])]
+            value_files = [values.wanted(app, sources, chart, f, f"{app.where}.helm.valueFiles[{j}]", optional)
+                           for j, f in enumerate(helm.get("valueFiles") or [])]
             file_params = []
             for k, p in enumerate(helm.get("fileParameters") or []):
                 field = f"{app.where}.helm.fileParameters[{k}]"
@@ -340,7 +340,7 @@ def build_values(apps: list[Application], repos: dict[str, Path]) -> None:
                     values.fail(app, field, "a file parameter needs a name")
                     continue
                 file_params.append((name, values.wanted(app, sources, chart, p.get("path"), f"{field}.path", False)))
-            plans.append((app, helm, [w for w in files if w], [(n, w) for n, w in file_params if w]))
+            plans.append((app, helm, [w for w in value_files if w], [(n, w) for n, w in file_params if w]))
         texts = values.read([w for _, _, files, params in plans for w in [*files, *(w for _, w in params)]])
         for app, helm, files, params in plans:
             for w in files:
@@ -405,7 +405,8 @@ def _remotes(values: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
 def identify(apps: list[Application]) -> list[Diagnostic]:
     """Each Application's cluster and mesh (see the module docstring); warnings. An InputError
     when a cluster cannot be named or a mesh cannot be told."""
-    problems, notes = [], []
+    problems: list[Diagnostic] = []
+    notes: list[Diagnostic] = []
     for app in apps:
         name, field = _cluster(app)
         if name is None or not is_dns_label(name):
@@ -418,10 +419,13 @@ def identify(apps: list[Application]) -> list[Diagnostic]:
     if problems:
         raise InputError(problems)
     mesh_apps: dict[str, Application] = {}
+    clusters: set[str] = set()
     for app in apps:
-        if app.tier == MESH and mesh_apps.setdefault(app.cluster, app) is not app:  # type: ignore[arg-type]
+        assert app.cluster is not None  # every Application's cluster is named: the check above raised otherwise
+        clusters.add(app.cluster)
+        if app.tier == MESH and mesh_apps.setdefault(app.cluster, app) is not app:
             problems.append(error(f"cluster {app.cluster} has a second mesh-admin Application, "
-                                  f"{mesh_apps[app.cluster].source}", app.source, "spec.destination"))  # type: ignore[index]
+                                  f"{mesh_apps[app.cluster].source}", app.source, "spec.destination"))
     exports = {c: _exports(a.values()) for c, a in mesh_apps.items()}
     candidates: dict[str, set[str]] = {}
     networks: dict[str, tuple[str, Application, int]] = {}
@@ -445,22 +449,22 @@ def identify(apps: list[Application]) -> list[Diagnostic]:
             break
     for mesh in sorted(set(candidates) - set(assigned)):
         _, app, i = networks[mesh]
-        left = sorted(candidates[mesh] - set(assigned.values()))
-        why = (f"it could be cluster {' or '.join(left)}" if left else
+        could_be = sorted(candidates[mesh] - set(assigned.values()))
+        why = (f"it could be cluster {' or '.join(could_be)}" if could_be else
                "no other cluster's global.local.export lists every service it imports")
         problems.append(error(f"which cluster is mesh {mesh}? {why}", app.source, f"global.remote[{i}].mesh"))
     if problems:
         raise InputError(problems)
     by_cluster = {c: m for m, c in assigned.items()}
-    for cluster in sorted({a.cluster for a in apps}):  # type: ignore[type-var]
-        mesh = by_cluster.get(cluster)
-        if mesh is None:
+    for cluster in sorted(clusters):
+        imported = by_cluster.get(cluster)
+        if imported is None:
             mesh, network = f"{cluster}-mesh", f"{cluster}-network"
             notes.append(warning(f"no cluster imports from cluster {cluster}, so its values name no mesh: it is mesh "
                                  f"{mesh} on network {network} in the Federation (no render depends on them; rename "
                                  "them there as you like)", mesh_apps[cluster].source if cluster in mesh_apps else None))
         else:
-            network = networks[mesh][0]
+            mesh, network = imported, networks[imported][0]
         for app in apps:
             if app.cluster == cluster:
                 app.mesh = (mesh, network)

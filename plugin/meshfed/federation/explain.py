@@ -178,6 +178,7 @@ class _Path:
     def egress_side(self, c: Cluster, host: str, indent: str = "   ") -> None:
         """The calling cluster's egress gateway, its VirtualService, then one branch per route."""
         m = c.mesh_doc
+        assert m is not None  # every caller checked that the cluster's mesh-tier document rendered
         gw = next((o for i in EGRESS_IDS for o in m.find("Gateway", i)), None)
         if gw is None:
             self.broken(f"the mesh tier of {c.label} renders no egress Gateway", indent)
@@ -207,12 +208,12 @@ class _Path:
         if self.down:
             lost = sum(r["weight"] for r in route
                        if r["destination"]["host"][len("ingress."):-len(".global")] in self.down)
-            served = {r["destination"]["host"][len("ingress."):-len(".global")]: float(r["weight"]) for r in route}
+            shares = {r["destination"]["host"][len("ingress."):-len(".global")]: float(r["weight"]) for r in route}
             for mesh in self.down:
-                served.pop(mesh, None)
+                shares.pop(mesh, None)
             total = sum(r["weight"] for r in route) or 1
             self.note(f"with {', '.join(self.down)} down: "
-                      + self._served({k: 100 * w / total for k, w in served.items()}, list(served), 100 * lost / total)
+                      + self._served({k: 100 * w / total for k, w in shares.items()}, list(shares), 100 * lost / total)
                       + ("" if not lost else " (a weighted route is chosen once per connection: nothing moves it)"),
                       indent)
         for i, dest in enumerate(route, 1):
@@ -364,7 +365,8 @@ def explain_repo(repo: Repo, host: str, cluster: str, down: list[str] | None = N
         raise InputError(errors)
     c = repo.find_cluster(cluster)
     down = list(dict.fromkeys(down or []))
-    known = {r.mesh for d in repo.docs if d.ok for r in d.values.remotes} | {x.mesh for x in repo.clusters}
+    known = ({r.mesh for d in repo.docs if d.ok for r in d.values.remotes if r.mesh is not None}
+             | {x.mesh for x in repo.clusters})
     unknown = [m for m in down if m not in known]
     if unknown:
         raise InputError([error(f"--down {m}: no such mesh (the meshes are {', '.join(sorted(known))})")
@@ -393,10 +395,10 @@ def explain_repo(repo: Repo, host: str, cluster: str, down: list[str] | None = N
         blocks.append("\n".join(p.lines))
     if not blocks:
         exporters = [x.name for x in repo.clusters if x.exporters(host)]
-        known = {e.hostname for x in repo.clusters for d in x.docs if d.ok
+        hosts = {e.hostname for x in repo.clusters for d in x.docs if d.ok
                  for e in (*d.values.imports, *d.values.exports)}
         hint = (f"; it is exported by {', '.join(exporters)}" if exporters
-                else f"; no cluster exports it{did_you_mean(host, known)}")
+                else f"; no cluster exports it{did_you_mean(host, hosts)}")
         raise InputError([error(f"cluster {c.name} does not import {host}: no namespace document imports it and "
                                 f"no remote lists it in importedServices{hint}")])
     return "\n\n".join(blocks) + "\n"

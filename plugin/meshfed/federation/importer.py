@@ -297,6 +297,7 @@ class _Importer:
                               "services: write the list itself", patch.source, f"spec.patches[{patch.index}]")
             if d.ok and d.fed is not None and d.fed.options.allow_empty and not d.objects():
                 field = BY_DEST["allow_empty"].document
+                assert field is not None  # allowEmpty is a document field: spec.allowEmpty
                 if d.tiers == {MESH}:  # a mesh that only imports: the Federation scaffolds no mesh tier for it
                     self.idle.append(d)
                     self.warnings.append(Diagnostic(

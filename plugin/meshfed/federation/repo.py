@@ -24,6 +24,9 @@ from ..rows import Planned
 from ..source import DOCUMENT_SUFFIXES, display, find_root, inside, read_file, within
 from ..yamlio import parse_all
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..source import PathArg
 
 
 # --------------------------------------------------------------------------------------------
@@ -51,7 +54,7 @@ class Source:
     base_dir: Path  # where its relative `spec.base` entries resolve
     index: int  # position in its file
     top: Path  # the directory given on the command line it was found under
-    root: Path  # the directory its bases may not leave
+    root: PathArg  # the directory its bases may not leave (a `Root`, from `scan`: messages name its rule)
     ref: dict[str, Any] | None = None  # KRM resourceRef
     cluster: str | None = None  # the cluster a document derived from a Federation belongs to
     layers: list[Layer] | None = None  # its values, when they come from elsewhere (an Argo CD Application)
@@ -189,10 +192,10 @@ class Repo:
         for d in self.docs:
             derivation = d.fed.derivation if d.fed is not None else None
             if derivation is not None and derivation.spec.mesh(mesh or "") is not None:
-                return derivation.spec.mesh(mesh or "").locality  # type: ignore[union-attr]
+                return derivation.spec.mesh(mesh or "").locality
         for d in self.docs:
             if d.ok:
-                for r in d.values.remotes:  # type: ignore[union-attr]
+                for r in d.values.remotes:
                     if r.mesh == mesh and r.locality is not None:
                         return r.locality
         return None
@@ -260,7 +263,7 @@ def _hidden(name: str) -> bool:
 class FoundFederation:
     """A Federation document found by `scan`: `real` is its resolved file."""
 
-    def __init__(self, doc: dict[str, Any], name: str, real: Path, top: Path, root: Path) -> None:
+    def __init__(self, doc: dict[str, Any], name: str, real: Path, top: Path, root: PathArg) -> None:
         self.doc, self.name, self.real, self.top, self.root = doc, name, real, top, root
 
 
@@ -286,7 +289,7 @@ def scan(paths: list[Path], root: Path | None,
     federations: list[FoundFederation] = []
     problems: list[Diagnostic] = []
     seen: set[tuple[Path, int]] = set()
-    root = find_root(root, paths)  # type: ignore[assignment]  # a path that names its rule in messages
+    chosen_root = find_root(root, paths)  # a path that names its rule in messages
     for path in paths:
         if not path.exists():
             problems.append(error("no such file or directory", display(path)))
@@ -306,7 +309,7 @@ def scan(paths: list[Path], root: Path | None,
             name = display(f)
             try:
                 if f is not path:  # found by the walk, not named: confined like a directory's files
-                    within(f, path, root)
+                    within(f, path, chosen_root)
                 docs = read_documents(f, name)
             except InputError as exc:
                 problems.extend(exc.diagnostics)
@@ -322,9 +325,9 @@ def scan(paths: list[Path], root: Path | None,
                 seen.add((real, i))
                 found += 1
                 if is_federation_spec(doc):
-                    federations.append(FoundFederation(doc, name, real, top, root))
+                    federations.append(FoundFederation(doc, name, real, top, chosen_root))
                 else:
-                    sources.append(Source(doc, name, real, f.parent, i, top, root))
+                    sources.append(Source(doc, name, real, f.parent, i, top, chosen_root))
         if not found and path.is_dir():
             problems.append(error("no MeshFederation or Federation documents below this directory", display(path)))
         elif not found and len(problems) == before:
@@ -385,9 +388,9 @@ class _Chains:
 
     def __init__(self) -> None:
         self.cache: dict[Path, Any] = {}
-        self.resolvers: dict[Path, Resolver] = {}  # one per root, so each base file is read once
+        self.resolvers: dict[PathArg, Resolver] = {}  # one per root, so each base file is read once
 
-    def resolver(self, root: Path) -> Resolver:
+    def resolver(self, root: PathArg) -> Resolver:
         return self.resolvers.setdefault(root, Resolver(root))
 
     def _load(self, real: Path, name: str) -> Any:
@@ -399,7 +402,7 @@ class _Chains:
                 self.cache[real] = None
         return self.cache[real]
 
-    def walk(self, doc: dict[str, Any], source: str, base_dir: Path, root: Path,
+    def walk(self, doc: dict[str, Any], source: str, base_dir: Path, root: PathArg,
              stack: tuple[Path, ...]) -> tuple[list[Path], MeshDecl | None]:
         files: list[Path] = []
         inherited: MeshDecl | None = None

@@ -110,8 +110,8 @@ def shares(endpoints: list[Endpoint], policy: Policy, caller: str | None,
     health = []
     for p in levels:
         members = [i for i in range(len(endpoints)) if prio[i] == p]
-        live = sum(1 for i in members if not ejected[i])
-        health.append(min(100.0, OVERPROVISIONING * 100 * live / len(members)))
+        live_count = sum(1 for i in members if not ejected[i])
+        health.append(min(100.0, OVERPROVISIONING * 100 * live_count / len(members)))
     total = sum(health)
     loads = []
     remaining = 100.0
