@@ -436,7 +436,8 @@ def growth_case(work: Path, meshes: list[int], runs: int, env: dict[str, str], o
              None, env, expanded),
             ("diff", [MESHFED, "diff", "--base", "HEAD~1", "--head", "HEAD"], None, env, repo),
             ("render", [MESHFED, "render", "--root", ".", rel], None, env, repo),
-            ("argocd generate", [MESHFED, "argocd", "generate"], None, {**root_env, "ARGOCD_APP_SOURCE_PATH": rel}, app),
+            ("argocd generate", [MESHFED, "argocd", "generate"], None,
+             {**root_env, "ARGOCD_APP_SOURCE_PATH": rel}, app),
             ("kustomize-plugin", [MESHFED, "kustomize-plugin", config], None, root_env, app),
             ("krm", [MESHFED, "krm"], krm_input, root_env, repo),
         ]
@@ -458,8 +459,8 @@ def growth_case(work: Path, meshes: list[int], runs: int, env: dict[str, str], o
     out("## N: cost against the size of the federation\n")
     out(f"Generated Federations (`bench/federation.py`: each mesh exports {federation.EXPORTS_PER_CLUSTER} "
         f"services, each imported by the next {federation.IMPORTERS} meshes, every other mesh through an egress "
-        "gateway), scaffolded and committed, then the first mesh moved to another locality. `scaffold` writes every application "
-        "afresh; `check`, `graph` take the Federation; `import` the same federation written as per-cluster "
+        "gateway), scaffolded and committed, then the first mesh moved to another locality. `scaffold` writes "
+        "every application afresh; `check`, `graph` take the Federation; `import` the same federation written as per-cluster "
         "documents (`federation.expand`); `diff` the two "
         "commits; the last four render one namespace-tier application cold, as Argo CD and kustomize run it. "
         f"Median of {runs} run(s): time (CPU) and peak RSS.\n")

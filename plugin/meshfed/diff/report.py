@@ -33,15 +33,16 @@ class Report:
     """Everything the writers need: the two revisions, the applications that differ, how many
     were compared, and each revision's federation view (for the graph)."""
 
-    __slots__ = ("base", "head", "diffs", "compared", "views")
+    __slots__ = ("base", "head", "diffs", "compared", "views", "skipped")
 
     def __init__(self, base: Revision, head: Revision, diffs: list[AppDiff], compared: int,
-                 views: tuple[FederationView, FederationView]) -> None:
+                 views: tuple[FederationView, FederationView], skipped: int = 0) -> None:
         self.base = base
         self.head = head
         self.diffs = diffs
         self.compared = compared
         self.views = views
+        self.skipped = skipped  # compared without a render: the same inputs at both revisions
 
     @property
     def errors(self) -> int:
@@ -51,14 +52,16 @@ class Report:
         return sum(d.count(change) for d in self.diffs)
 
     def summary(self) -> str:
-        """`2 of 6 applications differ: 3 objects added, 1 removed, 2 changed; 1 not rendered`."""
+        """`2 of 6 applications differ: 3 objects added, 1 removed, 2 changed; 1 not rendered; 3
+        skipped, their inputs unchanged`."""
         differ = [d for d in self.diffs if d.status != ERROR]
+        skipped = f"; {self.skipped} skipped, their inputs unchanged" if self.skipped else ""
         if not self.diffs:
-            return f"no differences in {_plural(self.compared, 'application')}"
+            return f"no differences in {_plural(self.compared, 'application')}{skipped}"
         text = (f"{len(differ)} of {_plural(self.compared, 'application')} differ: "
                 f"{_plural(self.total(ADDED), 'object')} added, {self.total(REMOVED)} removed, "
                 f"{self.total(CHANGED)} changed")
-        return text + (f"; {self.errors} not rendered" if self.errors else "")
+        return text + (f"; {self.errors} not rendered" if self.errors else "") + skipped
 
 
 def _plural(n: int, word: str) -> str:
@@ -314,6 +317,6 @@ def as_json(report: Report) -> str:
             apps[-1]["failover"] = words
     summary = {"applications": report.compared, "differ": sum(d.status != ERROR for d in report.diffs),
                "added": report.total(ADDED), "removed": report.total(REMOVED), "changed": report.total(CHANGED),
-               "notRendered": report.errors}
+               "notRendered": report.errors, "skipped": report.skipped}
     doc = {"base": revision(report.base), "head": revision(report.head), "applications": apps, "summary": summary}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
