@@ -33,6 +33,9 @@ test-fast: $(STAMP)
 # by git); `bench-record` also writes bench/RESULTS.md, the committed figures the README quotes.
 # `make bench BENCH_ARGS='--sizes S'`: only the cold start of the four hot routes (about a minute).
 # `make bench BENCH_ARGS='--sizes D'`: only `meshfed diff` between two commits (overlays/, 50 clusters).
+# `make bench BENCH_ARGS='--sizes N'`: the federation tools and one application's render from 100 to
+# 1,600 meshes, with the growth ratios (not in the default run; about 15 minutes on 2 shared cores;
+# `--meshes 100,200` for fewer).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

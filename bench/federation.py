@@ -22,7 +22,8 @@ def federation(clusters: int = CLUSTERS) -> dict:
     for i in range(clusters):
         mesh: dict = {"name": f"mesh-{i:02d}", "network": f"network-{i:02d}", "cluster": f"cluster-{i:02d}",
                       "locality": f"region-{i % 5}",
-                      "gateway": {"addresses": [f"10.{i}.0.10", f"10.{i}.0.11"], "port": 15443}}
+                      "gateway": {"addresses": [f"10.{i % 256}.{i // 256}.10", f"10.{i % 256}.{i // 256}.11"],
+                                  "port": 15443}}
         if i % 2:
             mesh["values"] = {"global": {"gateways": {"egress": {
                 "enabled": True, "selector": {"istio": "egressgateway"}, "port": 15443,
@@ -89,3 +90,35 @@ def commands(directory: Path, apps: list[Path], python: str, meshfed: str, outpu
         ("`meshfed federation scaffold` again (nothing changes)",
          [meshfed, "federation", "scaffold", "federation.yaml", "--out", "clusters", "--root", "."]),
     ]
+
+
+def expand(directory: Path, clusters: int = CLUSTERS) -> None:
+    """Write below `directory/expanded` the repository of per-cluster documents the Federation
+    stands for (each with its values written out, as before a Federation): what `meshfed
+    federation import` reads."""
+    import yaml
+
+    from meshfed.document import Resolver
+    from meshfed.federationdoc import application_documents
+
+    spec = Resolver(str(directory)).read_spec(federation(clusters), "federation.yaml", None)
+    for app, doc in application_documents(spec, "federation.yaml"):
+        ref = doc["spec"].pop("federation")
+        mesh = spec.mesh(ref["mesh"])
+        tier = doc["spec"]["scope"]
+        namespace = doc["metadata"].get("namespace") if tier == "namespace" else None
+        values: dict = {}
+        for layer in spec.layers_for(mesh, namespace, tier == "namespace"):
+            values = _merged(values, layer.data)
+        doc["spec"] = {"scope": tier, "layout": spec.layout, "mesh": {"name": mesh.name, "network": mesh.network},
+                       "values": values}
+        target = directory / "expanded" / app
+        target.mkdir(parents=True, exist_ok=True)
+        (target / f"{doc['metadata']['name']}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _merged(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out

@@ -21,6 +21,9 @@ bench/RESULTS.md (committed, quoted by the README). Tracked files change only wi
 on a fresh virtualenv with meshfed installed from a wheel (as users and the image install it).
 `--sizes D` runs only the D section: `meshfed diff` between two commits of the example repository
 `overlays/` and of the generated federation of the F section (`federation.generate`).
+`--sizes N` runs only the N section: the federation tools and one application's render on
+generated Federations of `--meshes` meshes (default 100,200,400,800,1600), with the growth ratios
+(not part of the default sizes: about N minutes; `make bench BENCH_ARGS='--sizes N'`).
 """
 from __future__ import annotations
 
@@ -59,6 +62,11 @@ MESH_MAX_YAML_FLOOR = 1.2  # L, mesh tier (both layouts), YAML render against th
 V1_NAMESPACE_MAX_INPUT_FLOOR = 1.5  # L, v1, namespace tier, YAML render against the input floor
 LINEARITY_SLACK = 1.2  # time ratio L->XL at most this much above the output-size ratio
 DIFF_MAX_SECONDS = 1.0  # `meshfed diff` on overlays/ between two commits: well under a second
+# Issue 24, "cost grows with the work": from the smallest to the largest federation of the N section,
+# the tools' time at most this much above the growth in meshes, one application's render at most
+# this many times its cost at the smallest.
+N_MAX_GROWTH_SLACK = 1.25
+N_MAX_APP_GROWTH = 2.0
 
 
 @dataclass
@@ -181,7 +189,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="S,M,L,XL,F,D",
                     help="S: cold start; M, L, XL: one render at scale; F: a 50-cluster Federation, every "
-                         "application; D: meshfed diff between two commits")
+                         "application; D: meshfed diff between two commits; N: the federation tools "
+                         "and one application's render from 100 to 1,600 meshes (not in the default)")
+    ap.add_argument("--meshes", default="100,200,400,800,1600",
+                    help="the federations' sizes of the N section, in meshes (default: %(default)s)")
     ap.add_argument("--runs", type=int, default=0,
                     help="runs per case (default: 25 interleaved for S, 5 for M, 7 for L, 3 for XL; a render and its floors interleaved)")
     ap.add_argument("--wheel", action="store_true",
@@ -232,7 +243,7 @@ def main() -> int:
             if opts.wheel:
                 small_case(work, opts.runs or 25, env, out, wheel_venv(work), "fresh virtualenv, meshfed "
                            "installed from its wheel (dependencies from the package index), bytecode compiled")
-        big = [s for s in sizes if s not in ("S", "F", "D")]
+        big = [s for s in sizes if s not in ("S", "F", "D", "N")]
         results: dict[tuple, dict] = {}
         if big:
             out("## Rendering at scale\n")
@@ -255,6 +266,8 @@ def main() -> int:
             federation_case(work, opts.runs or 3, env, out)
         if "D" in sizes:
             diff_case(work, opts.runs or 5, env, out)
+        if "N" in sizes:
+            growth_case(work, [int(n) for n in opts.meshes.split(",") if n.strip()], opts.runs or 1, env, out)
     finally:
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -391,6 +404,111 @@ def diff_case(work: Path, runs: int, env: dict[str, str], out) -> None:
         target = verdict(s.seconds <= DIFF_MAX_SECONDS) if i == 0 else "-"
         out(f"| {label} | {fmt_s(s.seconds)} | {fmt_s(s.cpu)} | {s.rss_mb:.0f} MB | {target} |")
     out()
+
+
+def growth_case(work: Path, meshes: list[int], runs: int, env: dict[str, str], out) -> None:
+    """The federation tools on generated Federations (`federation.federation(n)`) of growing size,
+    each scaffolded and committed, then its first mesh moved to another locality in a second commit: scaffold,
+    check, graph, import and diff (whole processes), and one application rendered cold through the
+    four routes Argo CD and kustomize run; time, CPU and peak RSS, and the growth ratios."""
+    rows: dict[int, dict[str, Sample]] = {}
+    for n in meshes:
+        repo = work / f"growth-{n}"
+        apps: list[Path] = []
+
+        def write(path: Path, n: int = n, apps: list = apps) -> None:
+            apps.extend(federation.generate(path, MESHFED, n))
+
+        git_repo(repo, write, lambda p: moved(p / "federation.yaml"))
+        app = apps[1]  # a namespace tier: cluster-00's first namespace
+        rel = app.relative_to(repo).as_posix()
+        config = next(f.name for f in app.glob("*.yaml") if f.name != "kustomization.yaml")
+        krm_input = krm_list(app / config, app.relative_to(repo))
+        root_env = {**env, "MESHFED_ROOT": str(repo)}
+        expanded = work / f"growth-{n}-documents"  # the same federation as per-cluster documents
+        federation.expand(expanded, n)
+        cases = [
+            ("scaffold", [MESHFED, "federation", "scaffold", "federation.yaml", "--out", "fresh", "--root", "."],
+             None, env, repo),
+            ("check", [MESHFED, "check", "--root", ".", "federation.yaml"], None, env, repo),
+            ("graph", [MESHFED, "graph", "--root", ".", "federation.yaml"], None, env, repo),
+            ("import", [MESHFED, "federation", "import", "--root", ".", "expanded", "-o", "imported.yaml"],
+             None, env, expanded),
+            ("diff", [MESHFED, "diff", "--base", "HEAD~1", "--head", "HEAD"], None, env, repo),
+            ("render", [MESHFED, "render", "--root", ".", rel], None, env, repo),
+            ("argocd generate", [MESHFED, "argocd", "generate"], None,
+             {**root_env, "ARGOCD_APP_SOURCE_PATH": rel}, app),
+            ("kustomize-plugin", [MESHFED, "kustomize-plugin", config], None, root_env, app),
+            ("krm", [MESHFED, "krm"], krm_input, root_env, repo),
+        ]
+        rows[n] = {}
+        for label, cmd, stdin, cmd_env, cwd in cases:
+            samples = []
+            for _ in range(runs):
+                shutil.rmtree(repo / "fresh", ignore_errors=True)
+                s = run_once(cmd, stdin, env=cmd_env, cwd=str(cwd))
+                if s.code:
+                    raise SystemExit(f"{n} meshes, {label}: exit code {s.code} ({' '.join(cmd)})")
+                samples.append(s)
+            rows[n][label] = Sample(statistics.median(x.seconds for x in samples), max(x.rss_mb for x in samples),
+                                    0, statistics.median(x.cpu for x in samples))
+        shutil.rmtree(repo, ignore_errors=True)
+        shutil.rmtree(expanded, ignore_errors=True)
+    labels = list(rows[meshes[0]])
+    first, last = meshes[0], meshes[-1]
+    out("## N: cost against the size of the federation\n")
+    out(f"Generated Federations (`bench/federation.py`: each mesh exports {federation.EXPORTS_PER_CLUSTER} "
+        f"services, each imported by the next {federation.IMPORTERS} meshes, every other mesh through an egress "
+        "gateway), scaffolded and committed, then the first mesh moved to another locality. `scaffold` writes "
+        "every application afresh; `check`, `graph` take the Federation; `import` the same federation written as per-cluster "
+        "documents (`federation.expand`); `diff` the two "
+        "commits; the last four render one namespace-tier application cold, as Argo CD and kustomize run it. "
+        f"Median of {runs} run(s): time (CPU) and peak RSS.\n")
+    out("| meshes | " + " | ".join(labels) + " |")
+    out("|---:|" + "---:|" * len(labels))
+    for n in meshes:
+        out(f"| {n:,} | " + " | ".join(f"{fmt_s(rows[n][k].seconds)} ({fmt_s(rows[n][k].cpu)}), "
+                                       f"{rows[n][k].rss_mb:.0f} MB" for k in labels) + " |")
+    if len(meshes) < 2:
+        out()
+        return
+    out(f"\n### Growth from {first:,} to {last:,} meshes ({last / first:g}x)\n")
+    out(f"Targets: the tools at most {N_MAX_GROWTH_SLACK:g}x the growth in meshes in CPU time (linear), one "
+        f"application's render at most {N_MAX_APP_GROWTH:g}x its cost at {first:,} meshes; peak RSS at most "
+        "linear. Each step's ratio beside the whole.\n")
+    out("| what | " + " | ".join(f"{a:,}->{b:,}" for a, b in zip(meshes, meshes[1:])) +
+        " | CPU, whole | RSS, whole | target |")
+    out("|---|" + "---:|" * (len(meshes) + 1) + "---|")
+    app_routes = ("render", "argocd generate", "kustomize-plugin", "krm")
+    for k in labels:
+        steps = [rows[b][k].cpu / max(rows[a][k].cpu, 1e-3) for a, b in zip(meshes, meshes[1:])]
+        whole = rows[last][k].cpu / max(rows[first][k].cpu, 1e-3)
+        rss = rows[last][k].rss_mb / rows[first][k].rss_mb
+        limit = N_MAX_APP_GROWTH if k in app_routes else N_MAX_GROWTH_SLACK * last / first
+        out(f"| {k} | " + " | ".join(f"{x:.2f}" for x in steps) + f" | {whole:.2f} | {rss:.2f} | "
+            f"{verdict(whole <= limit and rss <= last / first)} (<= {limit:g}x) |")
+    out()
+
+
+def moved(federation_file: Path) -> None:
+    """The change the N section's diff reviews: the first mesh moved to another locality (what its
+    importers' failover orders by), a change `meshfed check` still accepts."""
+    import yaml
+    doc = yaml.safe_load(federation_file.read_text())
+    doc["spec"]["meshes"][0]["locality"] = "region-moved"
+    federation_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def krm_list(config: Path, directory: Path) -> bytes:
+    """A generator ResourceList whose functionConfig is the application's document, with the path
+    kustomize annotates it with (the directory its relative paths resolve from)."""
+    import yaml
+
+    doc = yaml.safe_load(config.read_text())
+    doc["metadata"]["annotations"] = {"config.kubernetes.io/path": f"{directory.as_posix()}/{config.name}",
+                                      "internal.config.kubernetes.io/path": f"{directory.as_posix()}/{config.name}"}
+    return yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [],
+                           "functionConfig": doc}, sort_keys=False).encode()
 
 
 def wheel_venv(work: Path) -> Path:

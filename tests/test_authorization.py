@@ -106,7 +106,8 @@ def violations(fed: dict[str, Any], mesh: str, namespace: str, objects: list[dic
         may = [(i["mesh"], i["namespace"], i.get("serviceAccounts")) for s, e in local
                if _overlap(e["labelSelector"], labels) for i in s.get("imports", ())]
 
-        def decide(principal: str | None, objs: list[dict[str, Any]] = objects) -> bool:
+        def decide(principal: str | None, objs: list[dict[str, Any]] = objects,
+                   labels: dict[str, str] = labels) -> bool:
             return allowed(config, objs, namespace, labels, Request(principal))
 
         host = svc["hostname"]

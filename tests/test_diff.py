@@ -197,7 +197,7 @@ def test_default_base_is_the_merge_base_with_upstream(tmp_path: Path) -> None:
     assert "overlays/central/mesh" in out and "overlays/west" not in out
     git(clone, "branch", "-q", "--unset-upstream")
     out, _, _ = diff(clone)  # no upstream: HEAD against the work tree, which holds no change
-    assert out.splitlines()[-1] == "no differences in 6 applications"
+    assert out.splitlines()[-1] == "no differences in 6 applications; 6 skipped, their inputs unchanged"
 
 
 def test_exit_codes(tmp_path: Path) -> None:
@@ -413,7 +413,7 @@ def test_symbolic_links_of_a_commit_are_kept(tmp_path: Path) -> None:
     commit(repo, "through a link")
     out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD")
     assert (code, err) == (0, "")
-    assert out.splitlines()[-1] == "no differences in 6 applications"
+    assert out.splitlines()[-1] == "no differences in 6 applications"  # the base names another file: rendered
 
 
 def test_a_revision_reads_its_federation_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -477,3 +477,66 @@ def test_errors_are_printed_once_and_fixtures_can_be_excluded(tmp_path: Path) ->
         skipped = _script(repo, "--base", "HEAD", "--exclude", "other", "--exclude", glob)
         assert (skipped.returncode, skipped.stderr) == (0, ""), glob
         assert "no differences in 6 applications" in skipped.stdout
+
+
+def _renders(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, bool]]:
+    """Every render `meshfed diff` asks for: (revision, application, whether its objects are built)."""
+    import meshfed.diff as diff_package
+
+    calls: list[tuple[str, str, bool]] = []
+    real = diff_package.render_app
+
+    def recorded(tree: Path, app, federations, objects: bool = True):
+        calls.append((tree.name, app.path, objects))
+        return real(tree, app, federations, objects)
+
+    monkeypatch.setattr(diff_package, "render_app", recorded)
+    return calls
+
+
+@pytest.mark.parametrize("file, old, new, rendered", [
+    # east's gateway port: only central, which imports from east, reads it
+    ("overlays/federation.yaml", "- 192.0.2.10\n      port: 15443", "- 192.0.2.10\n      port: 15444",
+     {"overlays/central/mesh", "overlays/central/bookinfo"}),
+    # the base every mesh shares: every application
+    ("overlays/base/mesh.yaml", "configNamespace: istio-system", "configNamespace: istio-config",
+     {f"overlays/{c}/{t}" for c in ("central", "east", "west") for t in ("mesh", "bookinfo")}),
+    # one application's own values: that application
+    ("overlays/central/bookinfo/bookinfo.yaml", "    mesh: central-mesh\n",
+     "    mesh: central-mesh\n  values: {global: {configNamespace: istio-config}}\n", {"overlays/central/bookinfo"}),
+    # what no render reads (a label of the document): none
+    ("overlays/central/bookinfo/bookinfo.yaml", "  name: bookinfo\n", "  name: bookinfo\n  labels: {team: a}\n", set()),
+])
+def test_diff_renders_only_the_applications_whose_inputs_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file: str, old: str, new: str, rendered: set[str]) -> None:
+    repo = init_repo(tmp_path / "repo")
+    text = (repo / file).read_text()
+    assert text.count(old) == 1, f"{file} must hold the old text once"
+    (repo / file).write_text(text.replace(old, new))
+    commit(repo, "change")
+    calls = _renders(monkeypatch)
+    out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD", fmt="json")
+    assert code == 0, err
+    full = {(side, path) for side, path, objects in calls if objects}
+    assert full == {(side, path) for side in ("base", "head") for path in rendered}
+    # The others are only asked whether they render, once, at the head.
+    checked = [(side, path) for side, path, objects in calls if not objects]
+    assert sorted(checked) == sorted(("head", p) for p in
+                                     {f"overlays/{c}/{t}" for c in ("central", "east", "west")
+                                      for t in ("mesh", "bookinfo")} - rendered)
+    summary = json.loads(out)["summary"]
+    assert summary["applications"] == 6 and summary["skipped"] == 6 - len(rendered)
+
+
+def test_an_application_that_fails_with_unchanged_inputs_is_still_reported(tmp_path: Path) -> None:
+    """Skipping never hides an error: the same broken inputs at both revisions are reported."""
+    repo = init_repo(tmp_path / "repo")
+    mesh = repo / "overlays" / "west" / "mesh" / "mesh.yaml"
+    mesh.write_text(mesh.read_text() + "  values: {global: {configNamespace: Not-A-Label}}\n")
+    commit(repo, "broken")
+    (repo / "overlays" / "README.md").write_text("changed\n")
+    commit(repo, "unrelated")
+    out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD")
+    assert code == 1
+    assert "overlays/west/mesh" in out and "configNamespace" in err
+    assert "5 skipped" in out.splitlines()[-1]

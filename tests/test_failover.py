@@ -177,3 +177,12 @@ def test_without_failover_a_dead_exporter_keeps_its_share(tmp_path: Path, fed: d
         cluster = _cluster(off, text, mesh)
         for x in exporters:
             assert cluster.sidecar(namespace, host, port, {x}).lost > Fraction(0), (mesh, host, x)
+
+
+def test_a_weighted_host_no_remote_lists_has_no_endpoint_weights() -> None:
+    """A namespace importing, in mode weighted, a host no remote lists: nothing to weigh (its own
+    error is the cross-cluster check's), never a division by zero."""
+    from meshfed.failover import Failover
+    from meshfed.rows import endpoint_weights
+
+    assert endpoint_weights(Failover("weighted", {}, {}), [], []) == []

@@ -122,11 +122,7 @@ def _render(paths: Sequence[PathArg], documents: Sequence[Document], extra: list
     if not paths and not documents:
         rendering = render_layers(sets(extra), [], options.over(fallback))
         return _result([(rendering, "the values")], [], lazy)
-    resolver = Resolver(find_root(root, paths))
-    if federations is not None:
-        resolver.specs = federations
-    feds = load_paths(list(paths), resolver) if paths else []
-    feds += [resolver.federation(d.data, d.source, d.base_dir) for d in documents]
+    feds = _read(paths, documents, root, federations)
     renderings = []
     problems: list[Diagnostic] = []
     for fed in feds:
@@ -142,6 +138,42 @@ def _render(paths: Sequence[PathArg], documents: Sequence[Document], extra: list
                                  for d in rendering.diagnostics]
         renderings.append((rendering, fed.source))
     return _result(renderings, problems, lazy)
+
+
+def _read(paths: Sequence[PathArg], documents: Sequence[Document], root: PathArg | None,
+          federations: dict[str, FederationSpec] | None) -> list[Any]:
+    """The documents, their bases resolved (and the Federations they name, kept in `federations`)."""
+    resolver = Resolver(find_root(root, paths))
+    if federations is not None:
+        resolver.specs = federations
+    feds = load_paths(list(paths), resolver) if paths else []
+    return feds + [resolver.federation(d.data, d.source, d.base_dir) for d in documents]
+
+
+def inputs_digest(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (), *,
+                  root: PathArg | None = None, federations: dict[str, FederationSpec] | None = None) -> str | None:
+    """A digest of everything `render(paths, documents, root=root)` reads: each document's source
+    and options, its values layers in order (the file and field each names, its data, and for
+    values derived from a Federation the field each value came from) and its patches. A render is
+    a function of these alone, so two revisions with one digest render the same objects and the
+    same messages (`meshfed diff` renders only the applications whose digest differs). None when
+    the documents cannot be read without a problem: then only a render says what it is."""
+    import hashlib
+
+    try:
+        parts: list[Any] = []
+        for fed in _read(paths, documents, root, federations):
+            layers, why = fed.values_layers(fed.options)
+            if fed.diagnostics or why or layers is None:
+                return None
+            parts.append((fed.source, [getattr(fed.options, dest) for dest in fed.options.__slots__],
+                          [(layer.name, layer.prefix, layer.via, layer.data,
+                            list(getattr(layer, "fields", {}).items())) for layer in layers],
+                          [(patch.source, patch.index, patch.op) for patch in fed.patches]))
+        # repr, not marshal: marshal's bytes depend on which objects are shared, repr's only on the values.
+        return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest() if parts else None
+    except Exception:  # noqa: BLE001 - whatever the input holds, a render reports it
+        return None
 
 
 def declared_options(directory: PathArg, root: PathArg | None = None) -> list[Options]:

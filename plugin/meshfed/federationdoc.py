@@ -77,7 +77,7 @@ def _complete(side: Any) -> bool:
 class ServiceSpec:
     """One entry of `spec.services`."""
 
-    __slots__ = ("index", "hostname", "ports", "exports", "imports", "failover")
+    __slots__ = ("index", "hostname", "ports", "exports", "imports", "failover", "_by_mesh")
 
     def __init__(self, index: int, entry: dict[str, Any]) -> None:
         self.index = index
@@ -87,16 +87,21 @@ class ServiceSpec:
         # Entries the schema check refused (null, missing keys) are left out: their errors say why.
         self.exports = [Side(j, e) for j, e in enumerate(entry.get("exports") or []) if _complete(e)]
         self.imports = [Side(j, e) for j, e in enumerate(entry.get("imports") or []) if _complete(e)]
+        # ("exports"|"imports", mesh) -> the sides of that mesh, in order: asked once per mesh deriving.
+        self._by_mesh: dict[tuple[str, str], list[Side]] = {}
+        for key, sides in (("exports", self.exports), ("imports", self.imports)):
+            for side in sides:
+                self._by_mesh.setdefault((key, side.mesh), []).append(side)
 
     @property
     def field(self) -> str:
         return f"spec.services[{self.index}]"
 
     def exported_by(self, mesh: str) -> list[Side]:
-        return [e for e in self.exports if e.mesh == mesh]
+        return self._by_mesh.get(("exports", mesh), [])
 
     def imported_by(self, mesh: str) -> list[Side]:
-        return [i for i in self.imports if i.mesh == mesh]
+        return self._by_mesh.get(("imports", mesh), [])
 
     def entry(self, selector: dict[str, str] | None = None, with_selector: bool = False) -> dict[str, Any]:
         """`{hostname, ports}` as the values lists hold it (ports only where the service has them)."""
@@ -147,13 +152,21 @@ class FederationSpec:
         self.patches: list[Any] = []  # `spec.patches` of MeshFederation bases, applied after all merging
         self.file: str | None = None  # the resolved file it was read from
         self._by_name = {m.name: m for m in meshes}
+        self._index: _Index | None = None
 
     def mesh(self, name: str) -> MeshSpec | None:
         return self._by_name.get(name)
 
+    def index(self) -> _Index:
+        """Who exports and imports what, by mesh: built once, so that deriving one mesh costs what
+        that mesh exports and imports, not the size of the federation."""
+        if self._index is None:
+            self._index = _Index(self.services)
+        return self._index
+
     def namespaces(self, mesh: str) -> list[str]:
         """The namespaces of `mesh` that export or import something, sorted."""
-        return sorted({s.namespace for svc in self.services for s in (*svc.exports, *svc.imports) if s.mesh == mesh})
+        return sorted(self.index().namespaces.get(mesh, ()))
 
     def layers_for(self, mesh: MeshSpec, namespace: str | None, namespace_lists: bool) -> list[Layer]:
         """The Federation's layers for one mesh (and namespace): bases, shared values, the mesh's
@@ -167,7 +180,8 @@ class FederationSpec:
     def _derive(self, mesh: MeshSpec, namespace: str | None, namespace_lists: bool) -> DerivedLayer:
         fields: dict[Path_, str] = {}
         local: list[dict[str, Any]] = []
-        for svc in self.services:
+        index = self.index()
+        for svc in index.services.get(("exports", mesh.name), ()):
             sides = svc.exported_by(mesh.name)
             if sides:
                 at: Path_ = ("global", "local", "export", len(local))
@@ -175,14 +189,20 @@ class FederationSpec:
                 fields[at] = f"{svc.field}.exports[{sides[0].index}]"
                 fields[(*at, "hostname")] = f"{svc.field}.hostname"
                 fields[(*at, "ports")] = f"{svc.field}.ports"
-        imported = [svc for svc in self.services if svc.imported_by(mesh.name)]
+        imported = index.services.get(("imports", mesh.name), [])
+        # The meshes exporting what this one imports (in the order of spec.meshes), each with
+        # those hosts (in the order of spec.services).
+        serving: dict[str, list[ServiceSpec]] = {}
+        for svc in imported:
+            for e in svc.exports:
+                hosts = serving.setdefault(e.mesh, [])
+                if not hosts or hosts[-1] is not svc:
+                    hosts.append(svc)
+        exporters = sorted((m for m in map(self._by_name.get, serving) if m is not None and m.name != mesh.name),
+                           key=lambda m: m.index)
         remotes: list[dict[str, Any]] = []
-        for other in self.meshes:
-            if other.name == mesh.name:
-                continue
-            hosts = [svc for svc in imported if svc.exported_by(other.name)]
-            if not hosts:
-                continue
+        for other in exporters:
+            hosts = serving[other.name]
             at = ("global", "remote", len(remotes))
             remote: dict[str, Any] = {"mesh": other.name, "network": other.network}
             if other.addresses is not None:
@@ -248,11 +268,7 @@ class FederationSpec:
                         fields: dict[Path_, str]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         fields[(key,)] = "spec.services"
-        for svc in self.services:
-            sides = svc.exports if key == "export" else svc.imports
-            side = next((s for s in sides if s.mesh == mesh.name and s.namespace == namespace), None)
-            if side is None:
-                continue
+        for svc, side in self.index().sides.get((f"{key}s", mesh.name, namespace), ()):
             at = (key, len(out))
             out.append(svc.entry(side.selector, with_selector=key == "export"))
             where = f"{svc.field}.{key}s[{side.index}]"
@@ -261,6 +277,29 @@ class FederationSpec:
             fields[(*at, "ports")] = f"{svc.field}.ports"
             fields[(*at, "labelSelector")] = f"{where}.labelSelector"
         return out
+
+
+class _Index:
+    """The services by mesh: ("exports"|"imports", mesh) -> the services that mesh exports or
+    imports, and ("exports"|"imports", mesh, namespace) -> (service, its first side there), both
+    in the order of spec.services; mesh -> the namespaces it exports from or imports into."""
+
+    __slots__ = ("services", "sides", "namespaces")
+
+    def __init__(self, services: list[ServiceSpec]) -> None:
+        self.services: dict[tuple[str, str], list[ServiceSpec]] = {}
+        self.sides: dict[tuple[str, str, str | None], list[tuple[ServiceSpec, Side]]] = {}
+        self.namespaces: dict[str, set[str]] = {}
+        for svc in services:
+            for key, sides in (("exports", svc.exports), ("imports", svc.imports)):
+                for side in sides:
+                    self.namespaces.setdefault(side.mesh, set()).add(side.namespace)
+                    listed = self.services.setdefault((key, side.mesh), [])
+                    if not listed or listed[-1] is not svc:
+                        listed.append(svc)
+                    pairs = self.sides.setdefault((key, side.mesh, side.namespace), [])
+                    if not pairs or pairs[-1][0] is not svc:
+                        pairs.append((svc, side))
 
 
 def _envelope(doc: dict[str, Any]) -> dict[str, Any]:

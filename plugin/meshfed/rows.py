@@ -225,8 +225,9 @@ def _failover_entry(v: Values, host: str, meshes: list[Remote], f: Failover,
 
 def endpoint_weights(f: Failover | None, meshes: list[Remote], counts: list[int]) -> list[int | None]:
     """The endpoint weight of each exporter's addresses (`counts[i]` of them) in `weighted` mode,
-    so that each exporter gets its share whatever its number of addresses; None otherwise."""
-    if f is None or f.mode != WEIGHTED or not meshes:  # (a host no remote lists has no endpoints)
+    so that each exporter gets its share whatever its number of addresses; None otherwise (also
+    for a host no remote lists: nothing to weigh)."""
+    if f is None or f.mode != WEIGHTED or not meshes:
         return [None] * len(meshes)
     return list(address_weights(f.shares([r.mesh for r in meshes], weights(len(meshes))), counts))
 

@@ -25,8 +25,8 @@ from ..cleanup import removed_at_end
 from ..diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, failure, printable
 from ..source import working_directory
 from . import revisions
-from .apps import find_apps, lfs_pointer_errors, read_by_renders, render_app
-from .clusters import read_federation
+from .apps import App, Rendered, app_digest, find_apps, lfs_pointer_errors, read_by_renders, render_app
+from .clusters import FederationView, read_federation
 from .compare import ERROR, RENAMED, AppDiff, Side, compare
 from .report import FORMATS, Report, as_json, markdown, once, text
 
@@ -92,16 +92,43 @@ def _report(dirs: list[Path], here: Path, base_ref: str | None, head_ref: str | 
              for revision in (base, head)]
     lfs_pointer_errors(found[0], found[1], base.lfs_pointers)
     lfs_pointer_errors(found[1], found[0], head.lfs_pointers)
-    sides, views = [], []
-    for revision, apps in zip((base, head), found):
-        view = read_federation(revision.tree, paths)
-        federations: dict = {}  # each Federation document read once per revision
-        rendered = {p: render_app(revision.tree, a, federations) for p, a in apps.items()}
-        sides.append(Side(revision, rendered, view.clusters))
-        views.append(view)
-    diffs, reordered = compare(sides[0], sides[1], ignore_order=ignore_order)
-    compared = len(set(sides[0].apps) | set(sides[1].apps)) - sum(d.status == RENAMED for d in diffs)
-    return Report(base, head, diffs, compared, (views[0], views[1]), reordered if ignore_order else None)
+    views = [read_federation(revision.tree, paths) for revision in (base, head)]
+    federations: tuple[dict, dict] = ({}, {})  # each Federation document read once per revision
+    rendered: tuple[dict, dict] = ({}, {})
+    skipped = reordered = 0
+    diffs: list[AppDiff] = []
+
+    def add(sides: list[Side]) -> None:
+        nonlocal reordered
+        found_diffs, count = compare(sides[0], sides[1], ignore_order=ignore_order)
+        diffs.extend(found_diffs)
+        reordered += count
+
+    for path in sorted(set(found[0]) | set(found[1])):
+        apps = (found[0].get(path), found[1].get(path))
+        if _unchanged(base, head, apps, federations):
+            # The same inputs render the same objects: only whether they render is asked (once).
+            errors = render_app(head.tree, apps[1], federations[1], objects=False)
+            if not errors.errors:
+                skipped += 1
+                continue
+            add(_sides(path, (errors, errors), (base, head), views))
+            continue
+        pair = [render_app(revision.tree, app, feds) if app is not None else None
+                for revision, app, feds in zip((base, head), apps, federations)]
+        if pair[0] is not None and pair[1] is not None:
+            # Compared at once, so that only the differences are kept: memory grows with the
+            # largest application and the report, not with the repository.
+            add(_sides(path, (pair[0], pair[1]), (base, head), views))
+            continue
+        for out, r in zip(rendered, pair):  # at one revision only: kept to find renames
+            if r is not None:
+                out[path] = r
+    sides = [Side(revision, apps, view.clusters) for revision, apps, view in zip((base, head), rendered, views)]
+    add(sides)
+    diffs.sort(key=lambda d: d.path)
+    compared = len(set(found[0]) | set(found[1])) - sum(d.status == RENAMED for d in diffs)
+    return Report(base, head, diffs, compared, (views[0], views[1]), reordered if ignore_order else None, skipped)
 
 
 def _repository(dirs: list[Path], here: Path) -> Path:
@@ -125,6 +152,21 @@ def _excluded(path: str, globs: Sequence[str]) -> bool:
     parts = path.split("/")
     prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
     return any(fnmatch.fnmatchcase(prefix, glob.rstrip("/")) for glob in globs for prefix in prefixes)
+
+
+def _sides(path: str, pair: tuple[Rendered, Rendered], revisions_: tuple[revisions.Revision, revisions.Revision],
+           views: list[FederationView]) -> list[Side]:
+    """One application at both revisions, as the two sides `compare` takes."""
+    return [Side(revision, {path: r}, view.clusters) for revision, r, view in zip(revisions_, pair, views)]
+
+
+def _unchanged(base: revisions.Revision, head: revisions.Revision, apps: tuple[App | None, App | None],
+               federations: tuple[dict, dict]) -> bool:
+    """Whether the application reads the same inputs at both revisions (`apps.app_digest`)."""
+    if apps[0] is None or apps[1] is None:
+        return False
+    before = app_digest(base.tree, apps[0], federations[0])
+    return before is not None and before == app_digest(head.tree, apps[1], federations[1])
 
 
 def _repository_paths(dirs: list[Path], top: Path) -> list[str]:

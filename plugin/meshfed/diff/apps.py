@@ -16,7 +16,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from ..api import Document, render
+from ..api import Document, inputs_digest, render
 from ..appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
 from ..diagnostics import Diagnostic, InputError, error, failure
 from ..output import yaml_documents
@@ -139,9 +139,10 @@ def _holds_meshfederation(path: Path) -> bool:
         return mentions(path, b"MeshFederation")
 
 
-def render_app(tree: Path, app: App, federations: dict[str, Any]) -> Rendered:
+def render_app(tree: Path, app: App, federations: dict[str, Any], objects: bool = True) -> Rendered:
     """The application's objects (YAML from the one writer) or its errors, with files named from
-    the repository root. `federations`: the Federation documents this revision's renders read."""
+    the repository root. `federations`: the Federation documents this revision's renders read.
+    Without `objects`, only the errors: no object is built or written."""
     if app.problems:
         return Rendered({}, app.problems)
     root = Root(str(tree), "the repository", widened=False)
@@ -151,18 +152,36 @@ def render_app(tree: Path, app: App, federations: dict[str, Any]) -> Rendered:
                 problems = [in_repository(d, app.path) for d in _kustomization_problems(tree / app.path)]
                 if problems:
                     return Rendered({}, problems)
-                result = render([Path(app.path)], root=root, federations=federations)
+                result = render([Path(app.path)], root=root, federations=federations, lazy=not objects)
             else:
-                result = render(documents=_generator_documents(tree, app), root=root, federations=federations)
+                result = render(documents=_generator_documents(tree, app), root=root, federations=federations,
+                                lazy=not objects)
         except InputError as exc:
             return Rendered({}, exc.diagnostics)
     errors = [d for d in result.diagnostics if d.severity == "error"]
-    if errors:
+    if errors or not objects:
         return Rendered({}, errors)
     # Each object as `meshfed render` writes it, without the `---` that separates documents.
     objects = list(result.objects)
     texts = yaml_documents(objects)
     return Rendered({object_key(obj): text.removeprefix("---\n") for obj, text in zip(objects, texts)}, [])
+
+
+def app_digest(tree: Path, app: App, federations: dict[str, Any]) -> str | None:
+    """The digest of everything the application's render reads (`api.inputs_digest`), None when
+    only a render can tell (a problem reading it, a kustomization the plugin refuses)."""
+    if app.problems:
+        return None
+    root = Root(str(tree), "the repository", widened=False)  # as `render_app` reads it
+    with contextlib.chdir(tree):
+        try:
+            if app.generators is None:
+                if _kustomization_problems(tree / app.path):
+                    return None
+                return inputs_digest([Path(app.path)], root=root, federations=federations)
+            return inputs_digest(documents=_generator_documents(tree, app), root=root, federations=federations)
+        except InputError:
+            return None
 
 
 def _kustomization_problems(directory: Path) -> list[Diagnostic]:

@@ -35,16 +35,18 @@ class Report:
     """Everything the writers need: the two revisions, the applications that differ, how many
     were compared, and each revision's federation view (for the graph)."""
 
-    __slots__ = ("base", "head", "diffs", "compared", "views", "reordered")
+    __slots__ = ("base", "head", "diffs", "compared", "views", "reordered", "skipped")
 
     def __init__(self, base: Revision, head: Revision, diffs: list[AppDiff], compared: int,
-                 views: tuple[FederationView, FederationView], reordered: int | None = None) -> None:
+                 views: tuple[FederationView, FederationView], reordered: int | None = None,
+                 skipped: int = 0) -> None:
         self.base = base
         self.head = head
         self.diffs = diffs
         self.compared = compared
         self.views = views
         self.reordered = reordered  # with --ignore-order: the objects that differ only in order
+        self.skipped = skipped  # compared without a render: the same inputs at both revisions
 
     @property
     def errors(self) -> int:
@@ -54,18 +56,20 @@ class Report:
         return sum(d.count(change) for d in self.diffs)
 
     def summary(self) -> str:
-        """`2 of 6 applications differ: 3 objects added, 1 removed, 2 changed; 1 not rendered`."""
+        """`2 of 6 applications differ: 3 objects added, 1 removed, 2 changed; 1 not rendered; 3
+        skipped, their inputs unchanged`."""
         differ = [d for d in self.diffs if d.status != ERROR]
         order = (f" ({_plural(self.reordered, 'object')} only reordered, in lists Istio reads as sets)"
                  if self.reordered else "")
+        skipped = f"; {self.skipped} skipped, their inputs unchanged" if self.skipped else ""
         if not self.diffs:
             if self.reordered is not None:
-                return f"no semantic change in {_plural(self.compared, 'application')}{order}"
-            return f"no differences in {_plural(self.compared, 'application')}"
+                return f"no semantic change in {_plural(self.compared, 'application')}{order}{skipped}"
+            return f"no differences in {_plural(self.compared, 'application')}{skipped}"
         text = (f"{len(differ)} of {_plural(self.compared, 'application')} differ: "
                 f"{_plural(self.total(ADDED), 'object')} added, {self.total(REMOVED)} removed, "
                 f"{self.total(CHANGED)} changed")
-        return text + (f"; {self.errors} not rendered" if self.errors else "") + order
+        return text + (f"; {self.errors} not rendered" if self.errors else "") + order + skipped
 
 
 def once(d: AppDiff) -> list[tuple[str, Diagnostic]]:
@@ -345,7 +349,7 @@ def as_json(report: Report) -> str:
             apps[-1]["authorization"] = access
     summary = {"applications": report.compared, "differ": sum(d.status != ERROR for d in report.diffs),
                "added": report.total(ADDED), "removed": report.total(REMOVED), "changed": report.total(CHANGED),
-               "notRendered": report.errors}
+               "notRendered": report.errors, "skipped": report.skipped}
     if report.reordered is not None:
         summary["reordered"] = report.reordered
     doc = {"base": revision(report.base), "head": revision(report.head), "applications": apps, "summary": summary}

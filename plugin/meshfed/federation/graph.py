@@ -41,6 +41,7 @@ class Graph:
     edges: list[tuple[tuple, tuple, str]] = field(default_factory=list)
     clusters: list[Cluster] = field(default_factory=list)
     _ids: set[str] = field(default_factory=set)
+    _edges: set[tuple[tuple, tuple, str]] = field(default_factory=set)  # `edges`, to ask in constant time
 
     def node(self, key: tuple, lines: list[str], shape: str, cluster: Cluster | None, order: tuple) -> tuple:
         if key not in self.nodes:
@@ -54,7 +55,8 @@ class Graph:
         return key
 
     def edge(self, src: tuple, dst: tuple, label: str) -> None:
-        if (src, dst, label) not in self.edges:
+        if (src, dst, label) not in self._edges:
+            self._edges.add((src, dst, label))
             self.edges.append((src, dst, label))
 
 
@@ -161,8 +163,9 @@ def changes(before: Graph, after: Graph, clusters: set[str]) -> tuple[Graph, dic
     new = [e for e in after.edges if touches(after, e)]
     # Where the requests of a node whose edges changed go now (or went), in whatever cluster.
     sources = {e[0] for e in old if e not in has} | {e[0] for e in new if e not in had}
-    old += [e for e in before.edges if e not in has and e[0] in sources and e not in old]
-    new += [e for e in after.edges if e not in had and e[0] in sources and e not in new]
+    kept_old, kept_new = set(old), set(new)  # (a graph's edges are distinct)
+    old += [e for e in before.edges if e not in has and e[0] in sources and e not in kept_old]
+    new += [e for e in after.edges if e not in had and e[0] in sources and e not in kept_new]
     marks = {**{e: ADDED for e in new if e not in had}, **{e: REMOVED for e in old if e not in has}}
     boxes: dict[str, Cluster] = {}
     for c in [*after.clusters, *before.clusters]:

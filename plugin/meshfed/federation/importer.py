@@ -91,7 +91,7 @@ class _Order:
 
     def follow(self, names: list[str], where: tuple[str, str]) -> None:
         for a, b in zip(names, names[1:]):
-            if a == b:
+            if a == b or b in self.after.get(a, ()):  # known: the order has no cycle, so b cannot reach a
                 continue
             if self._reaches(b, a):
                 self.conflicts.append((*where, f"lists {a} before {b}, against the lists read before it"))
@@ -297,7 +297,7 @@ class _Importer:
                               "services: write the list itself", patch.source, f"spec.patches[{patch.index}]")
             if d.ok and d.fed is not None and d.fed.options.allow_empty and not d.objects():
                 field = BY_DEST["allow_empty"].document
-                assert field is not None  # allowEmpty is a document field: spec.allowEmpty
+                assert field is not None  # the option is a document field (see the option table)
                 if d.tiers == {MESH}:  # a mesh that only imports: the Federation scaffolds no mesh tier for it
                     self.idle.append(d)
                     self.warnings.append(Diagnostic(
@@ -453,18 +453,26 @@ class _Importer:
                               "its own services locally", *d.at(e.path))
                 elif not svc.exporters():
                     self.fail(f"no mesh of the directories imported exports {svc.hostname}", *d.at(e.path))
+        # Built once (asked for every cluster and remote): mesh -> the hosts it imports, exports.
+        imports_of: dict[str, set[str]] = {}
+        exports_of: dict[str, set[str]] = {}
+        for h, s in self.services.items():
+            for m, _ in s.imports:
+                imports_of.setdefault(m, set()).add(h)
+            for m in s.exporters():
+                exports_of.setdefault(m, set()).add(h)
         for c in clusters:
             doc = c.mesh_doc
             if doc is None or doc.values is None:
                 continue
-            imported = {h for h, s in self.services.items() if any(m == c.mesh for m, _ in s.imports)}
+            imported = imports_of.get(c.mesh, set())
             listed: dict[str | None, int] = {}
             for r in doc.values.remotes:
                 if r.mesh not in self.cluster_dir and not any(o.mesh == r.mesh for o in clusters):
                     continue  # reported by remotes()
                 listed[r.mesh] = r.index
                 self.service_order.follow(list(r.imported), doc.at((*r.path, "importedServices")))
-                exported = {h for h, s in self.services.items() if r.mesh in s.exporters()}
+                exported = exports_of.get(r.mesh, set())
                 seen: set[str] = set()
                 for k, host in enumerate(r.imported):
                     where = doc.at((*r.path, "importedServices", k))
