@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -422,6 +423,21 @@ def test_explain_unknown_cluster_or_host():
     assert (run.returncode, run.stdout) == (1, "")
     assert run.stderr == ("cluster west does not import ratings.bookinfo.global: no namespace document imports it "
                           "and no remote lists it in importedServices; it is exported by east, west\n")
+
+
+def test_check_skips_a_policy_whose_action_is_not_a_string(tmp_path: Path) -> None:
+    """An AuthorizationPolicy beside the documents with a list for its action (one the API server
+    refuses) binds nothing: check reports what it reports without it, and does not crash."""
+    case = REPO / "tests" / "cases" / "fed-authz-check-repo"
+    shutil.copytree(case, tmp_path / "repo")
+    policy = tmp_path / "repo" / "clusters" / "east" / "bookinfo" / "audit.yaml"
+    policy.write_text("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: listed}\n"
+                      "spec:\n  action: [DENY]\n  rules: [{}]\n")
+    cmd = [str(MESHFED)] if MESHFED.exists() else [sys.executable, "-m", "meshfed"]
+    run = subprocess.run([*cmd, "check", "clusters", "--root", "."], cwd=tmp_path / "repo", capture_output=True,
+                         text=True, timeout=120)
+    assert (run.returncode, run.stdout) == (0, "")
+    assert run.stderr == (case / "expected.err").read_text()
 
 
 # --------------------------------------------------------------------------------------------

@@ -165,7 +165,7 @@ def derive(spec: Any, mesh: Any, fields: dict[Any, str]) -> dict[str, Any] | Non
         if not svc.exported_by(mesh.name):
             continue
         here = (*at, "services", len(services))
-        importers = []
+        importers: list[dict[str, Any]] = []
         for side in svc.imports:
             importer = spec.mesh(side.mesh)
             if importer is None:

@@ -162,13 +162,13 @@ def _check_authorization(f: Findings, v: Values) -> None:
     a = v.authorization
     if not a.enabled:
         return
-    selected = [e for e in v.exports if e.label_selector]
-    for k, e in enumerate(selected):
-        for first in selected[:k]:
-            if first.label_selector != e.label_selector and overlap(first.label_selector, e.label_selector):
-                f.warn((*e.path, "labelSelector"), f"one pod can carry this selector and that of {first.hostname} "
-                       f"({format_path(first.path)}): each one's AuthorizationPolicy lets the other's importers "
-                       "through, to the pods of both")
+    selected = [(x, x.label_selector) for x in v.exports if x.label_selector]
+    for k, (export, selector) in enumerate(selected):
+        for earlier, earlier_selector in selected[:k]:
+            if earlier_selector != selector and overlap(earlier_selector, selector):
+                f.warn((*export.path, "labelSelector"), f"one pod can carry this selector and that of "
+                       f"{earlier.hostname} ({format_path(earlier.path)}): each one's AuthorizationPolicy lets the "
+                       "other's importers through, to the pods of both")
                 break
     own = a.own_domains()
     for i, e in services:

@@ -105,17 +105,17 @@ def _report(dirs: list[Path], here: Path, base_ref: str | None, head_ref: str | 
         reordered += count
 
     for path in sorted(set(found[0]) | set(found[1])):
-        apps = (found[0].get(path), found[1].get(path))
-        if _unchanged(base, head, apps, federations):
+        before, after = found[0].get(path), found[1].get(path)
+        if before is not None and after is not None and _unchanged(base, head, (before, after), federations):
             # The same inputs render the same objects: only whether they render is asked (once).
-            errors = render_app(head.tree, apps[1], federations[1], objects=False)
+            errors = render_app(head.tree, after, federations[1], objects=False)
             if not errors.errors:
                 skipped += 1
                 continue
             add(_sides(path, (errors, errors), (base, head), views))
             continue
         pair = [render_app(revision.tree, app, feds) if app is not None else None
-                for revision, app, feds in zip((base, head), apps, federations)]
+                for revision, app, feds in zip((base, head), (before, after), federations)]
         if pair[0] is not None and pair[1] is not None:
             # Compared at once, so that only the differences are kept: memory grows with the
             # largest application and the report, not with the repository.
@@ -160,11 +160,9 @@ def _sides(path: str, pair: tuple[Rendered, Rendered], revisions_: tuple[revisio
     return [Side(revision, {path: r}, view.clusters) for revision, r, view in zip(revisions_, pair, views)]
 
 
-def _unchanged(base: revisions.Revision, head: revisions.Revision, apps: tuple[App | None, App | None],
+def _unchanged(base: revisions.Revision, head: revisions.Revision, apps: tuple[App, App],
                federations: tuple[dict, dict]) -> bool:
     """Whether the application reads the same inputs at both revisions (`apps.app_digest`)."""
-    if apps[0] is None or apps[1] is None:
-        return False
     before = app_digest(base.tree, apps[0], federations[0])
     return before is not None and before == app_digest(head.tree, apps[1], federations[1])
 

@@ -162,9 +162,9 @@ def render_app(tree: Path, app: App, federations: dict[str, Any], objects: bool 
     if errors or not objects:
         return Rendered({}, errors)
     # Each object as `meshfed render` writes it, without the `---` that separates documents.
-    objects = list(result.objects)
-    texts = yaml_documents(objects)
-    return Rendered({object_key(obj): text.removeprefix("---\n") for obj, text in zip(objects, texts)}, [])
+    built = list(result.objects)
+    texts = yaml_documents(built)
+    return Rendered({object_key(obj): text.removeprefix("---\n") for obj, text in zip(built, texts)}, [])
 
 
 def app_digest(tree: Path, app: App, federations: dict[str, Any]) -> str | None:

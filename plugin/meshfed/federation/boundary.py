@@ -87,12 +87,13 @@ def _accounts(repo: Repo, by_domain: dict[str, Cluster], d: Doc) -> list[Diagnos
         if not isinstance(entry, dict) or entry.get("hostname") not in exported:
             continue
         for j, imp in enumerate(entry.get("importers") or ()):
-            if not isinstance(imp, dict) or imp.get("serviceAccounts") is None:
-                continue
+            namespace = imp.get("namespace") if isinstance(imp, dict) else None
+            if not isinstance(namespace, str) or imp.get("serviceAccounts") is None:
+                continue  # the schema requires an importer's namespace: never left out of a checked document
             td = imp.get("trustDomain") or TRUST_DOMAIN
             c = importer_cluster(repo, by_domain, imp.get("mesh"), td)
-            if c is not None and not _imports(c, imp.get("namespace"), entry["hostname"]):
-                out.append(warning(f"service accounts are listed for namespace {imp.get('namespace')} of mesh "
+            if c is not None and not _imports(c, namespace, entry["hostname"]):
+                out.append(warning(f"service accounts are listed for namespace {namespace} of mesh "
                                    f"{c.mesh}, which does not import {entry['hostname']}: the policy admits callers "
                                    "the federation does not route", *d.at(("global", "authorization", "services", i,
                                                                             "importers", j, "serviceAccounts"))))
@@ -108,11 +109,13 @@ def _foreign(repo: Repo, c: Cluster, d: Doc) -> list[Diagnostic]:
         if doc.get("kind") != "AuthorizationPolicy" or c.directory is None \
                 or not (p.directory == c.directory or c.directory in p.directory.parents):
             continue
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        spec = _mapping(doc, "spec")
+        meta = _mapping(doc, "metadata")
         namespace = meta.get("namespace") or (d.namespace if d.src.file is not None
                                                and p.directory == d.src.file.parent else None)
         action = spec.get("action", "ALLOW")
+        if not isinstance(action, str):
+            continue  # not an action the API server accepts: the policy is never applied
         if spec.get("selector") or spec.get("targetRef") or spec.get("targetRefs") or action == "AUDIT":
             continue
         if namespace == ROOT_NAMESPACE:
@@ -128,6 +131,12 @@ def _foreign(repo: Repo, c: Cluster, d: Doc) -> list[Diagnostic]:
         out.append(warning(f"AuthorizationPolicy {meta.get('name')} ({action}) binds to {scope}, the exported "
                            f"workloads of {d.source} included: {why}", p.source, f"document {p.index}"))
     return out
+
+
+def _mapping(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    """The map at `key`, or an empty one when the document has none there."""
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def admission(exporter: Doc, host: str, caller: Cluster, namespace: str) -> str | None:

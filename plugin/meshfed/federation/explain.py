@@ -167,7 +167,7 @@ class _Path:
         text = boundary.admission(xd, host, *self.origin)
         if text is None:
             return
-        selector = next((e.label_selector or {} for e in xd.values.exports if e.hostname == host), {})  # type: ignore[union-attr]
+        selector = next((e.label_selector or {} for e in xd.values.exports if e.hostname == host), {})
         for _, _, obj in xd.find("AuthorizationPolicy"):
             if all(selector.get(k) == v for k, v in obj["spec"]["selector"]["matchLabels"].items()):
                 self.step(xd, obj, text, indent)

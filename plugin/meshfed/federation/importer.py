@@ -466,9 +466,9 @@ class _Importer:
             if doc is None or doc.values is None:
                 continue
             imported = imports_of.get(c.mesh, set())
-            listed: dict[str | None, int] = {}
+            listed: dict[str, int] = {}
             for r in doc.values.remotes:
-                if r.mesh not in self.cluster_dir and not any(o.mesh == r.mesh for o in clusters):
+                if r.mesh is None or (r.mesh not in self.cluster_dir and not any(o.mesh == r.mesh for o in clusters)):
                     continue  # reported by remotes()
                 listed[r.mesh] = r.index
                 self.service_order.follow(list(r.imported), doc.at((*r.path, "importedServices")))
@@ -575,19 +575,22 @@ class _Importer:
         by_domain = {t[1].get("trustDomain", TRUST_DOMAIN): mesh for mesh, t in self.trust.items()}
         for d, values in found:
             for i, entry in enumerate(values.get("services") or ()):
-                svc = self.services.get(entry.get("hostname")) if isinstance(entry, dict) else None
-                for j, imp in enumerate((entry.get("importers") or ()) if svc is not None else ()):
+                host = entry.get("hostname") if isinstance(entry, dict) else None
+                svc = self.services.get(host) if isinstance(host, str) else None
+                if svc is None:
+                    continue
+                for j, imp in enumerate(entry.get("importers") or ()):
                     if not isinstance(imp, dict) or imp.get("serviceAccounts") is None:
                         continue
                     mesh = imp.get("mesh") or by_domain.get(imp.get("trustDomain", TRUST_DOMAIN))
-                    key = (mesh, imp.get("namespace"))
-                    if key not in svc.imports:
+                    namespace = imp.get("namespace")
+                    if not isinstance(mesh, str) or not isinstance(namespace, str) or (mesh, namespace) not in svc.imports:
                         who = mesh or f"of trust domain {imp.get('trustDomain', TRUST_DOMAIN)}"
-                        self.fail(f"service accounts are listed for mesh {who}, namespace {key[1]}, which does not "
+                        self.fail(f"service accounts are listed for mesh {who}, namespace {namespace}, which does not "
                                   f"import {svc.hostname}",
                                   *d.at(("global", "authorization", "services", i, "importers", j)))
                         continue
-                    svc.accounts[key] = list(imp["serviceAccounts"])
+                    svc.accounts[(mesh, namespace)] = list(imp["serviceAccounts"])
         return on
 
     # -- the Federation --------------------------------------------------------------------------
