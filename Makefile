@@ -64,19 +64,19 @@ lock: $(STAMP)
 MUTATE_ARGS ?=
 MUTATE := $(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
 mutation: $(STAMP)
-	$(MUTATE) plugin/meshfed/checks.py --tests tests/test_limits.py tests/test_golden.py tests/test_properties.py
-	$(MUTATE) plugin/meshfed/merge.py --tests tests/test_merge.py tests/test_golden.py tests/test_properties.py
-	$(MUTATE) plugin/meshfed/naming.py --tests tests/test_naming.py tests/test_golden.py
-	$(MUTATE) plugin/meshfed/emit.py --tests tests/test_output.py
-	$(MUTATE) plugin/meshfed/source.py --tests tests/test_guards.py tests/test_guard_edges.py tests/test_source.py \
+	$(MUTATE) plugin/meshfed/values/checks.py --tests tests/test_limits.py tests/test_golden.py tests/test_properties.py
+	$(MUTATE) plugin/meshfed/values/merge.py --tests tests/test_merge.py tests/test_golden.py tests/test_properties.py
+	$(MUTATE) plugin/meshfed/values/naming.py --tests tests/test_naming.py tests/test_golden.py
+	$(MUTATE) plugin/meshfed/output/emit.py --tests tests/test_output.py
+	$(MUTATE) plugin/meshfed/values/source.py --tests tests/test_guards.py tests/test_guard_edges.py tests/test_source.py \
 	  tests/test_yamlio.py tests/test_golden.py tests/test_routes_agree.py
-	$(MUTATE) plugin/meshfed/options.py --tests tests/test_option_edges.py tests/test_guards.py tests/test_fastcli.py \
+	$(MUTATE) plugin/meshfed/values/options.py --tests tests/test_option_edges.py tests/test_guards.py tests/test_fastcli.py \
 	  tests/test_golden.py tests/test_routes_agree.py
-	$(MUTATE) plugin/meshfed/diagnostics.py --tests tests/test_guards.py tests/test_guard_edges.py tests/test_source.py \
+	$(MUTATE) plugin/meshfed/values/diagnostics.py --tests tests/test_guards.py tests/test_guard_edges.py tests/test_source.py \
 	  tests/test_yamlio.py tests/test_golden.py
-	$(MUTATE) plugin/meshfed/yamlio.py --sample 30 --tests tests/test_guard_edges.py tests/test_yamlio.py
-	$(MUTATE) plugin/meshfed/federationdoc.py --sample 30 --tests tests/test_federation_doc.py
-	$(MUTATE) plugin/meshfed/helmset.py --sample 30 --tests tests/test_helmset.py
+	$(MUTATE) plugin/meshfed/values/yamlio.py --sample 30 --tests tests/test_guard_edges.py tests/test_yamlio.py
+	$(MUTATE) plugin/meshfed/values/federation_spec.py --sample 30 --tests tests/test_federation_doc.py
+	$(MUTATE) plugin/meshfed/values/helmset.py --sample 30 --tests tests/test_helmset.py
 
 # Lint and type check (CI runs it before the tests): ruff over the package, the tests, the scripts
 # and the benchmarks, mypy over the package; both configured in pyproject.toml.

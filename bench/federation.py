@@ -67,7 +67,7 @@ RENDER_ALL = """
 import sys
 from pathlib import Path
 from meshfed.api import render
-from meshfed.output import write_yaml
+from meshfed.output.serialize import write_yaml
 count = 0
 with open(sys.argv[1], "w", encoding="utf-8") as out:
     for app in sys.argv[3:]:
@@ -98,8 +98,8 @@ def expand(directory: Path, clusters: int = CLUSTERS) -> None:
     federation import` reads."""
     import yaml
 
-    from meshfed.document import Resolver
-    from meshfed.federationdoc import application_documents
+    from meshfed.values.meshfederation import Resolver
+    from meshfed.federation.applications import application_documents
 
     spec = Resolver(str(directory)).read_spec(federation(clusters), "federation.yaml", None)
     for app, doc in application_documents(spec, "federation.yaml"):

@@ -7,7 +7,7 @@
 
 `dump` is the cost of writing the output and nothing else: start-up, reading the pre-rendered
 objects (marshal: the fastest loader Python has for dicts, lists and strings) and
-`meshfed.output.dump_yaml` / `dump_json`.
+`meshfed.output.serialize.dump_yaml` / `dump_json`.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def prepare(out: str, args: list[str]) -> int:
     from pathlib import Path
 
     from meshfed.api import render
-    from meshfed.flags import parse_render
-    from meshfed.options import Options
+    from meshfed.routes.flags import parse_render
+    from meshfed.values.options import Options
 
     parsed = parse_render(args)
     if parsed is None:
@@ -45,7 +45,7 @@ def prepare(out: str, args: list[str]) -> int:
 def dump(path: str, fmt: str) -> int:
     import gc
 
-    from meshfed.output import dump_json, dump_yaml
+    from meshfed.output.serialize import dump_json, dump_yaml
 
     # The fastest load there is: one read, marshal.loads (marshal.load on a file reads in tiny
     # pieces), no cyclic GC passes over the objects while they are created, and the loaded objects
@@ -65,7 +65,7 @@ def read_input(paths: list[str]) -> int:
     import gc
     from pathlib import Path
 
-    from meshfed.source import load_values_file
+    from meshfed.values.source import load_values_file
 
     gc.disable()  # as `meshfed render` does while reading
     for path in paths:

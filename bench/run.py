@@ -5,7 +5,7 @@ in the same run:
 * the start-up floor: `python -I -c pass` with the same interpreter (the S section times the four
   hot routes, `render`, `krm`, `kustomize-plugin` and `argocd generate`, against it, interleaved);
 * the output floor: a process that loads the very objects `render` emits (pre-rendered, from a
-  marshal file) and only serialises them with `meshfed.output.dump_yaml` / `dump_json` (the latter
+  marshal file) and only serialises them with `meshfed.output.serialize.dump_yaml` / `dump_json` (the latter
   is the C JSON encoder: the "C-JSON floor");
 * the input floor: a process that only parses the values files (libyaml's parser, composed into
   Python objects by the reader `render` uses).
@@ -303,7 +303,7 @@ def small_case(work: Path, runs: int, env: dict[str, str], out, bin_dir: Path, w
         ("`meshfed argocd generate`", [meshfed, "argocd", "generate"], None,
          {**env, "ARGOCD_APP_SOURCE_PATH": "apps/seed"}, str(app), True),
         ("reference: `render` through the typer app",
-         [python, "-c", "import sys; sys.argv[0] = 'meshfed'; from meshfed.cli import app; app()", *render[1:]],
+         [python, "-c", "import sys; sys.argv[0] = 'meshfed'; from meshfed.routes.cli import app; app()", *render[1:]],
          None, env, None, False),
     ]
     samples: list[list[Sample]] = [[] for _ in rows]

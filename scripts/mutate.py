@@ -10,7 +10,7 @@ package that PYTHONPATH puts in front of the editable install (for the tests' su
 Mutated modules are regenerated with `ast.unparse`, so before any mutant the unmutated, unparsed
 module must pass the selection.
 
-    python scripts/mutate.py plugin/meshfed/merge.py --tests tests/test_merge.py tests/test_golden.py
+    python scripts/mutate.py plugin/meshfed/values/merge.py --tests tests/test_merge.py tests/test_golden.py
 
 `--sample N` runs N of the mutants, drawn with a fixed seed (`--seed`), so that a large module gets
 a repeatable score in a fraction of the time. `--survivors FILE` runs only the mutants an earlier

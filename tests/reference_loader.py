@@ -1,7 +1,7 @@
 """The reference loader for meshfed's YAML reader: go-yaml v2's semantics built on PyYAML's
 node-based loader (composer, resolver, constructor), with the same guards.
 
-`meshfed.yamlio.parse_all` builds documents straight from libyaml's events, which is much faster;
+`meshfed.values.yamlio.parse_all` builds documents straight from libyaml's events, which is much faster;
 the tests check that it reads exactly what this loader reads. It lives with the tests because
 meshfed itself never needs PyYAML's loader.
 """
@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from meshfed.libyaml import Parser
-from meshfed.yamlio import GO_BOOL, GO_FLOAT, GO_INT, GO_NULL, _MERGE, check_expansion, resolve_tagged
+from meshfed.values.cparser import Parser
+from meshfed.values.yamlio import GO_BOOL, GO_FLOAT, GO_INT, GO_NULL, _MERGE, check_expansion, resolve_tagged
 
 
 def _node_children(node: Any) -> list[Any] | None:

@@ -1,12 +1,12 @@
 """The versions `--api-versions` moves objects to are the ones the bundled CRDs serve: every kind
-of a group's newer version in `meshfed.apiversions.NEWER`, and no other."""
+of a group's newer version in `meshfed.output.apiversions.NEWER`, and no other."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
 
-from meshfed.apiversions import NEWER, served_version
+from meshfed.output.apiversions import NEWER, served_version
 
 CRDS = Path(__file__).resolve().parent.parent / "plugin" / "meshfed" / "crds"
 

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from meshfed import options
-
+from meshfed.values import options
 from support import REPO, app_dirs, meshfed_executable, snapshot_checkout, venv_bin
 from support import cmp_emulator as cmp
 from support.kubectl import kubectl_binary, kustomize
@@ -323,7 +322,7 @@ def test_parameter_announcement(checkout, emulator):
 
 
 def test_repo_root_strips_the_cleaned_source_path():
-    from meshfed.argocd import repo_root
+    from meshfed.routes.argocd import repo_root
 
     work = "/tmp/_cmp_server/3f2c/overlays/east/mesh"
     assert repo_root(work, "overlays/east/mesh") == "/tmp/_cmp_server/3f2c"

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meshfed.api import Document, render
-from meshfed.output import dump_yaml
+from meshfed.output.serialize import dump_yaml
 from support.authz_eval import Mesh, Request, allowed, value_matches
 
 NAMESPACES = ["ns-a", "ns-b", "ns-x"]
@@ -252,7 +252,7 @@ def test_authorization_adds_policies_and_changes_nothing_else(tmp_path: Path) ->
 
 def test_a_policy_change_in_words() -> None:
     """`meshfed diff` says who gains or loses access, not only the YAML."""
-    from meshfed.authorization import change_in_words
+    from meshfed.values.authorization import change_in_words
 
     def policy(*principals: str) -> dict[str, Any]:
         return {"kind": "AuthorizationPolicy", "metadata": {"name": "importers-only-r", "namespace": "ns"},

@@ -9,11 +9,11 @@ import textwrap
 
 import pytest
 
-from meshfed.cleanup import removed_at_end
+from meshfed.output.cleanup import removed_at_end
 
 CHILD = textwrap.dedent("""
     import os, sys, time
-    from meshfed.cleanup import removed_at_end
+    from meshfed.output.cleanup import removed_at_end
     base = sys.argv[1]
     with removed_at_end(os.path.join(base, "copy")) as copy:
         os.makedirs(os.path.join(copy, "a", "b"))

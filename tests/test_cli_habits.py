@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from meshfed.cli import app
+from meshfed.routes.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 MESHFED = Path(sys.executable).parent / "meshfed"

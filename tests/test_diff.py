@@ -419,7 +419,7 @@ def test_symbolic_links_of_a_commit_are_kept(tmp_path: Path) -> None:
 def test_a_revision_reads_its_federation_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every application of overlays/ derives from overlays/federation.yaml: it is read once per
     revision for the renders (and once for the clusters), not once per application."""
-    from meshfed import document
+    from meshfed.values import meshfederation as document
     reads = []
     read_spec = document.Resolver.read_spec
 

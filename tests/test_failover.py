@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meshfed.api import Document, render
-from meshfed.output import dump_yaml
+from meshfed.output.serialize import dump_yaml
 from support.envoy_sim import Cluster
 from support.failover_draws import service_failover
 
@@ -182,7 +182,7 @@ def test_without_failover_a_dead_exporter_keeps_its_share(tmp_path: Path, fed: d
 def test_a_weighted_host_no_remote_lists_has_no_endpoint_weights() -> None:
     """A namespace importing, in mode weighted, a host no remote lists: nothing to weigh (its own
     error is the cross-cluster check's), never a division by zero."""
-    from meshfed.failover import Failover
-    from meshfed.rows import endpoint_weights
+    from meshfed.values.failover import Failover
+    from meshfed.output.rows import endpoint_weights
 
     assert endpoint_weights(Failover("weighted", {}, {}), [], []) == []

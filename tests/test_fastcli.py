@@ -1,4 +1,4 @@
-"""The fast entry (meshfed.fastcli, used by `meshfed.__main__`) and the typer app (meshfed.cli)
+"""The fast entry (meshfed.routes.fastcli, used by `meshfed.__main__`) and the typer app (meshfed.routes.cli)
 agree: same stdout, stderr and exit code for every argument list; and the fast path does not
 import typer, click, pydantic, rich or the validation extras."""
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from meshfed.fastcli import parse
-from meshfed.flags import RenderArgs, parse_render
+from meshfed.routes.fastcli import parse
+from meshfed.routes.flags import RenderArgs, parse_render
 
 FAST = "import sys; sys.argv[0] = 'meshfed'; from meshfed.__main__ import main; main()"
-TYPER = "import sys; sys.argv[0] = 'meshfed'; from meshfed.cli import app; app()"
+TYPER = "import sys; sys.argv[0] = 'meshfed'; from meshfed.routes.cli import app; app()"
 
 MESH = """\
 global:
@@ -103,7 +103,7 @@ MATRIX = [
     ["render", "-f", "missing.yaml"],
     ["render", "-f", "broken.yaml"],
     ["render", "docs/kustomization.yaml"],
-    # helm's value flags (every kind, both spellings) and switches, as meshfed.flags declares them
+    # helm's value flags (every kind, both spellings) and switches, as meshfed.routes.flags declares them
     ["render", "-f", "mesh.yaml", "--set", "global.remote[0].port=16443", "--set-string=global.configNamespace=x",
      "--set-json", "global.remote[0].addresses=[\"10.0.0.1\"]", "--set-literal", "global.remote[0].network=n,1"],
     ["render", "-f", "mesh.yaml", "--set", "global.remote[x].port=1"],
@@ -206,8 +206,6 @@ HEAVY = ("typer", "click", "pydantic", "pydantic_core", "rich", "jsonschema", "c
     (["krm"], KRM_INPUT),
 ], ids=["render-yaml", "render-json", "krm"])
 def test_hot_path_imports_no_cli_framework(workdir: Path, args: list[str], stdin: str) -> None:
-    if args[0] == "krm" and not (Path(__file__).parents[1] / "plugin" / "meshfed" / "krm.py").exists():
-        pytest.skip("meshfed.krm is not there yet")
     code, out, err = run(PROBE, args, workdir, stdin)
     assert code == 0, err
     report = json.loads(out)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import MESHFED
-from meshfed.unordered import compare_objects
+from meshfed.output.unordered import compare_objects
 from support import helm_executable
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
@@ -325,7 +325,7 @@ def test_parameters_give_the_values_helm_gives(fleet, tmp_path_factory):
     """The values of each Application, parameters included, are the values the pinned helm gives
     for the files and flags Argo CD passes it (a chart printing .Values)."""
     from meshfed.federation.argocdapps import build_values, find_applications, parse_repos
-    from meshfed.merge import merge_layers
+    from meshfed.values.merge import merge_layers
 
     chart = tmp_path_factory.mktemp("chart")
     (chart / "templates").mkdir()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from meshfed.api import Document, render
 from meshfed.federation import check
 from meshfed.federation.scaffold import GENERATED, scaffold
-from meshfed.output import dump_yaml
+from meshfed.output.serialize import dump_yaml
 from support.failover_draws import service_failover
 
 MESHFED = Path(sys.executable).parent / "meshfed"

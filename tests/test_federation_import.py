@@ -539,11 +539,11 @@ def import_and_compare(files: dict[str, Any]) -> list[Any] | None:
     import tempfile
 
     from meshfed.api import render
-    from meshfed.diagnostics import InputError
+    from meshfed.values.diagnostics import InputError
     from meshfed.federation.importer import import_repository, write
     from meshfed.federation.scaffold import scaffold
-    from meshfed.output import dump_yaml
-    from meshfed.unordered import compare_objects
+    from meshfed.output.serialize import dump_yaml
+    from meshfed.output.unordered import compare_objects
 
     here = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:

@@ -103,7 +103,7 @@ def _run_in_process(case_dir: Path, case: dict) -> Run:
     """The same command through the Typer app in this process (cwd = the case directory)."""
     from typer.testing import CliRunner
 
-    from meshfed.cli import app
+    from meshfed.routes.cli import app
     cleared = {k: None for k in os.environ if k.startswith(("MESHFED_", "ARGOCD_", "KUSTOMIZE_"))}
     with contextlib.chdir(case_dir / case.get("cwd", ".")):
         result = CliRunner().invoke(app, case["args"], prog_name="meshfed", input=_stdin(case_dir, case),

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from meshfed.diagnostics import Diagnostic, error, printable
-from meshfed.diagnostics import InputError
-from meshfed.yamlio import parse_all, resolve_plain, resolve_tagged
+from meshfed.values.diagnostics import Diagnostic, error, printable
+from meshfed.values.diagnostics import InputError
+from meshfed.values.yamlio import parse_all, resolve_plain, resolve_tagged
 from test_guards import application, command_line, document, krm_items, resource_list, typer_app
 
 
@@ -125,7 +125,7 @@ def test_a_file_name_that_is_not_utf8_is_escaped(tmp_path: Path) -> None:
 
 
 def test_text_that_is_not_utf8_names_the_byte(tmp_path: Path) -> None:
-    from meshfed.source import read_file
+    from meshfed.values.source import read_file
     (tmp_path / "v.yaml").write_bytes(b"a: 1\nb: \xff\n")
     with pytest.raises(InputError, match=r"not UTF-8 text \(byte 8\)"):
         read_file(tmp_path / "v.yaml", "v.yaml")
@@ -227,7 +227,7 @@ def test_a_quoted_or_tagged_merge_key_is_a_plain_key() -> None:
 # --- names in messages ----------------------------------------------------------------------------------
 
 def test_a_path_that_cannot_be_resolved_says_why(tmp_path: Path) -> None:
-    from meshfed.source import confine
+    from meshfed.values.source import confine
     with pytest.raises(InputError) as refused:
         confine(str(tmp_path / "a\x00b"), str(tmp_path), "base a\x00b", "doc.yaml", "spec.base[0]")
     [d] = refused.value.diagnostics
@@ -235,7 +235,7 @@ def test_a_path_that_cannot_be_resolved_says_why(tmp_path: Path) -> None:
 
 
 def test_files_up_to_three_levels_up_are_named_relative(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from meshfed.source import display
+    from meshfed.values.source import display
     deep = tmp_path / "a" / "b" / "c" / "d"
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
@@ -247,7 +247,7 @@ def test_files_up_to_three_levels_up_are_named_relative(tmp_path: Path, monkeypa
 @pytest.mark.parametrize("value, shown", [("", False), ("0", False), ("1", True), ("yes", True)])
 def test_the_traceback_switch(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                               value: str, shown: bool) -> None:
-    from meshfed.diagnostics import failure
+    from meshfed.values.diagnostics import failure
     monkeypatch.setenv("MESHFED_TRACEBACK", value)
     try:
         raise KeyError("boom")

@@ -23,8 +23,13 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from meshfed import api, argocd, execplugin, fastcli, krm, output, source
+from meshfed import api
 
+from meshfed.routes import argocd, execplugin, fastcli, krm
+
+from meshfed.output import serialize as output
+
+from meshfed.values import source
 SEED = Path(__file__).parent / "examples" / "seed-readme" / "mesh-admin-values.yaml"
 SEED_VALUES = yaml.safe_load(SEED.read_text())
 OWNER = "meshfed.io/generated-from"
@@ -57,7 +62,7 @@ def command_line(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytes
     capsys.readouterr()
     runner = fastcli.parse(argv)
     if runner is None:
-        from meshfed.cli import app, optional_crds
+        from meshfed.routes.cli import app, optional_crds
         monkeypatch.setattr(sys, "argv", ["meshfed", *optional_crds(argv)])
         runner = app
     with pytest.raises(SystemExit) as exited:
@@ -70,7 +75,7 @@ def typer_app(argv: list[str], stdin: bytes = b"") -> Run:
     """`meshfed ARGV` through the typer app (the route of `validate` and of unusual invocations)."""
     from typer.testing import CliRunner
 
-    from meshfed.cli import app
+    from meshfed.routes.cli import app
     result = CliRunner().invoke(app, argv, prog_name="meshfed", input=stdin)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
@@ -464,7 +469,7 @@ main()
 
 
 def test_failure_names_every_exhausted_resource() -> None:
-    from meshfed.diagnostics import InputError, error, failure
+    from meshfed.values.diagnostics import InputError, error, failure
     for kind, message in FAILURES:
         [d] = failure(kind("boom"))
         assert d.severity == "error" and d.message.startswith(message)

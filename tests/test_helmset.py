@@ -1,4 +1,4 @@
-"""meshfed.helmset against the pinned helm: every rule of --set, --set-string, --set-file, --set-json
+"""meshfed.values.helmset against the pinned helm: every rule of --set, --set-string, --set-file, --set-json
 and --set-literal is run through `helm template` on a tiny chart that prints its .Values, and
 `apply` must give the same values (or fail where helm fails)."""
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshfed.diagnostics import InputError
-from meshfed.helmset import KINDS, Assignment, apply, typed_value
-from meshfed.yamlio import merge_maps
+from meshfed.values.diagnostics import InputError
+from meshfed.values.helmset import KINDS, Assignment, apply, typed_value
+from meshfed.values.yamlio import merge_maps
 
 from support import helm_executable
 
@@ -309,7 +309,7 @@ def test_random_flags_agree_with_helm(work, flags):
 def test_an_argocd_map_entry_is_one_key_and_one_value():
     """Argo CD escapes the commas of its Helm parameters (a list `{a,b}` aside); what would still
     make a second assignment is an error naming the parameter and the key, never applied."""
-    from meshfed.argocd import _assignments
+    from meshfed.routes.argocd import _assignments
     def one(key: str, value: str) -> dict:
         return apply({}, _assignments({key: value}))
     assert one("a", "x,b=1") == {"a": "x,b=1"}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from meshfed.yamlio import parse_all
+from meshfed.values.yamlio import parse_all
 
 from support import REPO, meshfed_executable
 from support.cmp_emulator import GoYamlLoader
@@ -324,8 +324,7 @@ def test_warnings_become_results_and_exit_0(tmp_path):
 
 
 def test_in_process_api_writes_only_the_list():
-    from meshfed import krm as krm_module
-
+    from meshfed.routes import krm as krm_module
     text = kustomize_generator_input(load_spec(EXAMPLES / "exec-function/meshfederation.yaml"))
     out, err = io.StringIO(), io.StringIO()
     import os

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from meshfed.merge import Layer
+from meshfed.values.merge import Layer
 from meshfed.pipeline import Options, Rendering, render_layers
 
 HOST = "ratings.mesh.global"

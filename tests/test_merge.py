@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshfed.merge import Layer, format_path, merge_layers
+from meshfed.values.merge import Layer, format_path, merge_layers
 from meshfed.pipeline import Options, render_layers
 
 

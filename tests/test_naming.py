@@ -6,8 +6,8 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshfed.formats import is_dns_subdomain, is_label_value
-from meshfed.naming import LABEL_LIMIT, NAME_LIMIT, dash, hashed, resolve, short_hash, with_port
+from meshfed.values.formats import is_dns_subdomain, is_label_value
+from meshfed.values.naming import LABEL_LIMIT, NAME_LIMIT, dash, hashed, resolve, short_hash, with_port
 
 
 def sha8(identity: str) -> str:

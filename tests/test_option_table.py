@@ -1,4 +1,4 @@
-"""The option table (`meshfed.options.TABLE`) is the one declaration of the render options: every
+"""The option table (`meshfed.values.options.TABLE`) is the one declaration of the render options: every
 row reaches every source it names (typer's help and parameters, the fast parser, the Argo CD env
 entries, parameters and announcement, the KRM functionConfig, the document and its JSON Schema),
 and no other module spells an option's own names."""
@@ -14,14 +14,16 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from meshfed import argocd, krm, options
-from meshfed.cli import FILES, app, render_flags
-from meshfed.flags import FLAGS, RenderArgs, parse_render, set_kind
-from meshfed.options import (API_VERSIONS, ASSIGNMENT, CORE, DIRECTORY, INPUT, KUBE_VERSION, NAMESPACE,
-                             OUTPUT_DIRECTORY, SWITCH, TABLE, Option)
-from meshfed.schema import bundled_schema, load_schema
+from meshfed.routes import argocd, krm
 
-PACKAGE = Path(options.__file__).parent
+from meshfed.values import options
+from meshfed.routes.cli import FILES, app, render_flags
+from meshfed.routes.flags import FLAGS, RenderArgs, parse_render, set_kind
+from meshfed.values.options import (API_VERSIONS, ASSIGNMENT, CORE, DIRECTORY, INPUT, KUBE_VERSION, NAMESPACE,
+                             OUTPUT_DIRECTORY, SWITCH, TABLE, Option)
+from meshfed.values.schema import bundled_schema, load_schema
+
+PACKAGE = Path(options.__file__).parent.parent  # the meshfed package
 runner = CliRunner()
 
 
@@ -175,7 +177,7 @@ def test_every_document_field_is_read_and_in_the_schema(option: Option) -> None:
     for schema in (load_schema("meshfederation"), bundled_schema("meshfederation")):
         assert schema["properties"][section]["properties"][key] == option.schema()
     # The package's schema file holds where the field goes, not a copy of what the table says.
-    raw = json.loads((PACKAGE / "schema" / "meshfederation.schema.json").read_text("utf-8"))
+    raw = json.loads((PACKAGE / "values" / "schema" / "meshfederation.schema.json").read_text("utf-8"))
     assert set(raw["properties"][section]["properties"][key]) == {"$comment"}
 
 
@@ -190,7 +192,7 @@ def _spellings() -> set[str]:
 
 # options.py declares the options; argocdapps.py reads Argo CD's own Application fields (its
 # `helm.valueFiles` is the chart Application's list, not the plugin parameter of that name).
-NOT_OPTIONS = ("options.py", "argocdapps.py")
+NOT_OPTIONS = ("values/options.py", "federation/argocdapps.py")
 
 
 def test_no_other_module_spells_an_option() -> None:
@@ -198,6 +200,6 @@ def test_no_other_module_spells_an_option() -> None:
     assert {"allowEmpty", "MESHFED_ALLOW_EMPTY", "--allow-empty", "valueFiles"} <= spellings
     pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(s)}(?![\w-])" for s in sorted(spellings)))
     offenders = [f"{path.relative_to(PACKAGE)}:{n}: {line.strip()}"
-                 for path in sorted(PACKAGE.rglob("*.py")) if path.name not in NOT_OPTIONS
+                 for path in sorted(PACKAGE.rglob("*.py")) if path.relative_to(PACKAGE).as_posix() not in NOT_OPTIONS
                  for n, line in enumerate(path.read_text("utf-8").splitlines(), 1) if pattern.search(line)]
     assert offenders == []

@@ -1,4 +1,4 @@
-"""meshfed.output: the direct YAML writer (meshfed.emit) writes byte-for-byte what PyYAML's
+"""meshfed.output.serialize: the direct YAML writer (meshfed.output.emit) writes byte-for-byte what PyYAML's
 `dump_all` with QuotingDumper writes, and the streams keep F4 (every scalar reads back with its
 type, in PyYAML's YAML 1.1 and in the go-yaml v2 resolution Helm and kubectl use)."""
 from __future__ import annotations
@@ -13,8 +13,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from meshfed import emit, output
-from meshfed.yamlio import WORDS, GoKind, parse_all
+from meshfed.output import emit, serialize as output
+from meshfed.values.yamlio import WORDS, GoKind, parse_all
 from reference_loader import GoLoader
 
 TRICKY = [
@@ -201,7 +201,7 @@ def test_empty_stream_and_empty_document() -> None:
 def test_emitter_handles_meshfed_shapes_without_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
     """A real rendering never needs the PyYAML path (that is where the speed comes from)."""
     from meshfed.pipeline import Options, render_layers
-    from meshfed.merge import Layer
+    from meshfed.values.merge import Layer
 
     values = yaml.safe_load("""
 global:
@@ -304,7 +304,7 @@ def test_always_plain_strings_are_written_plain(text: str) -> None:
 
 def _rows(data: st.DataObject) -> list:
     """Planned rows as the layouts make them: specs and labels parts shared between rows."""
-    from meshfed.rows import Planned, given as content
+    from meshfed.output.rows import Planned, given as content
 
     simple = st.dictionaries(st.text("abyn:-# '", max_size=4), st.one_of(
         st.text("abyn01:.-# '", max_size=6), st.integers(), st.booleans(), st.none(), values), min_size=1, max_size=3)
@@ -328,7 +328,7 @@ def _rows(data: st.DataObject) -> list:
 def test_planned_rows_are_written_as_their_objects(data: st.DataObject) -> None:
     """The YAML written straight from planned rows (shared blocks cached) is PyYAML's text of the
     objects the rows build, and the objects hold plain dicts only."""
-    from meshfed.rows import Objects
+    from meshfed.output.rows import Objects
 
     rows = _rows(data)
     objects = Objects([([p for p, _ in rows], [n for _, n in rows])])

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from meshfed.diagnostics import InputError
-from meshfed.document import Patch
-from meshfed.merge import Layer, merge_layers
+from meshfed.values.diagnostics import InputError
+from meshfed.values.meshfederation import Patch
+from meshfed.values.merge import Layer, merge_layers
 from meshfed.pipeline import _apply_patches
-from meshfed.schema import validate
-from meshfed.yamlio import parse_values
+from meshfed.values.schema import validate
+from meshfed.values.yamlio import parse_values
 
 from support import REPO, helm_executable
 
@@ -150,8 +150,7 @@ FC = ("functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: 
 def _krm(text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict[str, Any], str]:
     import io
 
-    from meshfed import krm
-
+    from meshfed.routes import krm
     (tmp_path / ".git").mkdir(exist_ok=True)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MESHFED_ROOT", raising=False)

@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meshfed.api import render as render_request
-from meshfed.formats import is_dns_subdomain, is_ip, is_label_key, is_label_value
-from meshfed.merge import Layer
-from meshfed.output import dump_yaml
+from meshfed.values.formats import is_dns_subdomain, is_ip, is_label_key, is_label_value
+from meshfed.values.merge import Layer
+from meshfed.output.serialize import dump_yaml
 from meshfed.pipeline import Options, render_layers
-from meshfed.yamlio import parse_all
+from meshfed.values.yamlio import parse_all
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEWER = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -249,7 +249,7 @@ def assert_output_invariants(objects: list[dict[str, Any]]) -> None:
 
 def assert_round_trip(objects: list[dict[str, Any]]) -> None:
     """F4: the YAML stream reads back as the same objects with PyYAML (YAML 1.1) and go-yaml's
-    rules (meshfed.yamlio)."""
+    rules (meshfed.values.yamlio)."""
     text = dump_yaml(objects)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     assert list(yaml.load_all(text, Loader=loader)) == objects
@@ -368,7 +368,7 @@ def test_valid_values_through_files_equal_layers(tmp_path_factory: pytest.TempPa
 
 
 def _quoting_dumper() -> type:
-    from meshfed.output import quoting_dumper
+    from meshfed.output.serialize import quoting_dumper
     return quoting_dumper()
 
 
@@ -408,8 +408,7 @@ _entries = st.lists(st.one_of(
 def test_the_entry_shortcut_validates_as_the_walk(imports: list, exports: list, local: list, layout: str) -> None:
     """Validator._entry_test lets entries skip the walk: the cleaned values and the problems
     must be exactly the walk's."""
-    from meshfed import schema
-
+    from meshfed.values import schema
     values = {"import": imports, "export": exports, "global": {"local": {"export": local}}}
     fast_value, fast_problems = schema.validate(values, "values", layout)
     original = schema.Validator._entry_test

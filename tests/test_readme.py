@@ -19,7 +19,7 @@ TOP = ("overlays", "kustomize", "docs", "tests", "bench", "schema", "plugin", "r
 
 def _mentions(text: str) -> set[str]:
     """Repository paths a page names in running text or code: `overlays/base/mesh.yaml`,
-    `meshfed/safewrite.py` (the package's), not globs or placeholders (`<cluster>`, `fed-*`)."""
+    `meshfed/output/safewrite.py` (the package's), not globs or placeholders (`<cluster>`, `fed-*`)."""
     import re
     found = set()
     for m in re.finditer(rf"(?<![\w/.-])((?:{'|'.join(map(re.escape, TOP))}|meshfed)/[^\s`)\]'\",;]*)", text):
@@ -47,7 +47,7 @@ def test_every_path_the_docs_name_exists() -> None:
 def test_the_path_check_sees_a_missing_file() -> None:
     assert _mentions("see `overlays/base/mesh.yaml` and docs/nowhere.md, not `overlays/<cluster>/mesh`") == {
         "overlays/base/mesh.yaml", "docs/nowhere.md"}
-    assert _mentions("the writer `meshfed/safewrite.py`") == {"plugin/meshfed/safewrite.py"}
+    assert _mentions("the writer `meshfed/output/safewrite.py`") == {"plugin/meshfed/output/safewrite.py"}
 
 
 def test_the_readme_says_how_to_install_and_the_docs_point_there() -> None:

@@ -18,8 +18,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from meshfed import argocd, execplugin, krm
-from meshfed.output import dump_yaml
+from meshfed.routes import argocd, execplugin, krm
+from meshfed.output.serialize import dump_yaml
 from test_properties import _damage, valid_values
 
 OWNER = "meshfed.io/generated-from"

@@ -1,4 +1,4 @@
-"""Every file meshfed writes goes through `meshfed.safewrite`: never through a link, never over a
+"""Every file meshfed writes goes through `meshfed.output.safewrite`: never through a link, never over a
 special file, never outside the output directory, all of its files or none, nothing staged left
 behind on a stop signal, concurrent runs never in each other's way.
 
@@ -24,8 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from meshfed import safewrite
-from meshfed.diagnostics import InputError
+from meshfed.output import safewrite
+from meshfed.values.diagnostics import InputError
 from meshfed.federation import importer
 from meshfed.federation.scaffold import GENERATED, scaffold
 
@@ -224,8 +224,8 @@ def test_eight_scaffolds_at_once_into_one_directory(tmp_path):
 # A scaffold run that stops while it stages: the writer blocks after the first staged file.
 BLOCKED = textwrap.dedent("""
     import sys, time
-    from meshfed import safewrite
-    from meshfed.cli import app
+    from meshfed.output import safewrite
+    from meshfed.routes.cli import app
     write_all = safewrite._write_all
     def blocked(fd, data):
         write_all(fd, data)
@@ -254,7 +254,7 @@ def test_stop_signals_are_held_while_the_files_are_renamed_into_place(tmp_path):
     """A signal arriving during the renames is handled after the last one: all files or none."""
     child = textwrap.dedent("""
         import os, signal, sys
-        from meshfed import safewrite
+        from meshfed.output import safewrite
         rename = os.rename
         def rename_and_signal(*args, **kwargs):
             rename(*args, **kwargs)

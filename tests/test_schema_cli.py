@@ -15,7 +15,7 @@ import yaml
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from meshfed.cli import app
+from meshfed.routes.cli import app
 from meshfed.federation.scaffold import GENERATED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -274,7 +274,7 @@ def test_editor_schema_takes_plain_local_export_port_numbers() -> None:
     """`ports: [9080]` under global.local.export is valid for editors as for the generator."""
     import jsonschema
 
-    from meshfed.schema import editor_values_schema
+    from meshfed.values.schema import editor_values_schema
     schema = editor_values_schema()
     ok = {"global": {"local": {"export": [{"hostname": "a.mesh.global", "ports": [9080, {"number": 9443}]}]}}}
     jsonschema.validate(ok, schema)

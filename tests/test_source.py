@@ -1,4 +1,4 @@
-"""The path helpers every route reads through (`meshfed.source`): strings and `os.path`, with the
+"""The path helpers every route reads through (`meshfed.values.source`): strings and `os.path`, with the
 meaning pathlib gave them before (a root's inside, a resolved path, a link loop, a file's name in
 messages)."""
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshfed.diagnostics import InputError
-from meshfed import source
-from meshfed.source import confine, display, find_root, inside, mentions, resolve
+from meshfed.values.diagnostics import InputError
+from meshfed.values import source
+from meshfed.values.source import confine, display, find_root, inside, mentions, resolve
 
 segments = st.lists(st.sampled_from(["a", "b", "ab", "a.b", "..a", "b-"]), max_size=4)
 
@@ -100,7 +100,7 @@ def test_a_root_that_is_not_a_directory_is_a_usage_error_on_every_command(tmp_pa
 def test_a_base_values_file_is_read_as_helm_reads_a_values_file(tmp_path: Path) -> None:
     """Bases, `-f` files and Argo CD value files agree: several documents merge, text after a
     `...` is not read; a file of MeshFederation documents keeps every document."""
-    from meshfed.source import Files, load_values_file
+    from meshfed.values.source import Files, load_values_file
 
     values = tmp_path / "values.yaml"
     values.write_text("global: {remote: [], x: 1}\n---\nglobal: {x: 2}\n...\n}not yaml\n")

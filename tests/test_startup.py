@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 from meshfed import startup
-
 SEED_MESH = Path(__file__).parent / "examples" / "seed-readme" / "mesh-admin-values.yaml"
 EVERY_CHARACTER = "".join(map(chr, range(0x110000)))
 
@@ -80,8 +79,8 @@ def test_a_render_loads_only_the_parser_of_pyyaml() -> None:
 def test_the_package_is_the_plain_import_once_asked_for_more() -> None:
     code = _RENDER + """
 import yaml, yaml._yaml, yaml.constructor
-from meshfed.yamlio import parse_all
-from meshfed.diagnostics import InputError
+from meshfed.values.yamlio import parse_all
+from meshfed.values.diagnostics import InputError
 print(yaml.safe_load("a: [1, b]") == {"a": [1, "b"]}, yaml.__with_libyaml__)
 print(yaml.dump({"k": "yes"}, Dumper=yaml.CSafeDumper).strip() == "k: 'yes'")
 print(yaml._yaml.ScannerError is yaml.scanner.ScannerError, yaml._yaml.ParserError is yaml.parser.ParserError)
@@ -121,7 +120,7 @@ class FailOnce:
 sys.meta_path.insert(0, FailOnce())
 from meshfed import startup
 startup.apply()
-from meshfed.libyaml import Parser
+from meshfed.values.cparser import Parser
 import yaml, yaml._yaml
 print(FailOnce.failed, Parser is yaml.cyaml.CParser, yaml._yaml.ScannerError is yaml.scanner.ScannerError)
 print(yaml.safe_load("a: 1") == {"a": 1})
@@ -180,7 +179,7 @@ def test_a_library_import_applies_none() -> None:
     the plain `import yaml`."""
     code = f"""
 import re, sys
-import meshfed, meshfed.api, meshfed.yamlio, meshfed.output
+import meshfed, meshfed.api, meshfed.values.yamlio, meshfed.output.serialize
 from meshfed import startup
 print({_MARK!r}, meshfed.api.render(values_files=[{str(SEED_MESH)!r}]).ok)
 import yaml, yaml.reader

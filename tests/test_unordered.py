@@ -1,4 +1,4 @@
-"""Equal up to order (`meshfed.unordered`): the lists Istio reads as sets, in `federation import`
+"""Equal up to order (`meshfed.output.unordered`): the lists Istio reads as sets, in `federation import`
 and in `meshfed diff --ignore-order`."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import yaml
 
 from conftest import MESHFED, REPO
 from meshfed.api import render
-from meshfed.resources import object_key
-from meshfed.unordered import SET_FIELDS, canonical, compare_objects, equal_up_to_order
+from meshfed.output.resources import object_key
+from meshfed.output.unordered import SET_FIELDS, canonical, compare_objects, equal_up_to_order
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}

@@ -12,11 +12,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshfed import yamlio
-from meshfed.diagnostics import InputError
-from meshfed.output import dump_yaml
-from meshfed.source import load_values_file
-from meshfed.yamlio import parse_all
+from meshfed.values import yamlio
+from meshfed.values.diagnostics import InputError
+from meshfed.output.serialize import dump_yaml
+from meshfed.values.source import load_values_file
+from meshfed.values.yamlio import parse_all
 from reference_loader import GoLoader
 
 

@@ -1,8 +1,8 @@
 """Entry point of the `meshfed` console script and of `python -m meshfed`.
 
 The commands Argo CD and kustomize run on every refresh (`render`, `krm`, `kustomize-plugin`,
-`argocd ACTION`) go through `meshfed.fastcli`, which parses them without importing typer;
-everything else (help, usage errors, the other commands) goes to the typer app in `meshfed.cli`.
+`argocd ACTION`) go through `meshfed.routes.fastcli`, which parses them without importing typer;
+everything else (help, usage errors, the other commands) goes to the typer app in `meshfed.routes.cli`.
 The start-up shortcuts (`meshfed.startup`) are applied here, and only here.
 """
 from __future__ import annotations
@@ -28,10 +28,10 @@ def main() -> None:
         sys.exit(1)
     from .startup import apply
     apply()
-    from .fastcli import parse, run
+    from .routes.fastcli import parse, run
     runner = parse(sys.argv[1:])
     if runner is None:
-        from .cli import app
+        from .routes.cli import app
         runner = app
     run(runner)
 

@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import os
 
-from .diagnostics import Diagnostic, InputError, concealed, error, failure, has_errors
-from .document import Resolver, load_paths
-from .merge import Layer, Merged, difference, merge_layers
-from .options import Options
+from .values.diagnostics import Diagnostic, InputError, concealed, error, failure, has_errors
+from .values.meshfederation import Resolver, load_paths
+from .values.merge import Layer, Merged, difference, merge_layers
+from .values.options import Options
 from .pipeline import Rendering, render_layers
-from .resources import duplicates
-from .rows import Objects
-from .source import STDIN_PATH, display, find_root, load_values_file
+from .output.resources import duplicates
+from .output.rows import Objects
+from .values.source import STDIN_PATH, display, find_root, load_values_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and helmset cost start-up time: for type checkers only
     from typing import Any, Sequence
-    from .federationdoc import FederationSpec
-    from .source import PathArg
-    from .helmset import Assignment
+    from .values.federation_spec import FederationSpec
+    from .values.source import PathArg
+    from .values.helmset import Assignment
 
 
 class Document:
@@ -93,7 +93,7 @@ def render(
 def _unquoted(diagnostics: list[Diagnostic], assigned_by: str) -> list[Diagnostic]:
     """A number the `--set*` flags gave as a string has no quotes to remove: it came from
     `--set-string` (or `--set-literal`, `--set-file`, a JSON string), and `--set` types it."""
-    from .schema import UNQUOTE
+    from .values.schema import UNQUOTE
     return [Diagnostic(d.severity, d.message[:-len(UNQUOTE)] + ": the flag that set it keeps it a string (as "
                        "--set-string does); set it with --set, which reads a number as a number", d.file, d.path)
             if d.file == assigned_by and d.message.endswith(UNQUOTE) else d for d in diagnostics]
@@ -110,7 +110,7 @@ class _Sets:
     def __call__(self, layers: list[Layer]) -> list[Layer]:
         if not self.assignments:
             return layers
-        from .helmset import apply
+        from .values.helmset import apply
         before = merge_layers(layers).values
         return [*layers, Layer(self.name, difference(before, apply(before, self.assignments, self.files_read)))]
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 import os
 import posixpath
 
-from .diagnostics import Diagnostic, InputError, error, printable
-from .resources import has_function_annotation, is_meshfederation
-from .source import MAX_FILE_BYTES, document_files, mentions, read_file
-from .yamlio import parse_all
+from .values.diagnostics import Diagnostic, InputError, error, printable
+from .output.resources import has_function_annotation, is_meshfederation
+from .values.source import MAX_FILE_BYTES, document_files, mentions, read_file
+from .values.yamlio import parse_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .source import PathArg
+    from .values.source import PathArg
 
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZATION_KEYS = ("apiVersion", "kind", "generators")

@@ -3,17 +3,18 @@ merging, patches, validation, the rows of both layouts, and F2 naming."""
 from __future__ import annotations
 
 
-from . import checks, layout_v1, layout_v2, model, naming
-from .apiversions import upgrade
-from .checks import MESH, NAMESPACE, Finding
-from .defaults import DEFAULTS_NAME, V2_DEFAULT_INGRESS_APP, defaults_layer
-from .diagnostics import Diagnostic, error, has_errors, warning
-from .document import Patch
-from .formats import all_dns_subdomains
-from .merge import Layer, Merged, Path_, format_path, merge_layers
-from .options import BY_DEST, Options
-from .rows import Context, Objects, Planned
-from .schema import validate
+from .layouts import v1, v2
+from .values import checks, model, naming
+from .output.apiversions import upgrade
+from .values.checks import MESH, NAMESPACE, Finding
+from .values.defaults import DEFAULTS_NAME, V2_DEFAULT_INGRESS_APP, defaults_layer
+from .values.diagnostics import Diagnostic, error, has_errors, warning
+from .values.meshfederation import Patch
+from .values.formats import all_dns_subdomains
+from .values.merge import Layer, Merged, Path_, format_path, merge_layers
+from .values.options import BY_DEST, Options
+from .output.rows import Context, Objects, Planned
+from .values.schema import validate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -203,7 +204,7 @@ def render_layers(user_layers: list[Layer], patches: list[Patch], opts: Options)
     mesh_ns = values.config_namespace if (scope == "all" or not ns) else ns
     host_labels = _host_labels(values) if layout == "v2" and NAMESPACE in tiers else {}  # only N1/N2 use them
     ctx = Context(values, mesh_ns, ns if NAMESPACE in tiers else None, host_labels)
-    layout_rows = layout_v2 if layout == "v2" else layout_v1
+    layout_rows = v2 if layout == "v2" else v1
     mesh_plan = list(layout_rows.mesh_tier(ctx)) if MESH in tiers else []
     ns_plan = list(layout_rows.namespace_tier(ctx)) if NAMESPACE in tiers else []
     # A required value given but refused by the schema was reported there: no follow-up error.

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import posixpath
 
-from .diagnostics import Diagnostic, InputError, error, exit_code, failure, has_errors, printable
-from .output import dump_yaml
-from .source import read_stream
-from .yamlio import parse_all, type_name
+from .values.diagnostics import Diagnostic, InputError, error, exit_code, failure, has_errors, printable
+from .output.serialize import dump_yaml
+from .values.source import read_stream
+from .values.yamlio import parse_all, type_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..formats import is_ip
+from ..values.formats import is_ip
 from .gofmt import quote
 
 Issue = tuple[str, str]

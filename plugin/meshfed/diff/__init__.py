@@ -21,9 +21,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..cleanup import removed_at_end
-from ..diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, failure, printable
-from ..source import working_directory
+from ..output.cleanup import removed_at_end
+from ..values.diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, failure, printable
+from ..values.source import working_directory
 from . import revisions
 from .apps import App, Rendered, app_digest, find_apps, lfs_pointer_errors, read_by_renders, render_app
 from .clusters import FederationView, read_federation

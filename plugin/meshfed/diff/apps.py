@@ -18,17 +18,17 @@ from pathlib import Path
 
 from ..api import Document, inputs_digest, render
 from ..appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
-from ..diagnostics import Diagnostic, InputError, error, failure
-from ..output import yaml_documents
-from ..resources import is_meshfederation, object_key, strip_bookkeeping
-from ..source import DOCUMENT_SUFFIXES, Root, confine, mentions, read_file
-from ..yamlio import parse_all
+from ..values.diagnostics import Diagnostic, InputError, error, failure
+from ..output.serialize import yaml_documents
+from ..output.resources import is_meshfederation, object_key, strip_bookkeeping
+from ..values.source import DOCUMENT_SUFFIXES, Root, confine, mentions, read_file
+from ..values.yamlio import parse_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ..resources import Key
+    from ..output.resources import Key
 
 
 class App:

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import difflib
 
-from ..resources import describe_key
-from ..unordered import equal_up_to_order
-from ..yamlio import parse_all
+from ..output.resources import describe_key
+from ..output.unordered import equal_up_to_order
+from ..values.yamlio import parse_all
 from .apps import Rendered
 from .clusters import ClusterRef
 from .revisions import Revision
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..diagnostics import Diagnostic
-    from ..resources import Key
+    from ..values.diagnostics import Diagnostic
+    from ..output.resources import Key
 
 ADDED, REMOVED, CHANGED, RENAMED, ERROR = "added", "removed", "changed", "renamed", "error"
 RENAME_SIMILARITY = 0.5  # shared identities over all identities of the two directories

@@ -13,11 +13,11 @@ import html
 import json
 import re
 
-from ..authorization import change_in_words
-from ..diagnostics import Diagnostic, printable
-from ..failover import DESTINATION_PREFIX, OUTLIER_FIELDS
+from ..values.authorization import change_in_words
+from ..values.diagnostics import Diagnostic, printable
+from ..values.failover import DESTINATION_PREFIX, OUTLIER_FIELDS
 from ..federation.graph import changes as graph_changes, to_mermaid
-from ..yamlio import parse_all
+from ..values.yamlio import parse_all
 from .compare import ADDED, CHANGED, ERROR, REMOVED, RENAMED, AppDiff
 from .revisions import Revision
 

@@ -33,8 +33,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, InputError, error, printable
-from ..source import MAX_FILE_BYTES
+from ..values.diagnostics import Diagnostic, InputError, error, printable
+from ..values.source import MAX_FILE_BYTES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

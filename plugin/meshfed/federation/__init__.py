@@ -40,7 +40,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from ..diagnostics import Diagnostic
+from ..values.diagnostics import Diagnostic
 from .consistency import check_repo, summary
 from .explain import explain_repo
 from .graph import render as render_graph
@@ -75,7 +75,7 @@ def krm_validate(stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
 def graph(paths: list[Path], root: Path | None, fmt: str) -> str:
     """The federation as Mermaid, DOT or SVG. Raises InputError when documents cannot be read or
     rendered, or when SVG is asked for without Graphviz."""
-    from ..diagnostics import InputError
+    from ..values.diagnostics import InputError
     repo = load_repo(paths, root)
     errors = repo.load_errors()
     if errors:

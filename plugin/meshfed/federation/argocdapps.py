@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..checks import MESH, NAMESPACE
-from ..diagnostics import Diagnostic, InputError, error, warning
-from ..formats import is_dns_label
-from ..merge import Layer, difference, merge_layers
-from ..source import DOCUMENT_SUFFIXES, display, find_root, read_file, within
-from ..yamlio import parse_all, parse_values
+from ..values.checks import MESH, NAMESPACE
+from ..values.diagnostics import Diagnostic, InputError, error, warning
+from ..values.formats import is_dns_label
+from ..values.merge import Layer, difference, merge_layers
+from ..values.source import DOCUMENT_SUFFIXES, display, find_root, read_file, within
+from ..values.yamlio import parse_all, parse_values
 from .repo import Source
 
 CHARTS = {"mesh-admin": MESH, "namespace-admin": NAMESPACE}
@@ -295,7 +295,7 @@ def _parameters(app: Application, helm: dict[str, Any], where: str, files: list[
                 problems: list[Diagnostic]) -> list[Any]:
     """helm's flags for `helm.parameters` (and the file parameters' `(name, file, field)`), as
     Argo CD passes them: one per name and kind, the last value winning, commas escaped."""
-    from ..helmset import Assignment, apply, commas_escaped
+    from ..values.helmset import Assignment, apply, commas_escaped
     chosen: dict[tuple[str, str], tuple[str, str]] = {}
     for k, p in enumerate(helm.get("parameters") or []):
         field = f"{where}.helm.parameters[{k}]"
@@ -319,8 +319,8 @@ def _parameters(app: Application, helm: dict[str, Any], where: str, files: list[
 def build_values(apps: list[Application], repos: dict[str, Path]) -> None:
     """Every Application's values layers (`Application.layers`); an InputError naming the
     Application and field of whatever cannot be read."""
-    from ..cleanup import removed_at_end
-    from ..helmset import apply
+    from ..output.cleanup import removed_at_end
+    from ..values.helmset import apply
     with removed_at_end(tempfile.mkdtemp(prefix="meshfed-argocd-")) as tmp:
         values = _Values(repos, Path(tmp))
         plans = []

@@ -18,11 +18,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from ..checks import MESH
-from ..diagnostics import InputError, error
-from ..federationdoc import MESH_DIRECTORY
-from ..output import dump_yaml
-from ..source import display
+from ..values.checks import MESH
+from ..values.diagnostics import InputError, error
+from ..values.federation_spec import MESH_DIRECTORY
+from ..output.serialize import dump_yaml
+from ..values.source import display
 from .argocdapps import Application
 
 

@@ -13,9 +13,9 @@ each exporting cluster admits, for `check`, `explain`, `graph` and `diff`.
 """
 from __future__ import annotations
 
-from ..authorization import TRUST_DOMAIN, Settings, admitted
-from ..checks import NAMESPACE
-from ..diagnostics import Diagnostic, error, warning
+from ..values.authorization import TRUST_DOMAIN, Settings, admitted
+from ..values.checks import NAMESPACE
+from ..values.diagnostics import Diagnostic, error, warning
 from .repo import Cluster, Doc, Repo
 
 TYPE_CHECKING = False

@@ -34,13 +34,13 @@ and what was not.
 """
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, did_you_mean, error, has_errors, warning
-from ..checks import MESH, NAMESPACE
-from ..failover import NEAREST
-from ..defaults import DEFAULTS_NAME
-from ..merge import Path_
-from ..model import Entry, Port, Remote, Values
-from ..source import display
+from ..values.diagnostics import Diagnostic, did_you_mean, error, has_errors, warning
+from ..values.checks import MESH, NAMESPACE
+from ..values.failover import NEAREST
+from ..values.defaults import DEFAULTS_NAME
+from ..values.merge import Path_
+from ..values.model import Entry, Port, Remote, Values
+from ..values.source import display
 from . import boundary
 from .repo import Cluster, Doc, Repo, port_key, ports_text
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import InputError, did_you_mean, error
-from ..failover import DESTINATION_PREFIX
-from ..model import Remote
+from ..values.diagnostics import InputError, did_you_mean, error
+from ..values.failover import DESTINATION_PREFIX
+from ..values.model import Remote
 from . import boundary
 from .graph import EGRESS_IDS, INGRESS_IDS
 from .repo import Cluster, Doc, Repo, ports_text

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from ..diagnostics import InputError, error
+from ..values.diagnostics import InputError, error
 from . import boundary
 from .repo import Cluster, Doc, Repo
 from .serving import roles

@@ -41,20 +41,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..authorization import IMPORTERS_ONLY, TRUST_DOMAIN
-from ..checks import MESH, NAMESPACE
-from ..defaults import DEFAULTS_NAME, defaults_layer
-from ..diagnostics import Diagnostic, InputError, error, warning
-from ..document import Resolver
-from ..federationdoc import FederationSpec, application_documents, relative
-from ..formats import is_dns_label
-from ..merge import Layer, Merged, Path_, difference, format_path, merge_layers
-from ..model import Entry, Port, lookup
-from ..options import BY_DEST, Options
-from ..output import dump_yaml
+from ..values.authorization import IMPORTERS_ONLY, TRUST_DOMAIN
+from ..values.checks import MESH, NAMESPACE
+from ..values.defaults import DEFAULTS_NAME, defaults_layer
+from ..values.diagnostics import Diagnostic, InputError, error, warning
+from ..values.meshfederation import Resolver
+from ..values.federation_spec import FederationSpec, relative
+from .applications import application_documents
+from ..values.formats import is_dns_label
+from ..values.merge import Layer, Merged, Path_, difference, format_path, merge_layers
+from ..values.model import Entry, Port, lookup
+from ..values.options import BY_DEST, Options
+from ..output.serialize import dump_yaml
 from ..pipeline import render_layers
-from ..source import display, find_root
-from ..unordered import compare_objects
+from ..values.source import display, find_root
+from ..output.unordered import compare_objects
 from .repo import Cluster, Doc, Repo, load, load_paths
 
 DERIVED: tuple[Path_, ...] = (("global", "remote"), ("global", "local"), ("global", "failover"),
@@ -850,7 +851,7 @@ def write(text: str, out: Path, force: bool, extra: dict[Path, str] | None = Non
     import."""
     import os
 
-    from ..safewrite import always, write_tree
+    from ..output.safewrite import always, write_tree
     files = {out: text, **(extra or {})}
     for path in files:
         if not path.name or path.name in (".", ".."):

@@ -16,10 +16,10 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from ..diagnostics import Diagnostic
+from ..values.diagnostics import Diagnostic
 from ..resourcelist import SYNTHETIC, Request, execute
-from ..resources import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, annotation, is_meshfederation, resource_ref
-from ..source import find_root, working_directory
+from ..output.resources import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, annotation, is_meshfederation, resource_ref
+from ..values.source import find_root, working_directory
 from .consistency import check_repo
 from .repo import Source, load
 

@@ -11,22 +11,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..checks import MESH, NAMESPACE
-from ..diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors, warning
-from ..document import Derivation, Federation, Resolver, is_federation, read_documents
-from ..federationdoc import application_documents, idle_mesh_tiers, is_federation_spec
-from ..merge import Layer, Merged, Path_, format_path
-from ..model import Entry, Port, Values
-from ..options import Options
+from ..values.checks import MESH, NAMESPACE
+from ..values.diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors, warning
+from ..values.meshfederation import Derivation, MeshFederation, Resolver, is_meshfederation, read_documents
+from ..values.federation_spec import is_federation_spec
+from .applications import application_documents, idle_mesh_tiers
+from ..values.merge import Layer, Merged, Path_, format_path
+from ..values.model import Entry, Port, Values
+from ..values.options import Options
 from ..pipeline import Rendering, infer_scope, render_layers
-from ..resources import strip_bookkeeping
-from ..rows import Planned
-from ..source import DOCUMENT_SUFFIXES, display, find_root, inside, read_file, within
-from ..yamlio import parse_all
+from ..output.resources import strip_bookkeeping
+from ..output.rows import Planned
+from ..values.source import DOCUMENT_SUFFIXES, display, find_root, inside, read_file, within
+from ..values.yamlio import parse_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..source import PathArg
+    from ..values.source import PathArg
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ class Doc:
     """One document: resolved, grouped, and (when it is a member) rendered."""
 
     src: Source
-    fed: Federation | None
+    fed: MeshFederation | None
     problems: list[Diagnostic]
     own_mesh: MeshDecl | None
     mesh: MeshDecl | None  # its own spec.mesh, else the one its bases give
@@ -320,7 +321,7 @@ def scan(paths: list[Path], root: Path | None,
                         and (real, i) not in seen:
                     seen.add((real, i))
                     rules.append(ForeignRule(doc, name, i, real.parent))
-                if (real, i) in seen or not (is_federation(doc) or is_federation_spec(doc)):
+                if (real, i) in seen or not (is_meshfederation(doc) or is_federation_spec(doc)):
                     continue
                 seen.add((real, i))
                 found += 1
@@ -349,7 +350,7 @@ def _is_authorization_policy(doc: Any) -> bool:
 
 def _expand(found: FoundFederation, chains: _Chains, covered: set[tuple[Any, ...]],
             problems: list[Diagnostic], unexpanded: list[str]) -> list[Source]:
-    """The documents a Federation found stands for (`federationdoc.application_documents`),
+    """The documents a Federation found stands for (`applications.application_documents`),
     except the applications that documents found already render (`covered`: (Federation file,
     mesh, tier, namespace)). A Federation no document names reports its own problems here."""
     resolver = chains.resolver(found.root)
@@ -419,14 +420,14 @@ class _Chains:
                 continue
             files.append(real)
             base = self._load(real, display(target))
-            if is_federation(base):
+            if is_meshfederation(base):
                 sub_files, sub_mesh = self.walk(base, display(target), real.parent, root, (*stack, real))
                 files += sub_files
                 inherited = sub_mesh or inherited  # a later base wins, like values do
         return files, _own_mesh(doc, source) or inherited
 
 
-def _tiers(doc: dict[str, Any], fed: Federation | None) -> frozenset[str]:
+def _tiers(doc: dict[str, Any], fed: MeshFederation | None) -> frozenset[str]:
     """The tiers a document renders: spec.scope, else inferred as the core does (2.4)."""
     scope = fed.options.scope if fed is not None else _spec(doc).get("scope")
     if scope not in (MESH, NAMESPACE, "all"):
@@ -530,7 +531,7 @@ def _name_clusters(clusters: list[Cluster]) -> None:
 
 def _idle(c: Cluster) -> bool:
     """A cluster whose Federation gives its mesh no mesh-tier application: it only imports, and
-    its mesh tier would render nothing (`federationdoc.idle_mesh_tiers`)."""
+    its mesh tier would render nothing (`applications.idle_mesh_tiers`)."""
     derivation = next((d.fed.derivation for d in c.ns_docs
                        if d.fed is not None and isinstance(d.fed.derivation, Derivation)), None)
     return derivation is not None and any(m.name == c.mesh for m in idle_mesh_tiers(derivation.spec))

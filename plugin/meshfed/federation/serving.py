@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..failover import NEAREST, Failover
-from ..model import Remote
-from ..rows import weights
+from ..values.failover import NEAREST, Failover
+from ..values.model import Remote
+from ..output.rows import weights
 
 OVERPROVISIONING = 1.4
 ENVOY_MAX_EJECTION = 10

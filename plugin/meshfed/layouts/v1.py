@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 
-from . import defaults
-from .naming import dash
-from .rows import (GATEWAY, Context, Planned, authorization_policies, egress_failover_rows, egress_gateway,
+from ..values import defaults
+from ..values.naming import dash
+from ..output.rows import (GATEWAY, Context, Planned, authorization_policies, egress_failover_rows, egress_gateway,
                    egress_virtual_services, endpoint_weights, ingress_gateway, namespace_destination_rules, router_rows)
 
 TYPE_CHECKING = False

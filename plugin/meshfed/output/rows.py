@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from .authorization import SECURITY, policies
+from ..values.authorization import SECURITY, policies
 from .emit import Shared
-from .failover import WEIGHTED, Failover, address_weights, destination
-from .formats import is_ip
-from .model import Port, Remote, Values
-from .naming import dash, with_port
+from ..values.failover import WEIGHTED, Failover, address_weights, destination
+from ..values.formats import is_ip
+from ..values.model import Port, Remote, Values
+from ..values.naming import dash, with_port
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ functionConfig:
 * Generator: the functionConfig is a MeshFederation. It is rendered; its objects follow its echo
   among the items (or end the list).
 * Transformer: any other functionConfig (a ConfigMap whose `data`, or another kind whose `spec`,
-  holds options: the option table's rows with `krm`, `meshfed.options.NAMES`), or none. Every
+  holds options: the option table's rows with `krm`, `meshfed.values.options.NAMES`), or none. Every
   MeshFederation item is rendered, and marked `config.kubernetes.io/local-config: "true"` so that
   neither kustomize nor `kpt live apply` sends it to the cluster; its objects follow it. A Federation
   item (what documents name in `spec.federation`) is marked local-config too.
@@ -40,21 +40,21 @@ from __future__ import annotations
 import os
 import posixpath
 
-from . import options as opts
-from .api import Document, render
-from .diagnostics import Diagnostic, InputError, error
-from .federationdoc import is_federation_spec
-from .resourcelist import FUNCTION_CONFIG, SYNTHETIC, Request, execute
-from .resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
+from ..values import options as opts
+from ..api import Document, render
+from ..values.diagnostics import Diagnostic, InputError, error
+from ..values.federation_spec import is_federation_spec
+from ..resourcelist import FUNCTION_CONFIG, SYNTHETIC, Request, execute
+from ..output.resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
                         annotations_of, duplicates, is_local_config, is_meshfederation, object_key,
                         resource_ref, strip_bookkeeping, with_annotations)
-from .source import confine, find_root, inside, working_directory
+from ..values.source import confine, find_root, inside, working_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, BinaryIO, TextIO
 
-    from .resourcelist import Problems
+    from ..resourcelist import Problems
 
 PROG = "meshfed krm"
 ALLOW_EMPTY = opts.BY_DEST["allow_empty"]

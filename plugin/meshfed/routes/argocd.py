@@ -10,7 +10,7 @@ inside a private copy of the repository, stdin /dev/null, and these variables:
 * `ARGOCD_ENV_MESHFED_<OPTION>` (`spec.source.plugin.env` entries `MESHFED_*`) and the string
   parameters named as the options (`spec.source.plugin.parameters`, read from
   `ARGOCD_APP_PARAMETERS`; `PARAM_*` are ignored): both declared in the option table
-  (`meshfed.options.TABLE`), with the array parameter of values files and the map parameter of
+  (`meshfed.values.options.TABLE`), with the array parameter of values files and the map parameter of
   `--set` assignments. A parameter beats the env entry, which beats the document, which beats
   `ARGOCD_APP_NAMESPACE`. An empty value counts as unset; unknown names are errors.
 * `KUBE_VERSION` and `KUBE_API_VERSIONS`: what the destination cluster runs and serves, which
@@ -38,13 +38,13 @@ import json
 import os
 import posixpath
 
-from . import options as opts
-from .api import declared_options, render
-from .appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
-from .diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, did_you_mean, error, printable
+from ..values import options as opts
+from ..api import declared_options, render
+from ..appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
+from ..values.diagnostics import EXIT_INVALID, EXIT_OK, Diagnostic, InputError, did_you_mean, error, printable
 from .flags import ARGOCD_ACTIONS
-from .output import write_yaml
-from .source import Root, confine, find_root, inside, working_directory
+from ..output.serialize import write_yaml
+from ..values.source import Root, confine, find_root, inside, working_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -226,14 +226,14 @@ def _assignments(values: dict[str, str]) -> list[Any]:
     entry that would still make more than one assignment is an error, never a second value."""
     if not values:
         return []
-    from .helmset import Assignment, commas_escaped
+    from ..values.helmset import Assignment, commas_escaped
     return [Assignment("set", f"{path}={commas_escaped(value)}", parameter=path) for path, value in values.items()]
 
 
 def _linked_out(app_dir: str, root: str) -> list[Diagnostic]:
     """The app directory's kustomization files that link out of it and the repository: refused
     unread (the kustomization check would show their keys)."""
-    from .source import within
+    from ..values.source import within
     problems: list[Diagnostic] = []
     for name in KUSTOMIZATIONS:
         if os.path.lexists(os.path.join(app_dir, name)):

@@ -3,7 +3,7 @@
 
 Argo CD and kustomize start meshfed for every refresh of every app, so start-up counts. This
 module runs exactly the invocations it fully understands (the flags of `render` parsed by
-`meshfed.flags`, from the option table the typer app in `meshfed.cli` is built from too); for
+`meshfed.routes.flags`, from the option table the typer app in `meshfed.routes.cli` is built from too); for
 anything else (`--help`, a usage error, an option value that is odd in any way, another command)
 `parse` returns None and the typer app runs, so help texts, usage messages and exit code 2 stay
 typer's own. The only cost of declining is the
@@ -87,7 +87,7 @@ def run(runner: Callable[[], Any]) -> None:
         discard_stdout()
         sys.exit(1)
     except Exception as exc:  # a clear error and exit 1, never a traceback  # noqa: BLE001
-        from .diagnostics import failure
+        from ..values.diagnostics import failure
         for d in failure(exc):
             print(f"meshfed: error: {d}", file=sys.stderr)
         sys.exit(1)

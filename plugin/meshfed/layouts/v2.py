@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 
-from .formats import is_ip
-from .naming import dash
-from .emit import Shared
-from .rows import (GATEWAY, Context, Planned, authorization_policies, egress_failover_rows, egress_gateway,
+from ..values.formats import is_ip
+from ..values.naming import dash
+from ..output.emit import Shared
+from ..output.rows import (GATEWAY, Context, Planned, authorization_policies, egress_failover_rows, egress_gateway,
                    egress_virtual_services, endpoint_weights, ingress_gateway, namespace_destination_rules, resolution,
                    router_rows)
 

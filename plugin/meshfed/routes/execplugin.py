@@ -21,12 +21,12 @@ import os
 import select
 import sys
 
-from .api import Document, render
-from .diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, exit_code
-from .output import write_yaml
-from .resources import is_meshfederation, resource_ref, strip_bookkeeping
-from .source import display, document_files, read_file, working_directory
-from .yamlio import parse_all
+from ..api import Document, render
+from ..values.diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, exit_code
+from ..output.serialize import write_yaml
+from ..output.resources import is_meshfederation, resource_ref, strip_bookkeeping
+from ..values.source import display, document_files, read_file, working_directory
+from ..values.yamlio import parse_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 1.1 as PyYAML and go-yaml v2 read it, the YAML 1.2 core schema as go-yaml v3 and kyaml read it)
 reads back with the same types (F4), or JSON. Key order is the order the objects were built in.
 
-The YAML is defined as what PyYAML's `dump_all` writes with `quoting_dumper()` below; `meshfed.emit`
+The YAML is defined as what PyYAML's `dump_all` writes with `quoting_dumper()` below; `meshfed.output.emit`
 writes the very same bytes directly, about 20 times faster, and hands the documents it does not
 handle (floats, strings that need double quotes, ...) back to PyYAML.
 
@@ -16,7 +16,7 @@ from functools import cache
 
 from .emit import Exotic, Shared, Writer
 from .rows import Objects
-from .yamlio import GO_BOOL, GO_FLOAT, GO_INT
+from ..values.yamlio import GO_BOOL, GO_FLOAT, GO_INT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def implicit_resolvers() -> dict[Any, list[tuple[str, Any]]]:
     as another type (`y`, `n`, `on`, `1e3`, `1.10`, `0o17`, `0X1F`, `null`, ...) is quoted. Keyed by
     first character, as PyYAML's `add_implicit_resolver` keeps them. Built on first use: the names
     and addresses most renderings write never need it (`emit._ALWAYS_PLAIN`)."""
-    from yaml.resolver import Resolver  # after meshfed.yamlio: loads no more of PyYAML than this
+    from yaml.resolver import Resolver  # after meshfed.values.yamlio: loads no more of PyYAML than this
 
     table = {first: list(rules) for first, rules in Resolver.yaml_implicit_resolvers.items()}
     for tag, regexp, first in (
@@ -53,7 +53,7 @@ def implicit_resolvers() -> dict[Any, list[tuple[str, Any]]]:
 @cache
 def quoting_dumper() -> type:
     """PyYAML's safe dumper (over libyaml's emitter) with `implicit_resolvers()`, and never an anchor
-    or alias: the reference for `meshfed.emit`, and the writer of what it hands back. Built on first
+    or alias: the reference for `meshfed.output.emit`, and the writer of what it hands back. Built on first
     use, since most renderings never need it and it needs all of PyYAML."""
     import yaml
 

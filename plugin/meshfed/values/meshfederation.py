@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from . import federationdoc
+from . import federation_spec
 from .diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors
-from .federationdoc import FederationSpec, MeshSpec
+from .federation_spec import FederationSpec, MeshSpec
 from .merge import Layer, format_path
 from .options import Options, declared
 from .schema import validate
@@ -47,7 +47,7 @@ class Derivation:
         self.mesh = mesh
 
 
-class Federation:
+class MeshFederation:
     """One MeshFederation document with its bases resolved."""
 
     __slots__ = ("source", "name", "options", "mesh", "layers", "patches", "diagnostics", "index", "derivation")
@@ -86,7 +86,7 @@ class Federation:
         return spec.layers_for(mesh, ns, lists) + self.layers, []
 
 
-def is_federation(doc: Any) -> bool:
+def is_meshfederation(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == KIND
 
 
@@ -123,10 +123,10 @@ class Resolver:
         self.specs: dict[str, FederationSpec] = {}  # each Federation read once per run, by resolved path
 
     def federation(self, doc: dict[str, Any], source: str, base_dir: PathArg, index: int = 0,
-                   file: PathArg | None = None) -> Federation:
+                   file: PathArg | None = None) -> MeshFederation:
         meta = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
         spec = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
-        fed = Federation(
+        fed = MeshFederation(
             source=source,
             name=meta.get("name") if isinstance(meta.get("name"), str) else None,
             options=declared(doc),
@@ -142,8 +142,8 @@ class Resolver:
             self._derive(fed, ref["path"], ref["mesh"], spec, base_dir)
         return fed
 
-    def _derive(self, fed: Federation, path: str, mesh_name: str, doc_spec: dict[str, Any], base_dir: str) -> None:
-        """Attach the Federation a document names (see federationdoc)."""
+    def _derive(self, fed: MeshFederation, path: str, mesh_name: str, doc_spec: dict[str, Any], base_dir: str) -> None:
+        """Attach the Federation a document names (see `federation_spec`)."""
         fed.derivation = "broken"
         try:
             spec = self.federation_spec(os.path.join(base_dir, path), fed.source, "spec.federation.path")
@@ -186,7 +186,7 @@ class Resolver:
             raise InputError([error(f"federation {file_name}: {d.message}", source, where)
                               if d.file == name and not d.message.startswith("invalid YAML") else d
                               for d in exc.diagnostics]) from None
-        if len(docs) != 1 or not federationdoc.is_federation_spec(docs[0]):
+        if len(docs) != 1 or not federation_spec.is_federation_spec(docs[0]):
             raise InputError([error(f"{name} must hold one Federation document (kind: Federation)", source, where)])
         spec = self.read_spec(docs[0], name, real)
         self.specs[real] = spec
@@ -194,7 +194,7 @@ class Resolver:
 
     def read_spec(self, doc: dict[str, Any], name: str, real: PathArg | None) -> FederationSpec:
         """A Federation document read, its bases resolved against its own directory."""
-        scratch = Federation(name, None, Options(), None)
+        scratch = MeshFederation(name, None, Options(), None)
         raw = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
         bases = raw["base"] if isinstance(raw.get("base"), list) else []
         real = os.fspath(real) if real is not None else None
@@ -205,12 +205,12 @@ class Resolver:
                     self._base(entry, name, f"spec.base[{i}]", directory, [real] if real else [], scratch)
         except InputError as exc:
             scratch.diagnostics.extend(exc.diagnostics)
-        spec = federationdoc.read(doc, name, scratch.layers, scratch.diagnostics)
+        spec = federation_spec.read(doc, name, scratch.layers, scratch.diagnostics)
         spec.patches = scratch.patches
         spec.file = real
         return spec
 
-    def _collect(self, doc: dict[str, Any], source: str, base_dir: str, chain: list[str], fed: Federation) -> None:
+    def _collect(self, doc: dict[str, Any], source: str, base_dir: str, chain: list[str], fed: MeshFederation) -> None:
         spec = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
         bases = spec["base"] if isinstance(spec.get("base"), list) else []
         for i, entry in enumerate(bases):
@@ -222,7 +222,7 @@ class Resolver:
         patches = spec["patches"] if isinstance(spec.get("patches"), list) else []
         fed.patches.extend(Patch(source, i, op) for i, op in enumerate(patches) if isinstance(op, dict))
 
-    def _base(self, entry: str, source: str, where: str, base_dir: str, chain: list[str], fed: Federation) -> None:
+    def _base(self, entry: str, source: str, where: str, base_dir: str, chain: list[str], fed: MeshFederation) -> None:
         target = os.path.join(base_dir, entry)
         real = confine(target, self.root, f"base {entry}", source, where)
         if real in chain:
@@ -237,14 +237,14 @@ class Resolver:
             raise InputError([error(f"base {entry}: {d.message}", source, where)
                               if d.file == name and not d.message.startswith("invalid YAML") else d
                               for d in exc.diagnostics]) from None
-        if len(docs) == 1 and is_federation(docs[0]):
+        if len(docs) == 1 and is_meshfederation(docs[0]):
             base = docs[0]
             fed.diagnostics.extend(_envelope_problems(base, name))
             if isinstance(base.get("spec"), dict) and "federation" in base["spec"]:
                 fed.diagnostics.append(error("spec.federation is read only in the document rendered, not in a base",
                                              name, "spec.federation"))
             self._collect(base, name, os.path.dirname(real), [*chain, real], fed)
-        elif len(docs) == 1 and federationdoc.is_federation_spec(docs[0]):
+        elif len(docs) == 1 and federation_spec.is_federation_spec(docs[0]):
             raise InputError([error(f"base {entry} is a Federation: name it with spec.federation, not spec.base",
                                     source, where)])
         elif len(docs) <= 1:
@@ -257,11 +257,11 @@ class Resolver:
             raise InputError([error("a base must hold one YAML document", name)])
 
 
-def load_paths(paths: list[PathArg], resolver: Resolver) -> list[Federation]:
+def load_paths(paths: list[PathArg], resolver: Resolver) -> list[MeshFederation]:
     """The MeshFederation documents in files and directories (a directory: the documents directly
     in it, files sorted by name; other YAML such as kustomization.yaml is skipped). The files
     named are read wherever they are; their bases must stay below the resolver's root."""
-    feds: list[Federation] = []
+    feds: list[MeshFederation] = []
     problems: list[Diagnostic] = []
     for path in (os.fspath(p) for p in paths):
         if os.path.isdir(path):
@@ -279,7 +279,7 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[Federation]:
                     problems.extend(exc.diagnostics)
                     continue
                 for i, doc in enumerate(docs):
-                    if is_federation(doc):
+                    if is_meshfederation(doc):
                         found += 1
                         feds.append(resolver.federation(doc, display(f), path, i, f))
             if not found and not problems:
@@ -295,7 +295,7 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[Federation]:
         for i, doc in enumerate(docs):
             if doc is None:
                 continue
-            if not is_federation(doc):
+            if not is_meshfederation(doc):
                 problems.append(error(_not_meshfederation(doc, i), name))
                 continue
             docs_found += 1
@@ -311,7 +311,7 @@ def _not_meshfederation(doc: Any, index: int) -> str:
     """Why a document given to render is none: a Federation is rendered through the applications
     that name it; a kind close to MeshFederation is a typo; anything else may be a values file."""
     kind = doc.get("kind") if isinstance(doc, dict) else None
-    if federationdoc.is_federation_spec(doc):
+    if federation_spec.is_federation_spec(doc):
         return (f"document {index} is a Federation, which is not rendered itself: render the MeshFederation of an "
                 "application that names it in spec.federation ({path, mesh}), or write one for every cluster and "
                 "tier with `meshfed federation scaffold FILE --out DIR`")

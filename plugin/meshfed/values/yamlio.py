@@ -12,7 +12,7 @@ import math
 import re
 
 from .diagnostics import InputError, error, printable
-from .libyaml import ComposerError, MarkedYAMLError, Parser, ReaderError, YAMLError, events
+from .cparser import ComposerError, MarkedYAMLError, Parser, ReaderError, YAMLError, events
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
 """A direct YAML writer for the shapes meshfed emits, byte-for-byte what `yaml.dump_all` with
-`meshfed.output.quoting_dumper()` (PyYAML's representer over libyaml's emitter) writes for them.
+`meshfed.output.serialize.quoting_dumper()` (PyYAML's representer over libyaml's emitter) writes for them.
 
 PyYAML spends almost all of its time in Python code around the C emitter (representing every value
 as a node, resolving every scalar's tag against the implicit resolvers' regular expressions,
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from .yamlio import WORDS
+from ..values.yamlio import WORDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,8 +1,8 @@
 """The command line of `meshfed render` and `validate`, built from the option table
-(`meshfed.options.TABLE`): the flags, the fast parser, what both parsers give (`RenderArgs`) and
+(`meshfed.values.options.TABLE`): the flags, the fast parser, what both parsers give (`RenderArgs`) and
 the one `render` command they run.
 
-Two parsers read the same rows: the typer app (`meshfed.cli`: help texts and usage errors) and
+Two parsers read the same rows: the typer app (`meshfed.routes.cli`: help texts and usage errors) and
 the fast parser here (the invocations Argo CD and kustomize make, without importing typer). A
 flag declared in the table exists in both, with the same names, values, checks and meaning; the
 fast parser declines what it does not fully understand and typer decides.
@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import sys
 
-from .options import ASSIGNMENT, BY_DEST, CORE, DIRECTORY, INPUT, SWITCH, TABLE, Options, check_value, refusal
+from ..values.options import ASSIGNMENT, BY_DEST, CORE, DIRECTORY, INPUT, SWITCH, TABLE, Options, check_value, refusal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Sequence
 
-    from .options import Option
+    from ..values.options import Option
 
 FLAGS = tuple(option for option in TABLE if option.flags)
 ARGOCD_ACTIONS = ("generate", "discover", "parameters")  # `meshfed argocd ACTION`
@@ -71,7 +71,7 @@ class RenderArgs:
         """helm's --set* flags for the core (helmset is imported only when there are some)."""
         if not self.sets:
             return []
-        from .helmset import Assignment
+        from ..values.helmset import Assignment
         return [Assignment(kind, expression) for kind, expression in self.sets]
 
 
@@ -162,8 +162,8 @@ def render(args: RenderArgs, verify: Callable[[list[Any]], list[str]] | None = N
     only once they all passed it. Stdout stays empty on any error."""
     import gc
 
-    from .api import render as render_request
-    from .output import write_json, write_yaml
+    from ..api import render as render_request
+    from ..output.serialize import write_json, write_yaml
 
     # Planning creates hundreds of thousands of long-lived containers (the values, the planned
     # objects) and no garbage cycles worth collecting: full GC passes over them are pure cost
@@ -197,10 +197,10 @@ def render(args: RenderArgs, verify: Callable[[list[Any]], list[str]] | None = N
 def _write_files(objects: list[Any], directory: str, json: bool) -> int:
     """`--output-dir`: every object's file through the safe writer (all or none), then the
     files written (those whose text changed) on stdout, as helm prints what it wrote."""
-    from .diagnostics import InputError, error
-    from .output import object_files
-    from .safewrite import always, write_tree
-    from .source import display
+    from ..values.diagnostics import InputError, error
+    from ..output.serialize import object_files
+    from ..output.safewrite import always, write_tree
+    from ..values.source import display
     try:
         files = object_files(objects, json)
     except ValueError as exc:

@@ -2,7 +2,7 @@
 annotations kustomize, kpt and meshfed itself put on them."""
 from __future__ import annotations
 
-from .diagnostics import Diagnostic, error
+from ..values.diagnostics import Diagnostic, error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -31,14 +31,14 @@ import secrets
 import stat
 
 from .cleanup import held_signals, removed_at_end
-from .diagnostics import Diagnostic, InputError, error
-from .source import display
+from ..values.diagnostics import Diagnostic, InputError, error
+from ..values.source import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Mapping
 
-    from .source import PathArg
+    from ..values.source import PathArg
 
     # Decides about a file that exists: given its first bytes (at least the length of the new
     # content plus one), None to replace it, else why it is not replaced.

@@ -15,9 +15,9 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
-from .diagnostics import Diagnostic, did_you_mean
+from ..values.diagnostics import Diagnostic, did_you_mean
 from .flags import ARGOCD_ACTIONS, FLAGS, RenderArgs, render as run_render, set_kind
-from .options import BY_DEST, DIRECTORY, INPUT, SWITCH, Option, refusal
+from ..values.options import BY_DEST, DIRECTORY, INPUT, SWITCH, Option, refusal
 
 app = typer.Typer(
     name="meshfed",
@@ -142,7 +142,7 @@ def _cluster_problems(objects: list, check: bool, crds: Optional[List[str]]) -> 
     """The messages the cluster would reject the objects with ([] without --check or --crds)."""
     if not check and not crds:
         return []
-    from .clustercheck import validate_objects
+    from ..clustercheck import validate_objects
     paths = [Path(c) for c in crds or ()]  # none: the bundled set
     try:
         return [str(p) for p in validate_objects(objects, paths)]
@@ -195,7 +195,7 @@ def validate(
 ) -> None:
     """Report every problem (errors and warnings) with its file and field path; with --check (or
     --crds PATH), also what the cluster would reject in the output. Exit 1 on any error."""
-    from .api import render as render_request
+    from ..api import render as render_request
     _need_input(flags)
 
     def valid(paths: list[Path], label: str) -> bool:
@@ -215,7 +215,7 @@ def validate(
     if not (each and flags.files):
         ok = valid(flags.files, "")
     else:
-        from .source import display
+        from ..values.source import display
         ok = True
         for path in flags.files:
             name = display(path)
@@ -241,10 +241,10 @@ def values(
     derived values, the document's values, -f files, --set flags and patches merged (helm's
     `template --debug` / `get values --all`). One YAML document per MeshFederation document, in
     render order. Problems go to stderr; on any error stdout stays empty and the exit code is 1."""
-    from .api import render as render_request
-    from .merge import format_path, leaves
-    from .options import Options
-    from .output import write_yaml
+    from ..api import render as render_request
+    from ..values.merge import format_path, leaves
+    from ..values.options import Options
+    from ..output.serialize import write_yaml
     _need_input(flags)
     # The values do not depend on whether an empty render is allowed.
     result = render_request(flags.files, values_files=flags.values, options=Options(allow_empty=True).over(
@@ -262,10 +262,10 @@ def values(
 def _holds_federation(path: Path, name: str) -> bool:
     """Whether `validate --each` validates a named file: it holds a MeshFederation document, or
     it cannot be read, or cannot be parsed and mentions the kind (the render then says why)."""
-    from .diagnostics import InputError
-    from .document import is_federation, read_documents
+    from ..values.diagnostics import InputError
+    from ..values.meshfederation import is_meshfederation, read_documents
     try:
-        return any(is_federation(d) for d in read_documents(path, name))
+        return any(is_meshfederation(d) for d in read_documents(path, name))
     except InputError:
         return True
 
@@ -277,7 +277,7 @@ def schema(
 ) -> None:
     """Print the JSON Schema of the MeshFederation document (self-contained), of the Federation
     document, or of the values, for editor completion and validation."""
-    from .schema import bundled_schema, editor_values_schema
+    from ..values.schema import bundled_schema, editor_values_schema
     if values_only and federation:
         print("Error: --values and --federation exclude each other", file=sys.stderr)
         raise typer.Exit(2)
@@ -353,7 +353,7 @@ def check(
 ) -> None:
     """Check a whole federation across clusters: imports that no cluster exports, port mismatches,
     unknown or conflicting meshes and networks, exports nobody imports. Exit 1 on any error."""
-    from .federation import check_report
+    from ..federation import check_report
     diagnostics, summary = check_report(directory, root)
     _print_diagnostics(diagnostics)
     if summary:
@@ -366,7 +366,7 @@ def check(
 def krm_check() -> None:
     """Run the federation check as a KRM validator: the ResourceList passes through unchanged,
     problems become results, and any error exits non-zero."""
-    from .federation import krm_validate
+    from ..federation import krm_validate
     raise typer.Exit(krm_validate(sys.stdin.buffer, sys.stdout, sys.stderr))
 
 
@@ -379,8 +379,8 @@ def graph(
     root: Optional[Path] = ROOT,
 ) -> None:
     """Draw the federation: clusters, services, and the paths requests take between them."""
-    from .federation import graph as draw
-    from .diagnostics import InputError
+    from ..federation import graph as draw
+    from ..values.diagnostics import InputError
     try:
         sys.stdout.write(draw(directory, root, output))
     except InputError as exc:
@@ -403,8 +403,8 @@ def explain(
     """Explain the path a request to HOST from a cluster takes, resource by resource, naming the
     file each resource comes from, and the order in which the exporting meshes serve it
     (failover); with --down, where the requests go while those meshes are down."""
-    from .federation import explain as explain_path
-    from .diagnostics import InputError
+    from ..federation import explain as explain_path
+    from ..values.diagnostics import InputError
     try:
         sys.stdout.write(explain_path(host, cluster, directory, root, down))
     except InputError as exc:
@@ -432,9 +432,9 @@ def federation_scaffold(
     layout the ApplicationSet in kustomize/argocd/ picks up. Prints the files it changed. Files
     it wrote earlier are rewritten; any other file in the way stops the run before anything is
     written. Applications the Federation no longer has are reported, not deleted."""
-    from .diagnostics import InputError
-    from .federation.scaffold import scaffold
-    from .source import display
+    from ..values.diagnostics import InputError
+    from ..federation.scaffold import scaffold
+    from ..values.source import display
     try:
         changed, diagnostics = scaffold(federation, out, root)
     except InputError as exc:
@@ -476,8 +476,8 @@ def federation_import(
     renders the same objects, up to the order of lists Istio reads as sets (reported; checked
     before anything is written). What a Federation cannot say is an error naming the file and
     field."""
-    from .diagnostics import InputError
-    from .federation.importer import import_applications, import_repository, write
+    from ..values.diagnostics import InputError
+    from ..federation.importer import import_applications, import_repository, write
     if bool(directory) == bool(argocd):
         raise typer.BadParameter("give DIRs of MeshFederation documents, or --argocd PATHs of Applications",
                                  param_hint="DIR... / --argocd")
@@ -494,7 +494,7 @@ def federation_import(
         if output is not None:
             extra = {}
             if applications_out is not None:
-                from .federation.argocdout import replacements
+                from ..federation.argocdout import replacements
                 extra[applications_out] = replacements(apps, output)
             write(text, output, force, extra)
     except InputError as exc:
@@ -556,6 +556,6 @@ def diff(
     still compared; its errors go to stderr, each once (one found at both revisions names both),
     then a count. The repository is the one that holds the DIRs (else the working directory's).
     Exit codes: 0, or 1 on any error; with --exit-code 0 (same), 1 (differences) or 3 (errors)."""
-    from .diff import run as run_diff
+    from ..diff import run as run_diff
     raise typer.Exit(run_diff(directory or [], base, head, output, _colour(color), exit_code,
                               sys.stdout, sys.stderr, ignore_order=ignore_order, start=start, exclude=exclude or ()))

@@ -1,9 +1,9 @@
 """The render options, declared once in `TABLE`, and their one check, whatever their source.
 
 Each row says what an option is (name, kind, choices, default, help) and where each source reads
-it: the command-line flags (the typer app in `meshfed.cli` and the fast path in `meshfed.flags`
+it: the command-line flags (the typer app in `meshfed.routes.cli` and the fast path in `meshfed.routes.flags`
 are built from the rows), the MeshFederation document's field (its JSON Schema too: see
-`meshfed.schema.load_schema`), Argo CD's plugin env entry and parameter (the parameter
+`meshfed.values.schema.load_schema`), Argo CD's plugin env entry and parameter (the parameter
 announcement is built from the rows), and a KRM functionConfig's key. Adding an option is one
 row here plus its use in the core; `tests/test_option_table.py` checks that every source has it.
 

@@ -1,7 +1,7 @@
 """Checks values and MeshFederation documents against the JSON Schemas shipped in the package.
 
 The schemas (`schema/*.json`, with the render options' fields from the option table of
-`meshfed.options`) are the single source of truth: `meshfed schema` prints them for
+`meshfed.values.options`) are the single source of truth: `meshfed schema` prints them for
 editors, and this module interprets the subset of JSON Schema they use, with messages written for
 people (did-you-mean hints, YAML 1.1 quoting advice, the other layout's equivalent key). It also
 returns a cleaned copy of the input holding only well-typed values, so that the semantic checks
