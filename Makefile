@@ -75,8 +75,8 @@ mutation: $(STAMP)
 	$(MUTATE) plugin/meshfed/values/diagnostics.py --tests tests/test_guards.py tests/test_guard_edges.py tests/test_source.py \
 	  tests/test_yamlio.py tests/test_golden.py
 	$(MUTATE) plugin/meshfed/values/yamlio.py --sample 30 --tests tests/test_guard_edges.py tests/test_yamlio.py
-	$(MUTATE) plugin/meshfed/values/federation_spec.py --sample 30 --tests tests/test_federation_doc.py
-	$(MUTATE) plugin/meshfed/values/helmset.py --sample 30 --tests tests/test_helmset.py
+	$(MUTATE) plugin/meshfed/values/federation_spec.py --sample 30 --tests tests/test_federation_doc.py tests/test_federation_spec.py
+	$(MUTATE) plugin/meshfed/values/helmset.py --sample 20 --tests tests/test_helmset.py
 
 # Lint and type check (CI runs it before the tests): ruff over the package, the tests, the scripts
 # and the benchmarks, mypy over the package; both configured in pyproject.toml.

@@ -166,6 +166,7 @@ CASES = [
     ("null sets null", [FILE], S("x=null,y=NULL,d.k=null,z.q=null")),
     ("null then dotted", [FILE], S("m.a=1")),
     ("ints", [], S("a=0,b=-5,c=+3,d=9223372036854775807,e=9223372036854775808")),
+    ("int64 lower bound", [], S("a=-9223372036854775808,b=-9223372036854775809")),
     ("not ints", [], S("a=007,b=-05,c=1_0,d=1.5,e=0x10,f=1e3,g=00,h=-0,i=-")),
     ("5,000 digits are a string", [], S("a=" + "1" * 5000 + ",b=-" + "9" * 5000)),
     ("5,000-digit index", [], S("a[" + "1" * 5000 + "]=1")),
@@ -198,6 +199,7 @@ CASES = [
     ("json bad escape", [], S(r'a="\x"', kind="set-json")),
     ("json object merges", [FILE], S('{"x": {"c": 2}, "q": null}', kind="set-json")),
     ("json object with spaces", [FILE], S('  {"x": 1}  ', kind="set-json")),
+    ("json only spaces", [], S(" \t ", kind="set-json")),
     ("json object trailing data", [], S('{"x": 1} y', kind="set-json")),
     ("json object invalid", [], S('{x: 1}', kind="set-json")),
     ("json object replaces scalar", [FILE], S('{"x": {"a": {"b": 1}}}', kind="set-json")),
@@ -253,6 +255,12 @@ def test_set_file_absolute_path_and_unsupported_sources(work: Path):
     for expr in ("a=-", "a=https://example.com/x", "a=oci://r/x"):
         with pytest.raises(InputError, match="not supported"):
             apply({}, S(expr, kind="set-file"))
+
+
+def test_a_bad_escape_in_a_file_url_path_is_refused_as_url_parse_does():
+    """`file:///a%zz`: the authority is empty and the path `/a%zz` holds a bad escape."""
+    with pytest.raises(InputError, match=r"not a valid file name \(invalid URL escape\)"):
+        apply({}, S("a=file:///a%zz", kind="set-file"))
 
 
 def test_an_unclosed_index_is_refused_naming_the_flag():
