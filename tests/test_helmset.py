@@ -263,6 +263,20 @@ def test_a_bad_escape_in_a_file_url_path_is_refused_as_url_parse_does():
         apply({}, S("a=file:///a%zz", kind="set-file"))
 
 
+@pytest.mark.parametrize("name", ["//h%zz/x", "//u%zz@h/x", "//h%41/x"])
+def test_a_bad_escape_in_the_authority_is_refused_as_helm_refuses_it(name):
+    """The pinned helm: `parse "//h%41/x": invalid URL escape "%41"` (a host may escape only
+    non-ASCII bytes), and a bad escape in the user info or host; the file is never read."""
+    with pytest.raises(InputError, match=r"not a valid file name \(invalid URL escape\)"):
+        apply({}, S(f"a={name}", kind="set-file"))
+
+
+def test_a_good_authority_is_a_file_name():
+    """`//h/x` is read as the file name helm opens (`open //h/x: no such file`)."""
+    with pytest.raises(InputError, match="no such file"):
+        apply({}, S("a=//h/x", kind="set-file"))
+
+
 def test_an_unclosed_index_is_refused_naming_the_flag():
     with pytest.raises(InputError) as exc:
         apply({"global": {"remote": [1]}}, S("global.remote[0"))

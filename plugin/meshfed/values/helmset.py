@@ -441,7 +441,12 @@ def _url_problem(raw: str) -> str | None:
     if not scheme and not rest.startswith("/") and ":" in rest.partition("/")[0]:
         return "first path segment in URL cannot contain colon"
     if rest.startswith("//") and (scheme or not rest.startswith("///")):
-        rest = rest[2:].partition("/")[2]  # the authority (host) is not checked here
+        authority, _, rest = rest[2:].partition("/")
+        host = authority.rpartition("@")[2]
+        # Go unescapes the authority too; in the host only non-ASCII bytes may be escaped (and %25).
+        if _BAD_ESCAPE.search(authority) or any(
+                e != "%25" and int(e[1], 16) < 8 for e in re.findall(r"%[0-9A-Fa-f]{2}", host)):
+            return "invalid URL escape"
     if not opaque and _BAD_ESCAPE.search(rest):
         return "invalid URL escape"
     if _BAD_ESCAPE.search(fragment):
