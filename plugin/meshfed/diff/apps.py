@@ -145,17 +145,14 @@ def render_app(tree: Path, app: App, federations: dict[str, Any], objects: bool 
     Without `objects`, only the errors: no object is built or written."""
     if app.problems:
         return Rendered({}, app.problems)
-    root = Root(str(tree), "the repository", widened=False)
     with contextlib.chdir(tree):  # messages name files from here: the repository root
         try:
             if app.generators is None:
                 problems = [in_repository(d, app.path) for d in _kustomization_problems(tree / app.path)]
                 if problems:
                     return Rendered({}, problems)
-                result = render([Path(app.path)], root=root, federations=federations, lazy=not objects)
-            else:
-                result = render(documents=_generator_documents(tree, app), root=root, federations=federations,
-                                lazy=not objects)
+            paths, documents = _inputs(tree, app)
+            result = render(paths, documents, root=_root(tree), federations=federations, lazy=not objects)
         except InputError as exc:
             return Rendered({}, exc.diagnostics)
     errors = [d for d in result.diagnostics if d.severity == "error"]
@@ -172,16 +169,27 @@ def app_digest(tree: Path, app: App, federations: dict[str, Any]) -> str | None:
     only a render can tell (a problem reading it, a kustomization the plugin refuses)."""
     if app.problems:
         return None
-    root = Root(str(tree), "the repository", widened=False)  # as `render_app` reads it
-    with contextlib.chdir(tree):
+    with contextlib.chdir(tree):  # as `render_app` reads it
         try:
-            if app.generators is None:
-                if _kustomization_problems(tree / app.path):
-                    return None
-                return inputs_digest([Path(app.path)], root=root, federations=federations)
-            return inputs_digest(documents=_generator_documents(tree, app), root=root, federations=federations)
+            if app.generators is None and _kustomization_problems(tree / app.path):
+                return None
+            paths, documents = _inputs(tree, app)
+            return inputs_digest(paths, documents, root=_root(tree), federations=federations)
         except InputError:
             return None
+
+
+def _root(tree: Path) -> Root:
+    """The root every render of a revision's copy is confined to: the repository."""
+    return Root(str(tree), "the repository", widened=False)
+
+
+def _inputs(tree: Path, app: App) -> tuple[list[Path], list[Document]]:
+    """What the application's render reads: its directory (the Argo CD plugin's route) or its
+    kustomization's generator documents (kustomize's)."""
+    if app.generators is None:
+        return [Path(app.path)], []
+    return [], _generator_documents(tree, app)
 
 
 def _kustomization_problems(directory: Path) -> list[Diagnostic]:
