@@ -22,8 +22,8 @@ on a fresh virtualenv with meshfed installed from a wheel (as users and the imag
 `--sizes D` runs only the D section: `meshfed diff` between two commits of the example repository
 `overlays/` and of the generated federation of the F section (`federation.generate`).
 `--sizes N` runs only the N section: the federation tools and one application's render on
-generated Federations of `--meshes` meshes (default 100,200,400,800,1600), with the growth ratios
-(not part of the default sizes: about N minutes; `make bench BENCH_ARGS='--sizes N'`).
+generated Federations of `--meshes` meshes (default 50,100,200,400,800,1600), with the growth ratios
+and the load average as each size started (not part of the default sizes; `make bench BENCH_ARGS='--sizes N'`).
 """
 from __future__ import annotations
 
@@ -190,8 +190,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--sizes", default="S,M,L,XL,F,D",
                     help="S: cold start; M, L, XL: one render at scale; F: a 50-cluster Federation, every "
                          "application; D: meshfed diff between two commits; N: the federation tools "
-                         "and one application's render from 100 to 1,600 meshes (not in the default)")
-    ap.add_argument("--meshes", default="100,200,400,800,1600",
+                         "and one application's render from 50 to 1,600 meshes (not in the default)")
+    ap.add_argument("--meshes", default="50,100,200,400,800,1600",
                     help="the federations' sizes of the N section, in meshes (default: %(default)s)")
     ap.add_argument("--runs", type=int, default=0,
                     help="runs per case (default: 25 interleaved for S, 5 for M, 7 for L, 3 for XL; a render and its floors interleaved)")
@@ -412,7 +412,9 @@ def growth_case(work: Path, meshes: list[int], runs: int, env: dict[str, str], o
     check, graph, import and diff (whole processes), and one application rendered cold through the
     four routes Argo CD and kustomize run; time, CPU and peak RSS, and the growth ratios."""
     rows: dict[int, dict[str, Sample]] = {}
+    load: dict[int, float] = {}  # the 1-minute load average as each size started: a shared machine's weather
     for n in meshes:
+        load[n] = os.getloadavg()[0]
         repo = work / f"growth-{n}"
         apps: list[Path] = []
 
@@ -463,12 +465,13 @@ def growth_case(work: Path, meshes: list[int], runs: int, env: dict[str, str], o
         "every application afresh; `check`, `graph` take the Federation; `import` the same federation written as per-cluster "
         "documents (`federation.expand`); `diff` the two "
         "commits; the last four render one namespace-tier application cold, as Argo CD and kustomize run it. "
-        f"Median of {runs} run(s): time (CPU) and peak RSS.\n")
-    out("| meshes | " + " | ".join(labels) + " |")
-    out("|---:|" + "---:|" * len(labels))
+        f"Median of {runs} run(s): time (CPU) and peak RSS; `load` is the 1-minute load average as the size "
+        "started (on a shared machine wall time waits for the cores, CPU time does not).\n")
+    out("| meshes | load | " + " | ".join(labels) + " |")
+    out("|---:|---:|" + "---:|" * len(labels))
     for n in meshes:
-        out(f"| {n:,} | " + " | ".join(f"{fmt_s(rows[n][k].seconds)} ({fmt_s(rows[n][k].cpu)}), "
-                                       f"{rows[n][k].rss_mb:.0f} MB" for k in labels) + " |")
+        out(f"| {n:,} | {load[n]:.1f} | " + " | ".join(f"{fmt_s(rows[n][k].seconds)} ({fmt_s(rows[n][k].cpu)}), "
+                                                     f"{rows[n][k].rss_mb:.0f} MB" for k in labels) + " |")
     if len(meshes) < 2:
         out()
         return
