@@ -8,10 +8,11 @@ rendered, so that the diff holds one revision's documents at a time, never two."
 from __future__ import annotations
 
 import contextlib
+import gc
 from pathlib import Path
 
-from ..federation import load_repo
-from ..federation.graph import Box, Graph, build_graph
+from ..federation import Repo, load_repo
+from ..federation.graph import KINDS, Box, Graph, build_graph
 
 
 class FederationView:
@@ -29,7 +30,15 @@ def read_federation(tree: Path, dirs: list[str]) -> FederationView:
     if not present:
         return FederationView({}, Graph())
     with contextlib.chdir(tree):
-        repo = load_repo(present, tree)
+        view = _view(load_repo(present, tree, KINDS), tree)
+    # A repository's records refer to each other (a cluster to its documents, each document to its
+    # cluster): collected now, not whenever the collector runs, so that the next revision's read
+    # and the renders reuse its memory instead of adding to it.
+    gc.collect()
+    return view
+
+
+def _view(repo: Repo, tree: Path) -> FederationView:
     graph = build_graph(repo)
     clusters: dict[str, Box] = {}
     for cluster, box in zip(repo.clusters, graph.clusters):

@@ -319,6 +319,9 @@ def _first_listing(v: Values, host: str) -> Path_:
     return (*r.path, "importedServices", r.imported.index(host))
 
 
+KINDS = frozenset({"DestinationRule"})  # the rendered objects `check_repo` looks at (`rules`)
+
+
 def check_repo(repo: Repo) -> list[Diagnostic]:
     """Every cross-cluster finding, after the repository's own reading problems."""
     ch = _Checker(repo)

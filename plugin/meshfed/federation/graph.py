@@ -23,6 +23,7 @@ from .serving import roles
 INGRESS_IDS = ("cross-network-gateway", "federation-ingress-gateway")
 EGRESS_IDS = ("cross-network-egress-gateway", "federation-egress-gateway")
 ADDED, REMOVED = "added", "removed"  # edges of a change (see `changes`)
+KINDS = frozenset({"Gateway"})  # the rendered objects `build_graph` looks at
 
 
 class Box:

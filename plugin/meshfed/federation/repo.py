@@ -77,6 +77,7 @@ class Doc:
     merged: Merged | None = None
     values: Values | None = None
     cluster: "Cluster | None" = None
+    kinds: frozenset[str] | None = None  # the kinds of objects kept from its render (None: all of them)
     _built: list[tuple[Planned, str, dict[str, Any]]] | None = field(default=None, repr=False)
 
     @property
@@ -108,7 +109,13 @@ class Doc:
         return layer.name, layer.locate(path)
 
     def objects(self) -> list[tuple[Planned, str, dict[str, Any]]]:
-        """The rendered objects: (planned row, final name, object)."""
+        """The rendered objects: (planned row, final name, object); only for a document that
+        kept all of them (`load`'s `kinds`)."""
+        if self.kinds is not None:
+            raise ValueError(f"{self.source}: only its {', '.join(sorted(self.kinds))} objects were kept")
+        return self._objects()
+
+    def _objects(self) -> list[tuple[Planned, str, dict[str, Any]]]:
         if self._built is None:
             r = self.rendering
             self._built = [] if r is None else [
@@ -118,7 +125,9 @@ class Doc:
     def find(self, kind: str, identity: str | None = None, api: str | None = None,
              prefix: str | None = None) -> list[tuple[Planned, str, dict[str, Any]]]:
         """Rendered objects of one kind, by row identity (exact or by prefix) and apiVersion."""
-        return [(p, n, o) for p, n, o in self.objects()
+        if self.kinds is not None and kind not in self.kinds:
+            raise ValueError(f"{self.source}: its {kind} objects were not kept")
+        return [(p, n, o) for p, n, o in self._objects()
                 if p.kind == kind and (api is None or p.api_version == api)
                 and (identity is None or p.identity == identity)
                 and (prefix is None or p.identity.startswith(prefix))]
@@ -458,9 +467,10 @@ def _resolve(src: Source, chains: _Chains) -> Doc:
     return Doc(src, fed, problems, own, own or mesh, files, _tiers(doc, fed))
 
 
-def _render(doc: Doc) -> None:
+def _render(doc: Doc, kinds: frozenset[str] | None) -> None:
     """Render a member with the core, and keep its merged values (with provenance) and typed
-    view for the cross-cluster checks."""
+    view for the cross-cluster checks, and its planned objects of `kinds` (all when None: what
+    a caller does not look at is let go, since a large federation plans 100,000s of them)."""
     fed = doc.fed
     if fed is None or has_errors(doc.problems):
         return
@@ -474,6 +484,11 @@ def _render(doc: Doc) -> None:
     if layers is None:
         return
     rendering = render_layers(layers, fed.patches, opts)
+    if kinds is not None:
+        kept = [i for i, p in enumerate(rendering.planned) if p.kind in kinds]
+        rendering.planned = [rendering.planned[i] for i in kept]
+        rendering.names = [rendering.names[i] for i in kept]
+        doc.kinds = kinds
     doc.rendering = rendering
     doc.problems += [d if d.file else Diagnostic(d.severity, d.message, doc.source, d.path)
                      for d in rendering.diagnostics if d.severity == "error"]
@@ -625,7 +640,9 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
 
 
 def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
-         federations: list[FoundFederation] | None = None) -> Repo:
+         federations: list[FoundFederation] | None = None, kinds: frozenset[str] | None = None) -> Repo:
+    """The repository of these documents; of each render only the objects of `kinds` are kept
+    (all when None)."""
     chains = _Chains()
     problems = list(problems)
     candidates = [_resolve(s, chains) for s in sources]
@@ -636,7 +653,7 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
     members = _members(candidates)
     repo = Repo(members, [], list(problems), tops=tops, unexpanded=unexpanded)
     for d in members:
-        _render(d)
+        _render(d, kinds)
         for p in d.problems:
             if p not in repo.owners:  # documents that name one Federation share its problems
                 repo.note(repo.diagnostics, d, p)
@@ -644,9 +661,9 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
     return repo
 
 
-def load_paths(paths: list[Path], root: Path | None) -> Repo:
+def load_paths(paths: list[Path], root: Path | None, kinds: frozenset[str] | None = None) -> Repo:
     rules: list[ForeignRule] = []
     sources, federations, problems = scan(paths, root, rules)
-    repo = load(sources, problems, [p.resolve() for p in paths], federations)
+    repo = load(sources, problems, [p.resolve() for p in paths], federations, kinds)
     repo.rules = rules
     return repo
