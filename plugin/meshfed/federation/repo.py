@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from ..values.checks import MESH, NAMESPACE
 from ..values.diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors, warning
 from ..values.meshfederation import Derivation, MeshFederation, Resolver, is_meshfederation, read_documents
-from ..values.federation_spec import is_federation_spec
+from ..values.federation_spec import DerivedLayer, is_federation_spec
 from .applications import application_documents, idle_mesh_tiers
 from ..values.merge import Layer, Merged, Path_, format_path
 from ..values.model import Entry, Port, Values
@@ -467,7 +467,7 @@ def _resolve(src: Source, chains: _Chains) -> Doc:
     return Doc(src, fed, problems, own, own or mesh, files, _tiers(doc, fed))
 
 
-def _render(doc: Doc, kinds: frozenset[str] | None) -> None:
+def _render(doc: Doc, kinds: frozenset[str] | None, shared: dict[Any, Any]) -> None:
     """Render a member with the core, and keep its merged values (with provenance) and typed
     view for the cross-cluster checks, and its planned objects of `kinds` (all when None: what
     a caller does not look at is let go, since a large federation plans 100,000s of them)."""
@@ -495,6 +495,26 @@ def _render(doc: Doc, kinds: frozenset[str] | None) -> None:
     if has_errors(doc.problems):
         return
     doc.layout, doc.merged, doc.values = rendering.layout, rendering.merged, rendering.values
+    if doc.merged is not None:
+        _provenance_only(doc.merged, shared)
+
+
+def _provenance_only(merged: Merged, shared: dict[Any, Any]) -> None:
+    """Keep of the layers derived from a Federation only what `Doc.at` asks of them: the field
+    each value was derived from, not the values (the merged values hold them), its paths and
+    field names the same objects as the other documents' (`shared`, one per load): a mesh's
+    documents derive the same fields, and a large federation derives 100,000s of them."""
+    compact: dict[int, DerivedLayer] = {}
+    for table in (merged.origins, merged.removed):
+        for path, layer in table.items():
+            if not isinstance(layer, DerivedLayer):
+                continue
+            made = compact.get(id(layer))
+            if made is None:
+                fields = {shared.setdefault(k, k): shared.setdefault(v, v) for k, v in layer.fields.items()}
+                made = compact[id(layer)] = DerivedLayer(layer.name, {}, fields)
+                made.prefix, made.via = layer.prefix, layer.via
+            table[path] = made
 
 
 # --------------------------------------------------------------------------------------------
@@ -652,8 +672,9 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
         candidates += [_resolve(s, chains) for s in _expand(found, chains, covered, problems, unexpanded)]
     members = _members(candidates)
     repo = Repo(members, [], list(problems), tops=tops, unexpanded=unexpanded)
+    shared: dict[Any, Any] = {}
     for d in members:
-        _render(d, kinds)
+        _render(d, kinds, shared)
         for p in d.problems:
             if p not in repo.owners:  # documents that name one Federation share its problems
                 repo.note(repo.diagnostics, d, p)
