@@ -220,6 +220,38 @@ def test_base_only_documents_are_not_rendered(tmp_path):
     ]
 
 
+def test_a_load_for_one_view_keeps_what_it_looks_at(monkeypatch):
+    """check, graph and diff keep of each render only the objects they look at and, of the layers
+    derived from a Federation, only where each value came from: every value is still traced to
+    the same Federation field, and asking for objects not kept fails instead of finding none."""
+    from meshfed.federation import load_repo
+    from meshfed.values.federation_spec import DerivedLayer
+
+    monkeypatch.chdir(REPO)
+    whole = load_repo([Path("overlays")])
+    kept = load_repo([Path("overlays")], kinds=frozenset({"Gateway"}))
+    assert [d.source for d in kept.docs] == [d.source for d in whole.docs]
+
+    def paths(value, path=()):
+        yield path
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, child in items:
+            yield from paths(child, (*path, key))
+
+    traced = set()
+    for a, b in zip(whole.docs, kept.docs):
+        assert [o for _, _, o in b.find("Gateway")] == [o for _, _, o in a.find("Gateway")]
+        every = list(paths(a.merged.values))
+        assert [b.at(path) for path in every] == [a.at(path) for path in every]
+        traced |= {field for _, field in map(a.at, every)}
+        assert not any(layer.data for layer in b.merged.origins.values() if isinstance(layer, DerivedLayer))
+        with pytest.raises(ValueError, match="ServiceEntry objects were not kept"):
+            b.find("ServiceEntry")
+        with pytest.raises(ValueError, match="only its Gateway objects were kept"):
+            b.objects()
+    assert any(field.startswith("spec.services[") for field in traced) and any(d.find("Gateway") for d in kept.docs)
+
+
 def test_grouping_rules(monkeypatch):
     from meshfed.federation import load_repo
 
