@@ -12,7 +12,7 @@ import gc
 from pathlib import Path
 
 from ..federation import Repo, load_repo
-from ..federation.graph import KINDS, Box, Graph, build_graph
+from ..federation.graph import KEEP, Box, Graph, build_graph
 
 
 class FederationView:
@@ -30,7 +30,7 @@ def read_federation(tree: Path, dirs: list[str]) -> FederationView:
     if not present:
         return FederationView({}, Graph())
     with contextlib.chdir(tree):
-        view = _view(load_repo(present, tree, KINDS), tree)
+        view = _view(load_repo(present, tree, KEEP), tree)
     # A repository's records refer to each other (a cluster to its documents, each document to its
     # cluster): collected now, not whenever the collector runs, so that the next revision's read
     # and the renders reuse its memory instead of adding to it.

@@ -42,7 +42,7 @@ from ..values.merge import Path_
 from ..values.model import Entry, Port, Remote, Values
 from ..values.source import display
 from . import boundary
-from .repo import Cluster, Doc, Repo, port_key, ports_text
+from .repo import Cluster, Doc, Keep, Repo, port_key, ports_text
 
 
 def _info(message: str, file: str, path: str) -> Diagnostic:
@@ -319,7 +319,7 @@ def _first_listing(v: Values, host: str) -> Path_:
     return (*r.path, "importedServices", r.imported.index(host))
 
 
-KINDS = frozenset({"DestinationRule"})  # the rendered objects `check_repo` looks at (`rules`)
+KEEP = Keep(frozenset({"DestinationRule"}))  # what `check_repo` looks at of the renders (objects: `rules`)
 
 
 def check_repo(repo: Repo) -> list[Diagnostic]:

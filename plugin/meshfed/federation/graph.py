@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 
 from ..values.diagnostics import InputError, error
 from . import boundary
-from .repo import Cluster, Doc, Repo
+from .repo import Cluster, Doc, Keep, Repo
 from .serving import roles
 
 INGRESS_IDS = ("cross-network-gateway", "federation-ingress-gateway")
 EGRESS_IDS = ("cross-network-egress-gateway", "federation-egress-gateway")
 ADDED, REMOVED = "added", "removed"  # edges of a change (see `changes`)
-KINDS = frozenset({"Gateway"})  # the rendered objects `build_graph` looks at
+KEEP = Keep(frozenset({"Gateway"}), provenance=False)  # what `build_graph` looks at of the renders
 
 
 class Box:

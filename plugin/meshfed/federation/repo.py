@@ -35,6 +35,20 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Keep:
+    """What a load keeps of each document's render besides its typed values: its objects of
+    `kinds` (all when None) and, with `provenance`, where each value came from (`Doc.at`: the
+    merged values and their layers). A large federation renders 100,000s of objects and values:
+    each view keeps only what it looks at."""
+
+    kinds: frozenset[str] | None = None
+    provenance: bool = True
+
+
+EVERYTHING = Keep()
+
+
+@dataclass(frozen=True)
 class MeshDecl:
     """A `spec.mesh` (this cluster's identity) and the file that holds it; `field` locates it
     there (`spec.meshes[2]` when a Federation declares it)."""
@@ -77,7 +91,7 @@ class Doc:
     merged: Merged | None = None
     values: Values | None = None
     cluster: "Cluster | None" = None
-    kinds: frozenset[str] | None = None  # the kinds of objects kept from its render (None: all of them)
+    keep: Keep = EVERYTHING  # what was kept of its render
     _built: list[tuple[Planned, str, dict[str, Any]]] | None = field(default=None, repr=False)
 
     @property
@@ -103,6 +117,8 @@ class Doc:
 
     def at(self, path: Path_) -> tuple[str, str]:
         """(file, field path) of the value at `path` of the merged values, as written."""
+        if not self.keep.provenance:
+            raise ValueError(f"{self.source}: where its values came from was not kept")
         layer = self.merged.origin(path) if self.merged is not None else None
         if layer is None:
             return self.source, f"spec.values.{format_path(path)}" if path else "spec.values"
@@ -110,9 +126,9 @@ class Doc:
 
     def objects(self) -> list[tuple[Planned, str, dict[str, Any]]]:
         """The rendered objects: (planned row, final name, object); only for a document that
-        kept all of them (`load`'s `kinds`)."""
-        if self.kinds is not None:
-            raise ValueError(f"{self.source}: only its {', '.join(sorted(self.kinds))} objects were kept")
+        kept all of them (`Keep.kinds`)."""
+        if self.keep.kinds is not None:
+            raise ValueError(f"{self.source}: only its {', '.join(sorted(self.keep.kinds))} objects were kept")
         return self._objects()
 
     def _objects(self) -> list[tuple[Planned, str, dict[str, Any]]]:
@@ -125,7 +141,7 @@ class Doc:
     def find(self, kind: str, identity: str | None = None, api: str | None = None,
              prefix: str | None = None) -> list[tuple[Planned, str, dict[str, Any]]]:
         """Rendered objects of one kind, by row identity (exact or by prefix) and apiVersion."""
-        if self.kinds is not None and kind not in self.kinds:
+        if self.keep.kinds is not None and kind not in self.keep.kinds:
             raise ValueError(f"{self.source}: its {kind} objects were not kept")
         return [(p, n, o) for p, n, o in self._objects()
                 if p.kind == kind and (api is None or p.api_version == api)
@@ -467,10 +483,10 @@ def _resolve(src: Source, chains: _Chains) -> Doc:
     return Doc(src, fed, problems, own, own or mesh, files, _tiers(doc, fed))
 
 
-def _render(doc: Doc, kinds: frozenset[str] | None, shared: dict[Any, Any]) -> None:
-    """Render a member with the core, and keep its merged values (with provenance) and typed
-    view for the cross-cluster checks, and its planned objects of `kinds` (all when None: what
-    a caller does not look at is let go, since a large federation plans 100,000s of them)."""
+def _render(doc: Doc, keep: Keep, shared: dict[Any, Any]) -> None:
+    """Render a member with the core, and keep its typed values for the cross-cluster views and
+    what `keep` asks: its merged values with their provenance, its planned objects."""
+    doc.keep = keep
     fed = doc.fed
     if fed is None or has_errors(doc.problems):
         return
@@ -484,11 +500,12 @@ def _render(doc: Doc, kinds: frozenset[str] | None, shared: dict[Any, Any]) -> N
     if layers is None:
         return
     rendering = render_layers(layers, fed.patches, opts)
-    if kinds is not None:
-        kept = [i for i, p in enumerate(rendering.planned) if p.kind in kinds]
+    if keep.kinds is not None:
+        kept = [i for i, p in enumerate(rendering.planned) if p.kind in keep.kinds]
         rendering.planned = [rendering.planned[i] for i in kept]
         rendering.names = [rendering.names[i] for i in kept]
-        doc.kinds = kinds
+    if not keep.provenance:
+        rendering.merged = None
     doc.rendering = rendering
     doc.problems += [d if d.file else Diagnostic(d.severity, d.message, doc.source, d.path)
                      for d in rendering.diagnostics if d.severity == "error"]
@@ -660,9 +677,8 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
 
 
 def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
-         federations: list[FoundFederation] | None = None, kinds: frozenset[str] | None = None) -> Repo:
-    """The repository of these documents; of each render only the objects of `kinds` are kept
-    (all when None)."""
+         federations: list[FoundFederation] | None = None, keep: Keep = EVERYTHING) -> Repo:
+    """The repository of these documents, keeping of each render what `keep` says."""
     chains = _Chains()
     problems = list(problems)
     candidates = [_resolve(s, chains) for s in sources]
@@ -674,7 +690,7 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
     repo = Repo(members, [], list(problems), tops=tops, unexpanded=unexpanded)
     shared: dict[Any, Any] = {}
     for d in members:
-        _render(d, kinds, shared)
+        _render(d, keep, shared)
         for p in d.problems:
             if p not in repo.owners:  # documents that name one Federation share its problems
                 repo.note(repo.diagnostics, d, p)
@@ -682,9 +698,9 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
     return repo
 
 
-def load_paths(paths: list[Path], root: Path | None, kinds: frozenset[str] | None = None) -> Repo:
+def load_paths(paths: list[Path], root: Path | None, keep: Keep = EVERYTHING) -> Repo:
     rules: list[ForeignRule] = []
     sources, federations, problems = scan(paths, root, rules)
-    repo = load(sources, problems, [p.resolve() for p in paths], federations, kinds)
+    repo = load(sources, problems, [p.resolve() for p in paths], federations, keep)
     repo.rules = rules
     return repo
