@@ -222,17 +222,17 @@ def test_base_only_documents_are_not_rendered(tmp_path):
 
 def test_a_load_for_one_view_keeps_what_it_looks_at(monkeypatch):
     """check, graph and diff keep of each render only what they look at (`Keep`): the objects of
-    some kinds; of the layers derived from a Federation only where each value came from, every
-    value still traced to the same field; or no provenance at all. Asking for what was not kept
-    fails instead of finding nothing."""
+    some kinds; where each value came from without the merged values, and of the layers derived
+    from a Federation only the fields, every value still traced to the same field; or no
+    provenance at all. Asking for what was not kept fails instead of finding nothing."""
     from meshfed.federation import load_repo
     from meshfed.federation.repo import Keep
     from meshfed.values.federation_spec import DerivedLayer
 
     monkeypatch.chdir(REPO)
     whole = load_repo([Path("overlays")])
-    kept = load_repo([Path("overlays")], keep=Keep(frozenset({"Gateway"})))
-    untraced = load_repo([Path("overlays")], keep=Keep(frozenset(), provenance=False))
+    kept = load_repo([Path("overlays")], keep=Keep(frozenset({"Gateway"}), merged=False))
+    untraced = load_repo([Path("overlays")], keep=Keep(frozenset(), provenance=False, merged=False))
     assert [d.source for d in kept.docs] == [d.source for d in untraced.docs] == [d.source for d in whole.docs]
 
     def paths(value, path=()):
@@ -247,8 +247,9 @@ def test_a_load_for_one_view_keeps_what_it_looks_at(monkeypatch):
         every = list(paths(a.merged.values))
         assert [b.at(path) for path in every] == [a.at(path) for path in every]
         traced |= {field for _, field in map(a.at, every)}
-        assert not any(layer.data for layer in b.merged.origins.values() if isinstance(layer, DerivedLayer))
-        assert c.values.raw == a.values.raw and c.merged is None
+        assert not any(layer.data for layer in b.provenance.origins.values() if isinstance(layer, DerivedLayer))
+        assert b.merged is None and not b.provenance.values and a.provenance is a.merged
+        assert c.values.raw == a.values.raw and c.merged is None is c.provenance
         with pytest.raises(ValueError, match="ServiceEntry objects were not kept"):
             b.find("ServiceEntry")
         with pytest.raises(ValueError, match="only its Gateway objects were kept"):

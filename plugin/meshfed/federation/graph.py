@@ -23,7 +23,7 @@ from .serving import roles
 INGRESS_IDS = ("cross-network-gateway", "federation-ingress-gateway")
 EGRESS_IDS = ("cross-network-egress-gateway", "federation-egress-gateway")
 ADDED, REMOVED = "added", "removed"  # edges of a change (see `changes`)
-KEEP = Keep(frozenset({"Gateway"}), provenance=False)  # what `build_graph` looks at of the renders
+KEEP = Keep(frozenset({"Gateway"}), provenance=False, merged=False)  # what `build_graph` looks at of the renders
 
 
 class Box:

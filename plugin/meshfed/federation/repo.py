@@ -37,12 +37,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Keep:
     """What a load keeps of each document's render besides its typed values: its objects of
-    `kinds` (all when None) and, with `provenance`, where each value came from (`Doc.at`: the
-    merged values and their layers). A large federation renders 100,000s of objects and values:
-    each view keeps only what it looks at."""
+    `kinds` (all when None); with `provenance`, where each value came from (`Doc.at`); with
+    `merged`, the merged values the typed ones were cleaned from (`Doc.merged`). A large
+    federation renders 100,000s of objects and values: each view keeps only what it looks at."""
 
     kinds: frozenset[str] | None = None
     provenance: bool = True
+    merged: bool = True
 
 
 EVERYTHING = Keep()
@@ -89,6 +90,7 @@ class Doc:
     layout: str | None = None
     rendering: Rendering | None = None
     merged: Merged | None = None
+    provenance: Merged | None = None  # where each merged value came from (`merged` itself when kept)
     values: Values | None = None
     cluster: "Cluster | None" = None
     keep: Keep = EVERYTHING  # what was kept of its render
@@ -119,7 +121,7 @@ class Doc:
         """(file, field path) of the value at `path` of the merged values, as written."""
         if not self.keep.provenance:
             raise ValueError(f"{self.source}: where its values came from was not kept")
-        layer = self.merged.origin(path) if self.merged is not None else None
+        layer = self.provenance.origin(path) if self.provenance is not None else None
         if layer is None:
             return self.source, f"spec.values.{format_path(path)}" if path else "spec.values"
         return layer.name, layer.locate(path)
@@ -504,23 +506,25 @@ def _render(doc: Doc, keep: Keep, shared: dict[Any, Any]) -> None:
         kept = [i for i, p in enumerate(rendering.planned) if p.kind in keep.kinds]
         rendering.planned = [rendering.planned[i] for i in kept]
         rendering.names = [rendering.names[i] for i in kept]
-    if not keep.provenance:
-        rendering.merged = None
+    merged, rendering.merged = rendering.merged, None  # kept (or not) below, as `keep` says
     doc.rendering = rendering
     doc.problems += [d if d.file else Diagnostic(d.severity, d.message, doc.source, d.path)
                      for d in rendering.diagnostics if d.severity == "error"]
     if has_errors(doc.problems):
         return
-    doc.layout, doc.merged, doc.values = rendering.layout, rendering.merged, rendering.values
-    if doc.merged is not None:
-        _provenance_only(doc.merged, shared)
+    doc.layout, doc.values = rendering.layout, rendering.values
+    if merged is not None and keep.merged:
+        doc.merged = merged
+    if merged is not None and keep.provenance:
+        doc.provenance = _provenance(merged, keep.merged, shared)
 
 
-def _provenance_only(merged: Merged, shared: dict[Any, Any]) -> None:
-    """Keep of the layers derived from a Federation only what `Doc.at` asks of them: the field
-    each value was derived from, not the values (the merged values hold them), its paths and
-    field names the same objects as the other documents' (`shared`, one per load): a mesh's
-    documents derive the same fields, and a large federation derives 100,000s of them."""
+def _provenance(merged: Merged, whole: bool, shared: dict[Any, Any]) -> Merged:
+    """Where each merged value came from: `merged` itself when it is kept `whole`, else the same
+    record without the values. Of the layers derived from a Federation only what `Doc.at` asks of
+    them is kept: the field each value was derived from, not the values (the merged values hold
+    them), its paths and field names the same objects as the other documents' (`shared`, one per
+    load): a mesh's documents derive the same fields, and a large federation derives 100,000s."""
     compact: dict[int, DerivedLayer] = {}
     for table in (merged.origins, merged.removed):
         for path, layer in table.items():
@@ -532,6 +536,11 @@ def _provenance_only(merged: Merged, shared: dict[Any, Any]) -> None:
                 made = compact[id(layer)] = DerivedLayer(layer.name, {}, fields)
                 made.prefix, made.via = layer.prefix, layer.via
             table[path] = made
+    if whole:
+        return merged
+    out = Merged({})
+    out.origins, out.removed = merged.origins, merged.removed
+    return out
 
 
 # --------------------------------------------------------------------------------------------
