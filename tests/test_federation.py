@@ -226,7 +226,7 @@ def test_a_load_for_one_view_keeps_what_it_looks_at(monkeypatch):
     from a Federation only the fields, every value still traced to the same field; or no
     provenance at all. Asking for what was not kept fails instead of finding nothing."""
     from meshfed.federation import load_repo
-    from meshfed.federation.repo import Keep
+    from meshfed.federation.repo import ForeignRule, Keep
     from meshfed.values.federation_spec import DerivedLayer
 
     monkeypatch.chdir(REPO)
@@ -257,6 +257,10 @@ def test_a_load_for_one_view_keeps_what_it_looks_at(monkeypatch):
         with pytest.raises(ValueError, match="where its values came from was not kept"):
             c.at(("global",))
     assert any(field.startswith("spec.services[") for field in traced) and any(d.find("Gateway") for d in kept.docs)
+    # Objects compared with the rules beside the documents are kept only when there are such rules.
+    beside = Keep(frozenset(), merged=False, beside_rules=frozenset({"DestinationRule"}))
+    assert beside.given([]) is beside
+    assert beside.given([ForeignRule({}, "rule.yaml", 0, REPO)]) == Keep(frozenset({"DestinationRule"}), merged=False)
 
 
 def test_grouping_rules(monkeypatch):

@@ -319,7 +319,7 @@ def _first_listing(v: Values, host: str) -> Path_:
     return (*r.path, "importedServices", r.imported.index(host))
 
 
-KEEP = Keep(frozenset({"DestinationRule"}), merged=False)  # what `check_repo` looks at of the renders (objects: `rules`)
+KEEP = Keep(frozenset(), merged=False, beside_rules=frozenset({"DestinationRule"}))  # what `check_repo` looks at (`rules`)
 
 
 def check_repo(repo: Repo) -> list[Diagnostic]:

@@ -37,13 +37,22 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Keep:
     """What a load keeps of each document's render besides its typed values: its objects of
-    `kinds` (all when None); with `provenance`, where each value came from (`Doc.at`); with
-    `merged`, the merged values the typed ones were cleaned from (`Doc.merged`). A large
-    federation renders 100,000s of objects and values: each view keeps only what it looks at."""
+    `kinds` (all when None), and of `beside_rules` too when rules lie beside the documents
+    (`Repo.rules`, which a view compares them with); with `provenance`, where each value came
+    from (`Doc.at`); with `merged`, the merged values the typed ones were cleaned from
+    (`Doc.merged`). A large federation renders 100,000s of objects and values: each view keeps
+    only what it looks at."""
 
     kinds: frozenset[str] | None = None
     provenance: bool = True
     merged: bool = True
+    beside_rules: frozenset[str] = frozenset()
+
+    def given(self, rules: list[ForeignRule]) -> Keep:
+        """What to keep with these rules found beside the documents."""
+        if self.kinds is None or not rules or self.beside_rules <= self.kinds:
+            return self
+        return Keep(self.kinds | self.beside_rules, self.provenance, self.merged)
 
 
 EVERYTHING = Keep()
@@ -710,6 +719,6 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
 def load_paths(paths: list[Path], root: Path | None, keep: Keep = EVERYTHING) -> Repo:
     rules: list[ForeignRule] = []
     sources, federations, problems = scan(paths, root, rules)
-    repo = load(sources, problems, [p.resolve() for p in paths], federations, keep)
+    repo = load(sources, problems, [p.resolve() for p in paths], federations, keep.given(rules))
     repo.rules = rules
     return repo
