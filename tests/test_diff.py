@@ -369,11 +369,10 @@ def test_the_graph_of_a_removed_cluster(tmp_path: Path) -> None:
 def test_the_graph_follows_a_changed_node_out_of_the_changed_clusters() -> None:
     """A node whose edge into a changed cluster is removed shows where that request goes now,
     though neither it nor the new target is in a changed cluster."""
-    from meshfed.federation.graph import Graph, changes, to_mermaid
-    from meshfed.federation.repo import Cluster, MeshDecl
+    from meshfed.federation.graph import Box, Graph, changes, to_mermaid
 
-    def cluster(name: str) -> Cluster:
-        return Cluster(f"{name}-mesh", f"{name}-network", MeshDecl(f"{name}-mesh", f"{name}-network", "x"), name=name)
+    def cluster(name: str) -> Box:
+        return Box(name, f"{name}-mesh", f"{name}-network")
 
     central, east = cluster("central"), cluster("east")
     before, after = Graph(clusters=[central, east]), Graph(clusters=[central])
@@ -390,6 +389,33 @@ def test_the_graph_follows_a_changed_node_out_of_the_changed_clusters() -> None:
         '  central_egress ==>|"+ ratings"| ext_east_mesh',
         "  linkStyle 0 stroke:#cf222e,color:#cf222e",
         "  linkStyle 1 stroke:#1a7f37,color:#1a7f37"]
+
+
+def test_a_revision_s_documents_are_let_go_once_its_view_is_taken(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The diff keeps of a revision's repository only the clusters and the graph (which name
+    clusters by Box, not by their documents): no document, with its renders, outlives the read,
+    so the renders never run beside two revisions' repositories."""
+    import gc
+    import weakref
+
+    from meshfed.diff import clusters
+    from meshfed.federation.graph import Box
+
+    docs: list[weakref.ref] = []
+    load_repo = clusters.load_repo
+
+    def watched(*args: object) -> object:
+        repo = load_repo(*args)
+        docs.extend(weakref.ref(d) for d in repo.docs)
+        return repo
+
+    monkeypatch.setattr(clusters, "load_repo", watched)
+    view = clusters.read_federation(init_repo(tmp_path / "repo"), ["."])
+    gc.collect()
+    assert len(docs) > 5 and not [ref for ref in docs if ref() is not None]
+    assert view.clusters["overlays/central/mesh"].name == "central"
+    assert {type(n.cluster) for n in view.graph.nodes.values()} <= {Box, type(None)} and view.graph.edges
 
 
 def test_an_error_at_the_base_names_the_base(tmp_path: Path) -> None:

@@ -220,6 +220,49 @@ def test_base_only_documents_are_not_rendered(tmp_path):
     ]
 
 
+def test_a_load_for_one_view_keeps_what_it_looks_at(monkeypatch):
+    """check, graph and diff keep of each render only what they look at (`Keep`): the objects of
+    some kinds; where each value came from without the merged values, and of the layers derived
+    from a Federation only the fields, every value still traced to the same field; or no
+    provenance at all. Asking for what was not kept fails instead of finding nothing."""
+    from meshfed.federation import load_repo
+    from meshfed.federation.repo import ForeignRule, Keep
+    from meshfed.values.federation_spec import DerivedLayer
+
+    monkeypatch.chdir(REPO)
+    whole = load_repo([Path("overlays")])
+    kept = load_repo([Path("overlays")], keep=Keep(frozenset({"Gateway"}), merged=False))
+    untraced = load_repo([Path("overlays")], keep=Keep(frozenset(), provenance=False, merged=False))
+    assert [d.source for d in kept.docs] == [d.source for d in untraced.docs] == [d.source for d in whole.docs]
+
+    def paths(value, path=()):
+        yield path
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, child in items:
+            yield from paths(child, (*path, key))
+
+    traced = set()
+    for a, b, c in zip(whole.docs, kept.docs, untraced.docs):
+        assert [o for _, _, o in b.find("Gateway")] == [o for _, _, o in a.find("Gateway")]
+        every = list(paths(a.merged.values))
+        assert [b.at(path) for path in every] == [a.at(path) for path in every]
+        traced |= {field for _, field in map(a.at, every)}
+        assert not any(layer.data for layer in b.provenance.origins.values() if isinstance(layer, DerivedLayer))
+        assert b.merged is None and not b.provenance.values and a.provenance is a.merged
+        assert c.values.raw == a.values.raw and c.merged is None is c.provenance
+        with pytest.raises(ValueError, match="ServiceEntry objects were not kept"):
+            b.find("ServiceEntry")
+        with pytest.raises(ValueError, match="only its Gateway objects were kept"):
+            b.objects()
+        with pytest.raises(ValueError, match="where its values came from was not kept"):
+            c.at(("global",))
+    assert any(field.startswith("spec.services[") for field in traced) and any(d.find("Gateway") for d in kept.docs)
+    # Objects compared with the rules beside the documents are kept only when there are such rules.
+    beside = Keep(frozenset(), merged=False, beside_rules=frozenset({"DestinationRule"}))
+    assert beside.given([]) is beside
+    assert beside.given([ForeignRule({}, "rule.yaml", 0, REPO)]) == Keep(frozenset({"DestinationRule"}), merged=False)
+
+
 def test_grouping_rules(monkeypatch):
     from meshfed.federation import load_repo
 

@@ -1,31 +1,25 @@
 """What the federation tools (`meshfed.federation`) know of one revision: the cluster each
 application directory belongs to, and the graph of requests between clusters, so that the diff
-can be grouped by cluster and draw the edges that a change adds or removes."""
+can be grouped by cluster and draw the edges that a change adds or removes.
+
+Only these are kept (clusters as the graph's `Box`es, which hold no documents): the repository
+read for them is let go before the other revision is read and before any application is
+rendered, so that the diff holds one revision's documents at a time, never two."""
 from __future__ import annotations
 
 import contextlib
+import gc
 from pathlib import Path
 
-from ..federation import load_repo
-from ..federation.graph import Graph, build_graph
-
-
-class ClusterRef:
-    """A cluster as the diff names it: `name` (its directory's) for people, `mesh` to match the
-    same cluster across revisions."""
-
-    __slots__ = ("name", "mesh")
-
-    def __init__(self, name: str, mesh: str) -> None:
-        self.name = name
-        self.mesh = mesh
+from ..federation import Repo, load_repo
+from ..federation.graph import KEEP, Box, Graph, build_graph
 
 
 class FederationView:
     __slots__ = ("clusters", "graph")
 
-    def __init__(self, clusters: dict[str, ClusterRef], graph: Graph) -> None:
-        self.clusters = clusters  # application path -> its cluster
+    def __init__(self, clusters: dict[str, Box], graph: Graph) -> None:
+        self.clusters = clusters  # application path -> its cluster (`mesh` matches it across revisions)
         self.graph = graph
 
 
@@ -36,11 +30,19 @@ def read_federation(tree: Path, dirs: list[str]) -> FederationView:
     if not present:
         return FederationView({}, Graph())
     with contextlib.chdir(tree):
-        repo = load_repo(present, tree)
-    clusters: dict[str, ClusterRef] = {}
-    for cluster in repo.clusters:
-        ref = ClusterRef(cluster.name, cluster.mesh)
+        view = _view(load_repo(present, tree, KEEP), tree)
+    # A repository's records refer to each other (a cluster to its documents, each document to its
+    # cluster): collected now, not whenever the collector runs, so that the next revision's read
+    # and the renders reuse its memory instead of adding to it.
+    gc.collect()
+    return view
+
+
+def _view(repo: Repo, tree: Path) -> FederationView:
+    graph = build_graph(repo)
+    clusters: dict[str, Box] = {}
+    for cluster, box in zip(repo.clusters, graph.clusters):
         for doc in cluster.docs:
             if doc.src.file is not None and doc.src.file.is_relative_to(tree):
-                clusters.setdefault(doc.src.file.parent.relative_to(tree).as_posix(), ref)
-    return FederationView(clusters, build_graph(repo))
+                clusters.setdefault(doc.src.file.parent.relative_to(tree).as_posix(), box)
+    return FederationView(clusters, graph)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import difflib
 
+from ..federation.graph import Box
 from ..output.resources import describe_key
 from ..output.unordered import equal_up_to_order
 from ..values.yamlio import parse_all
 from .apps import Rendered
-from .clusters import ClusterRef
 from .revisions import Revision
 
 TYPE_CHECKING = False
@@ -59,7 +59,7 @@ class AppDiff:
 
     __slots__ = ("path", "old_path", "cluster", "status", "changes", "errors")
 
-    def __init__(self, path: str, old_path: str | None, cluster: ClusterRef | None, status: str,
+    def __init__(self, path: str, old_path: str | None, cluster: Box | None, status: str,
                  changes: list[Change], errors: list[tuple[Revision, Diagnostic]]) -> None:
         self.path = path
         self.old_path = old_path
@@ -77,7 +77,7 @@ class Side:
 
     __slots__ = ("revision", "apps", "clusters")
 
-    def __init__(self, revision: Revision, apps: dict[str, Rendered], clusters: dict[str, ClusterRef]) -> None:
+    def __init__(self, revision: Revision, apps: dict[str, Rendered], clusters: dict[str, Box]) -> None:
         self.revision = revision
         self.apps = apps
         self.clusters = clusters
@@ -156,5 +156,5 @@ def _renames(base: Side, head: Side) -> dict[str, str]:
     return pairs
 
 
-def _mesh(cluster: ClusterRef | None) -> str | None:
+def _mesh(cluster: Box | None) -> str | None:
     return cluster.mesh if cluster is not None else None

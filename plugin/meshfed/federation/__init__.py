@@ -41,18 +41,19 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from ..values.diagnostics import Diagnostic
-from .consistency import check_repo, summary
+from .consistency import KEEP as CHECKED, check_repo, summary
 from .explain import explain_repo
-from .graph import render as render_graph
+from .graph import KEEP as DRAWN, render as render_graph
 from .krmcheck import validate as _krm_validate
-from .repo import Repo, load_paths
+from .repo import EVERYTHING, Keep, Repo, load_paths
 
 __all__ = ["check", "check_report", "krm_validate", "graph", "explain", "load_repo"]
 
 
-def load_repo(paths: list[Path], root: Path | None = None) -> Repo:
-    """The repository below `paths`: members rendered, clusters formed (never raises)."""
-    return load_paths(list(paths), root)
+def load_repo(paths: list[Path], root: Path | None = None, keep: Keep = EVERYTHING) -> Repo:
+    """The repository below `paths`: members rendered (keeping what `keep` says), clusters
+    formed (never raises)."""
+    return load_paths(list(paths), root, keep)
 
 
 def check(paths: list[Path], root: Path | None) -> list[Diagnostic]:
@@ -62,7 +63,7 @@ def check(paths: list[Path], root: Path | None) -> list[Diagnostic]:
 
 def check_report(paths: list[Path], root: Path | None) -> tuple[list[Diagnostic], str]:
     """The findings of `check`, and the one line that sums them up (what was checked, what not)."""
-    repo = load_repo(paths, root)
+    repo = load_repo(paths, root, CHECKED)
     diagnostics = check_repo(repo)
     return diagnostics, summary(repo, diagnostics)
 
@@ -76,7 +77,7 @@ def graph(paths: list[Path], root: Path | None, fmt: str) -> str:
     """The federation as Mermaid, DOT or SVG. Raises InputError when documents cannot be read or
     rendered, or when SVG is asked for without Graphviz."""
     from ..values.diagnostics import InputError
-    repo = load_repo(paths, root)
+    repo = load_repo(paths, root, DRAWN)
     errors = repo.load_errors()
     if errors:
         raise InputError(errors)

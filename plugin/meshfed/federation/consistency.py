@@ -42,7 +42,7 @@ from ..values.merge import Path_
 from ..values.model import Entry, Port, Remote, Values
 from ..values.source import display
 from . import boundary
-from .repo import Cluster, Doc, Repo, port_key, ports_text
+from .repo import Cluster, Doc, Keep, Repo, port_key, ports_text
 
 
 def _info(message: str, file: str, path: str) -> Diagnostic:
@@ -317,6 +317,9 @@ class _Checker:
 def _first_listing(v: Values, host: str) -> Path_:
     r = next(r for r in v.remotes if host in r.imported)
     return (*r.path, "importedServices", r.imported.index(host))
+
+
+KEEP = Keep(frozenset(), merged=False, beside_rules=frozenset({"DestinationRule"}))  # what `check_repo` looks at (`rules`)
 
 
 def check_repo(repo: Repo) -> list[Diagnostic]:

@@ -17,12 +17,24 @@ from dataclasses import dataclass, field
 
 from ..values.diagnostics import InputError, error
 from . import boundary
-from .repo import Cluster, Doc, Repo
+from .repo import Cluster, Doc, Keep, Repo
 from .serving import roles
 
 INGRESS_IDS = ("cross-network-gateway", "federation-ingress-gateway")
 EGRESS_IDS = ("cross-network-egress-gateway", "federation-egress-gateway")
 ADDED, REMOVED = "added", "removed"  # edges of a change (see `changes`)
+KEEP = Keep(frozenset({"Gateway"}), provenance=False, merged=False)  # what `build_graph` looks at of the renders
+
+
+class Box:
+    """A cluster as a graph draws it (a box titled with its name, mesh and network) and as
+    `meshfed diff` names it: no documents, so that a graph kept after its repository (the diff
+    keeps one per revision) does not keep every document's renders alive."""
+
+    __slots__ = ("name", "mesh", "network")
+
+    def __init__(self, name: str, mesh: str, network: str) -> None:
+        self.name, self.mesh, self.network = name, mesh, network
 
 
 @dataclass
@@ -31,7 +43,7 @@ class Node:
     id: str
     lines: list[str]
     shape: str  # gateway | namespace | service | external
-    cluster: Cluster | None
+    cluster: Box | None
     order: tuple
 
 
@@ -39,11 +51,11 @@ class Node:
 class Graph:
     nodes: dict[tuple, Node] = field(default_factory=dict)
     edges: list[tuple[tuple, tuple, str]] = field(default_factory=list)
-    clusters: list[Cluster] = field(default_factory=list)
+    clusters: list[Box] = field(default_factory=list)  # in the repository's order of clusters
     _ids: set[str] = field(default_factory=set)
     _edges: set[tuple[tuple, tuple, str]] = field(default_factory=set)  # `edges`, to ask in constant time
 
-    def node(self, key: tuple, lines: list[str], shape: str, cluster: Cluster | None, order: tuple) -> tuple:
+    def node(self, key: tuple, lines: list[str], shape: str, cluster: Box | None, order: tuple) -> tuple:
         if key not in self.nodes:
             raw = "_".join(str(k) for k in key)
             base = re.sub(r"[^A-Za-z0-9_]", "_", raw)
@@ -83,7 +95,8 @@ def _egress_used(c: Cluster, d: Doc) -> bool:
 
 
 def build_graph(repo: Repo) -> Graph:
-    g = Graph(clusters=list(repo.clusters))
+    g = Graph(clusters=[Box(c.name, c.mesh, c.network) for c in repo.clusters])
+    box = {c.mesh: b for c, b in zip(repo.clusters, g.clusters)}
     rank = {c.mesh: i for i, c in enumerate(repo.clusters)}
 
     def ingress(mesh: str | None) -> tuple:
@@ -93,12 +106,12 @@ def build_graph(repo: Repo) -> Graph:
                           (len(rank), 0, str(mesh)))
         obj = _gateway(c.mesh_doc, INGRESS_IDS)
         lines = ["ingress gateway", _ref(obj) if obj else "none rendered"]
-        return g.node((c.name, "ingress"), lines, "gateway", c, (rank[c.mesh], 0, ""))
+        return g.node((c.name, "ingress"), lines, "gateway", box[c.mesh], (rank[c.mesh], 0, ""))
 
     def egress(c: Cluster) -> tuple:
         obj = _gateway(c.mesh_doc, EGRESS_IDS)
         lines = ["egress gateway", _ref(obj) if obj else "none rendered"]
-        return g.node((c.name, "egress"), lines, "gateway", c, (rank[c.mesh], 1, ""))
+        return g.node((c.name, "egress"), lines, "gateway", box[c.mesh], (rank[c.mesh], 1, ""))
 
     for c in repo.clusters:
         m = c.mesh_doc
@@ -119,12 +132,12 @@ def build_graph(repo: Repo) -> Graph:
                 continue
             for x in d.values.exports:
                 svc = g.node((c.name, "svc", d.label, x.hostname), [x.hostname, f"namespace {d.label}"],
-                             "service", c, (rank[c.mesh], 3, d.label, x.hostname))
+                             "service", box[c.mesh], (rank[c.mesh], 3, d.label, x.hostname))
                 if x.hostname in local:
                     g.edge(ingress(c.mesh), svc, "")
             if not d.values.imports:
                 continue
-            ns = g.node((c.name, "ns", d.label), [f"namespace {d.label}"], "namespace", c,
+            ns = g.node((c.name, "ns", d.label), [f"namespace {d.label}"], "namespace", box[c.mesh],
                         (rank[c.mesh], 2, d.label))
             through_egress = _egress_used(c, d)
             routes = d.values.meshes_by_host
@@ -138,9 +151,10 @@ def build_graph(repo: Repo) -> Graph:
                 for r, role in zip(remotes, marks or [""] * len(remotes)):
                     admitted = boundary.mark(repo, r.mesh, e.hostname, c, [d.namespace] if d.namespace else [])
                     g.edge(ns, ingress(r.mesh), _label(e.hostname, role, admitted))
+    drawn = {id(n.cluster) for n in g.nodes.values()}
     for c in repo.clusters:  # every cluster is drawn, also one with nothing to show
-        if not any(n.cluster is c for n in g.nodes.values()):
-            g.node((c.name, "idle"), ["no imports or exports"], "namespace", c, (rank[c.mesh], 9, ""))
+        if id(box[c.mesh]) not in drawn:
+            g.node((c.name, "idle"), ["no imports or exports"], "namespace", box[c.mesh], (rank[c.mesh], 9, ""))
     return g
 
 
@@ -167,7 +181,7 @@ def changes(before: Graph, after: Graph, clusters: set[str]) -> tuple[Graph, dic
     old += [e for e in before.edges if e not in has and e[0] in sources and e not in kept_old]
     new += [e for e in after.edges if e not in had and e[0] in sources and e not in kept_new]
     marks = {**{e: ADDED for e in new if e not in had}, **{e: REMOVED for e in old if e not in has}}
-    boxes: dict[str, Cluster] = {}
+    boxes: dict[str, Box] = {}
     for c in [*after.clusters, *before.clusters]:
         if c.name in clusters:
             boxes.setdefault(c.name, c)
@@ -196,16 +210,19 @@ def _sorted_edges(g: Graph, nodes: list[Node]) -> list[tuple[Node, Node, str]]:
     return [(g.nodes[s], g.nodes[t], label) for s, t, label in edges]
 
 
-def _cluster_title(c: Cluster) -> str:
+def _cluster_title(c: Box) -> str:
     return f"{c.name}: mesh {c.mesh}, network {c.network}"
 
 
-def _clustered(g: Graph, nodes: list[Node]) -> list[tuple[str, Cluster, list[Node]]]:
+def _clustered(g: Graph, nodes: list[Node]) -> list[tuple[str, Box, list[Node]]]:
     """(subgraph id, cluster, its nodes in order) for every cluster that has nodes: what both
     writers draw as boxes."""
+    by_box: dict[int, list[Node]] = {}
+    for n in nodes:
+        by_box.setdefault(id(n.cluster), []).append(n)
     out = []
     for c in g.clusters:
-        inside = [n for n in nodes if n.cluster is c]
+        inside = by_box.get(id(c))
         if inside:
             out.append(("cluster_" + re.sub(r"[^A-Za-z0-9_]", "_", c.name), c, inside))
     return out

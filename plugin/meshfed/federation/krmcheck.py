@@ -20,7 +20,7 @@ from ..values.diagnostics import Diagnostic
 from ..resourcelist import SYNTHETIC, Request, execute
 from ..output.resources import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, annotation, is_meshfederation, resource_ref
 from ..values.source import find_root, working_directory
-from .consistency import check_repo
+from .consistency import KEEP, check_repo
 from .repo import Source, load
 
 TYPE_CHECKING = False
@@ -50,7 +50,7 @@ def check(request: Request) -> tuple[list[dict[str, Any]], Problems]:
     sources = _sources(request.helm_items, cwd, Path(find_root()))  # the documents' values as Helm reads them
     if not sources:
         return request.items, [(Diagnostic("warning", "no MeshFederation among the items: nothing to check"), None)]
-    repo = load(sources, [], [cwd.resolve()])
+    repo = load(sources, [], [cwd.resolve()], keep=KEEP)
     problems: Problems = []
     for d in check_repo(repo):
         owner = repo.owners.get(d)

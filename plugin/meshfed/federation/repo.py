@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from ..values.checks import MESH, NAMESPACE
 from ..values.diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors, warning
 from ..values.meshfederation import Derivation, MeshFederation, Resolver, is_meshfederation, read_documents
-from ..values.federation_spec import is_federation_spec
+from ..values.federation_spec import DerivedLayer, is_federation_spec
 from .applications import application_documents, idle_mesh_tiers
 from ..values.merge import Layer, Merged, Path_, format_path
 from ..values.model import Entry, Port, Values
@@ -32,6 +32,30 @@ if TYPE_CHECKING:
 
 # --------------------------------------------------------------------------------------------
 # Records
+
+
+@dataclass(frozen=True)
+class Keep:
+    """What a load keeps of each document's render besides its typed values: its objects of
+    `kinds` (all when None), and of `beside_rules` too when rules lie beside the documents
+    (`Repo.rules`, which a view compares them with); with `provenance`, where each value came
+    from (`Doc.at`); with `merged`, the merged values the typed ones were cleaned from
+    (`Doc.merged`). A large federation renders 100,000s of objects and values: each view keeps
+    only what it looks at."""
+
+    kinds: frozenset[str] | None = None
+    provenance: bool = True
+    merged: bool = True
+    beside_rules: frozenset[str] = frozenset()
+
+    def given(self, rules: list[ForeignRule]) -> Keep:
+        """What to keep with these rules found beside the documents."""
+        if self.kinds is None or not rules or self.beside_rules <= self.kinds:
+            return self
+        return Keep(self.kinds | self.beside_rules, self.provenance, self.merged)
+
+
+EVERYTHING = Keep()
 
 
 @dataclass(frozen=True)
@@ -75,8 +99,10 @@ class Doc:
     layout: str | None = None
     rendering: Rendering | None = None
     merged: Merged | None = None
+    provenance: Merged | None = None  # where each merged value came from (`merged` itself when kept)
     values: Values | None = None
     cluster: "Cluster | None" = None
+    keep: Keep = EVERYTHING  # what was kept of its render
     _built: list[tuple[Planned, str, dict[str, Any]]] | None = field(default=None, repr=False)
 
     @property
@@ -102,13 +128,21 @@ class Doc:
 
     def at(self, path: Path_) -> tuple[str, str]:
         """(file, field path) of the value at `path` of the merged values, as written."""
-        layer = self.merged.origin(path) if self.merged is not None else None
+        if not self.keep.provenance:
+            raise ValueError(f"{self.source}: where its values came from was not kept")
+        layer = self.provenance.origin(path) if self.provenance is not None else None
         if layer is None:
             return self.source, f"spec.values.{format_path(path)}" if path else "spec.values"
         return layer.name, layer.locate(path)
 
     def objects(self) -> list[tuple[Planned, str, dict[str, Any]]]:
-        """The rendered objects: (planned row, final name, object)."""
+        """The rendered objects: (planned row, final name, object); only for a document that
+        kept all of them (`Keep.kinds`)."""
+        if self.keep.kinds is not None:
+            raise ValueError(f"{self.source}: only its {', '.join(sorted(self.keep.kinds))} objects were kept")
+        return self._objects()
+
+    def _objects(self) -> list[tuple[Planned, str, dict[str, Any]]]:
         if self._built is None:
             r = self.rendering
             self._built = [] if r is None else [
@@ -118,7 +152,9 @@ class Doc:
     def find(self, kind: str, identity: str | None = None, api: str | None = None,
              prefix: str | None = None) -> list[tuple[Planned, str, dict[str, Any]]]:
         """Rendered objects of one kind, by row identity (exact or by prefix) and apiVersion."""
-        return [(p, n, o) for p, n, o in self.objects()
+        if self.keep.kinds is not None and kind not in self.keep.kinds:
+            raise ValueError(f"{self.source}: its {kind} objects were not kept")
+        return [(p, n, o) for p, n, o in self._objects()
                 if p.kind == kind and (api is None or p.api_version == api)
                 and (identity is None or p.identity == identity)
                 and (prefix is None or p.identity.startswith(prefix))]
@@ -458,9 +494,10 @@ def _resolve(src: Source, chains: _Chains) -> Doc:
     return Doc(src, fed, problems, own, own or mesh, files, _tiers(doc, fed))
 
 
-def _render(doc: Doc) -> None:
-    """Render a member with the core, and keep its merged values (with provenance) and typed
-    view for the cross-cluster checks."""
+def _render(doc: Doc, keep: Keep, shared: dict[Any, Any]) -> None:
+    """Render a member with the core, and keep its typed values for the cross-cluster views and
+    what `keep` asks: its merged values with their provenance, its planned objects."""
+    doc.keep = keep
     fed = doc.fed
     if fed is None or has_errors(doc.problems):
         return
@@ -474,12 +511,45 @@ def _render(doc: Doc) -> None:
     if layers is None:
         return
     rendering = render_layers(layers, fed.patches, opts)
+    if keep.kinds is not None:
+        kept = [i for i, p in enumerate(rendering.planned) if p.kind in keep.kinds]
+        rendering.planned = [rendering.planned[i] for i in kept]
+        rendering.names = [rendering.names[i] for i in kept]
+    merged, rendering.merged = rendering.merged, None  # kept (or not) below, as `keep` says
     doc.rendering = rendering
     doc.problems += [d if d.file else Diagnostic(d.severity, d.message, doc.source, d.path)
                      for d in rendering.diagnostics if d.severity == "error"]
     if has_errors(doc.problems):
         return
-    doc.layout, doc.merged, doc.values = rendering.layout, rendering.merged, rendering.values
+    doc.layout, doc.values = rendering.layout, rendering.values
+    if merged is not None and keep.merged:
+        doc.merged = merged
+    if merged is not None and keep.provenance:
+        doc.provenance = _provenance(merged, keep.merged, shared)
+
+
+def _provenance(merged: Merged, whole: bool, shared: dict[Any, Any]) -> Merged:
+    """Where each merged value came from: `merged` itself when it is kept `whole`, else the same
+    record without the values. Of the layers derived from a Federation only what `Doc.at` asks of
+    them is kept: the field each value was derived from, not the values (the merged values hold
+    them), its paths and field names the same objects as the other documents' (`shared`, one per
+    load): a mesh's documents derive the same fields, and a large federation derives 100,000s."""
+    compact: dict[int, DerivedLayer] = {}
+    for table in (merged.origins, merged.removed):
+        for path, layer in table.items():
+            if not isinstance(layer, DerivedLayer):
+                continue
+            made = compact.get(id(layer))
+            if made is None:
+                fields = {shared.setdefault(k, k): shared.setdefault(v, v) for k, v in layer.fields.items()}
+                made = compact[id(layer)] = DerivedLayer(layer.name, {}, fields)
+                made.prefix, made.via = layer.prefix, layer.via
+            table[path] = made
+    if whole:
+        return merged
+    out = Merged({})
+    out.origins, out.removed = merged.origins, merged.removed
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -625,7 +695,8 @@ def group(repo: Repo, candidates: list[Doc]) -> None:
 
 
 def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
-         federations: list[FoundFederation] | None = None) -> Repo:
+         federations: list[FoundFederation] | None = None, keep: Keep = EVERYTHING) -> Repo:
+    """The repository of these documents, keeping of each render what `keep` says."""
     chains = _Chains()
     problems = list(problems)
     candidates = [_resolve(s, chains) for s in sources]
@@ -635,8 +706,9 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
         candidates += [_resolve(s, chains) for s in _expand(found, chains, covered, problems, unexpanded)]
     members = _members(candidates)
     repo = Repo(members, [], list(problems), tops=tops, unexpanded=unexpanded)
+    shared: dict[Any, Any] = {}
     for d in members:
-        _render(d)
+        _render(d, keep, shared)
         for p in d.problems:
             if p not in repo.owners:  # documents that name one Federation share its problems
                 repo.note(repo.diagnostics, d, p)
@@ -644,9 +716,9 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
     return repo
 
 
-def load_paths(paths: list[Path], root: Path | None) -> Repo:
+def load_paths(paths: list[Path], root: Path | None, keep: Keep = EVERYTHING) -> Repo:
     rules: list[ForeignRule] = []
     sources, federations, problems = scan(paths, root, rules)
-    repo = load(sources, problems, [p.resolve() for p in paths], federations)
+    repo = load(sources, problems, [p.resolve() for p in paths], federations, keep.given(rules))
     repo.rules = rules
     return repo
