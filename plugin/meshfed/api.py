@@ -141,13 +141,31 @@ def _render(paths: Sequence[PathArg], documents: Sequence[Document], extra: list
 
 
 def _read(paths: Sequence[PathArg], documents: Sequence[Document], root: PathArg | None,
-          federations: dict[str, FederationSpec] | None) -> list[Any]:
+          federations: dict[str, FederationSpec] | None, resolver: Resolver | None = None) -> list[Any]:
     """The documents, their bases resolved (and the Federations they name, kept in `federations`)."""
+    resolver = resolver or _resolver(paths, root, federations)
+    feds = load_paths(list(paths), resolver) if paths else []
+    return feds + [resolver.federation(d.data, d.source, d.base_dir) for d in documents]
+
+
+def _resolver(paths: Sequence[PathArg], root: PathArg | None, federations: dict[str, FederationSpec] | None) -> Resolver:
     resolver = Resolver(find_root(root, paths))
     if federations is not None:
         resolver.specs = federations
-    feds = load_paths(list(paths), resolver) if paths else []
-    return feds + [resolver.federation(d.data, d.source, d.base_dir) for d in documents]
+    return resolver
+
+
+def stale_parts(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (), *, root: PathArg | None = None,
+                federations: dict[str, FederationSpec] | None = None) -> list[Diagnostic]:
+    """An error for each document of `render(paths, documents, root=root)` that reads a part of a
+    Federation (`spec.federation.part`) other than the one the Federation gives now: a render reads
+    only the part, so only this finds one left behind (`meshfed diff` asks it at the head
+    revision). A document that cannot be read is the render's to report. Never raises."""
+    try:
+        resolver = _resolver(paths, root, federations)
+        return [d for fed in _read(paths, documents, root, federations, resolver) for d in resolver.stale(fed)]
+    except Exception:  # noqa: BLE001 - whatever the input holds, a render reports it
+        return []
 
 
 def inputs_digest(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (), *,

@@ -114,7 +114,7 @@ def _report(dirs: list[Path], here: Path, base_ref: str | None, head_ref: str | 
                 continue
             add(_sides(path, (errors, errors), (base, head), views))
             continue
-        pair = [render_app(revision.tree, app, feds) if app is not None else None
+        pair = [render_app(revision.tree, app, feds, head=revision is head) if app is not None else None
                 for revision, app, feds in zip((base, head), (before, after), federations)]
         if pair[0] is not None and pair[1] is not None:
             # Compared at once, so that only the differences are kept: memory grows with the
@@ -164,7 +164,7 @@ def _unchanged(base: revisions.Revision, head: revisions.Revision, apps: tuple[A
                federations: tuple[dict, dict]) -> bool:
     """Whether the application reads the same inputs at both revisions (`apps.app_digest`)."""
     before = app_digest(base.tree, apps[0], federations[0])
-    return before is not None and before == app_digest(head.tree, apps[1], federations[1])
+    return before is not None and before == app_digest(head.tree, apps[1], federations[1], head=True)
 
 
 def _repository_paths(dirs: list[Path], top: Path) -> list[str]:
