@@ -495,7 +495,7 @@ def federation_import(
             extra = {}
             if applications_out is not None:
                 from ..federation.argocdout import replacements
-                extra[applications_out] = replacements(apps, output)
+                extra[applications_out] = replacements(apps, output, text)
             write(text, output, force, extra)
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)
