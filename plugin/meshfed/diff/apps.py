@@ -26,9 +26,8 @@ from ..values.yamlio import parse_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from ..output.resources import Key
+    from ..values.meshfederation import Known
 
 
 class App:
@@ -139,7 +138,7 @@ def _holds_meshfederation(path: Path) -> bool:
         return mentions(path, b"MeshFederation")
 
 
-def render_app(tree: Path, app: App, federations: dict[str, Any], objects: bool = True, head: bool = False) -> Rendered:
+def render_app(tree: Path, app: App, federations: Known, objects: bool = True, head: bool = False) -> Rendered:
     """The application's objects (YAML from the one writer) or its errors, with files named from
     the repository root. `federations`: the Federation documents this revision's renders read.
     Without `objects`, only the errors: no object is built or written. At the `head` revision a
@@ -169,7 +168,7 @@ def render_app(tree: Path, app: App, federations: dict[str, Any], objects: bool 
     return Rendered({object_key(obj): text.removeprefix("---\n") for obj, text in zip(built, texts)}, [])
 
 
-def app_digest(tree: Path, app: App, federations: dict[str, Any], head: bool = False) -> str | None:
+def app_digest(tree: Path, app: App, federations: Known, head: bool = False) -> str | None:
     """The digest of everything the application's render reads (`api.inputs_digest`), None when
     only a render can tell (a problem reading it, a kustomization the plugin refuses; at the
     `head` revision, a part of a Federation it reads that is stale, as `render_app` finds)."""

@@ -138,17 +138,40 @@ def _envelope_problems(doc: dict[str, Any], source: str) -> list[Diagnostic]:
     return [error(p.message, source, format_path(p.path)) for p in problems]
 
 
+class Recent(dict):
+    """A dict that keeps only its last RECENT entries: the applications of one mesh, which share
+    a part, are read one after another, and a run need not hold every part of a repository."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > RECENT:
+            del self[next(iter(self))]
+
+
+RECENT = 16
+
+
+class Known:
+    """What the renders of one revision share (`api.render(..., federations=)`): each Federation
+    read whole (by resolved path, read once), the parts read lately (by text, Federation and
+    mesh) and the parts the Federations give their meshes lately (by id of the spec and mesh)."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, FederationSpec] = {}
+        self.parts: dict[tuple[str, str, str], tuple[FederationSpec, dict[str, Any]]] = Recent()
+        self.expected: dict[tuple[int, str], dict[str, Any] | None] = Recent()
+
+
 class Resolver:
     """Resolves documents and their bases below one root, reading each base file once."""
 
-    def __init__(self, root: PathArg, files: Files | None = None):
+    def __init__(self, root: PathArg, files: Files | None = None, known: Known | None = None):
         self.root = os.fspath(root)
         self.files = files if files is not None else Files(self.root)
-        self.specs: dict[str, FederationSpec] = {}  # each Federation read once per run, by resolved path
-        # Parts read, by (text, Federation, mesh): the FederationSpec and the part's document.
-        self.parts: dict[tuple[str, str, str], tuple[FederationSpec, dict[str, Any]]] = {}
-        # The part each Federation read whole gives each mesh, by (id of the Federation's spec, mesh).
-        self.expected: dict[tuple[int, str], dict[str, Any] | None] = {}
+        known = known if known is not None else Known()
+        self.specs = known.specs  # each Federation read once per run, by resolved path
+        self.parts = known.parts
+        self.expected = known.expected
 
     def federation(self, doc: dict[str, Any], source: str, base_dir: PathArg, index: int = 0,
                    file: PathArg | None = None) -> MeshFederation:
@@ -358,7 +381,9 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[MeshFederation]
             for f in files:
                 try:
                     within(f, path, resolver.root)
-                    docs = parse_all(read_file(f, display(f)), display(f))
+                    text = read_file(f, display(f))
+                    # A part of a Federation holds no document to render: its reader checks it.
+                    docs = [] if federation_part.is_part_text(text) else parse_all(text, display(f))
                 except InputError as exc:
                     problems.extend(exc.diagnostics)
                     continue
