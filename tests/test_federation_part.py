@@ -294,3 +294,35 @@ def test_documents_without_a_part_read_the_whole_federation(tmp_path: Path) -> N
         result = render(documents=[Document(doc, "doc.yaml", EXAMPLE / "clusters" / "central" / "bookinfo")],
                         root=EXAMPLE)
     assert result.ok and result.objects
+
+
+def test_the_krm_function_keeps_a_part_among_its_items_from_the_cluster(app: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """kpt hands the function every resource of the package, the parts too: one that lost its
+    local-config annotation is marked again, as a Federation is, so no cluster receives it."""
+    import io
+
+    from test_guards import command_line, krm_items
+    part = yaml.safe_load((app / federation_part.FILE).read_text())
+    del part["metadata"]["annotations"][federation_part.LOCAL_CONFIG]
+    items = [yaml.safe_load((app / "doc.yaml").read_text()), part]
+    stream = yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": items})
+    code, out, err = command_line(["krm"], monkeypatch, capsys, io.BytesIO(stream.encode()))
+    assert code == 0, err
+    generated, _ = krm_items(out)
+    assert generated
+    [wrapper] = [d for d in yaml.safe_load_all(out) if d is not None]
+    [kept] = [i for i in wrapper["items"] if i["kind"] == federation_part.KIND]
+    assert kept["metadata"]["annotations"][federation_part.LOCAL_CONFIG] == "true"
+
+
+def test_only_a_lone_part_is_skipped_unparsed(app: Path) -> None:
+    """The searches for documents skip a file that is one FederationPart without parsing it, never
+    one that may hold another document too."""
+    text = (app / federation_part.FILE).read_text()
+    assert federation_part.is_part_text(text)
+    doc = (app / "doc.yaml").read_text()
+    assert not federation_part.is_part_text(text + "---\n" + doc)
+    assert not federation_part.is_part_text(text + "...\n" + doc)
+    assert not federation_part.is_part_text(text.replace("kind: FederationPart", "kind: MeshFederation"))
+    assert not federation_part.is_part_text(doc)
