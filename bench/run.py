@@ -373,30 +373,41 @@ def git_repo(path: Path, write, change) -> None:
             subprocess.run(["git", *step], cwd=path, env=env, check=True)
 
 
-def gateway_port(federation_file: Path) -> None:
+def gateway_port(federation_file: Path, out: Path) -> None:
     """The change the D section reviews: the east-west gateway port of a Federation's first mesh
-    that has a gateway (comments are not kept: nothing renders them)."""
+    that has a gateway (comments are not kept: nothing renders them), its applications below
+    `out` scaffolded again."""
     import yaml
     doc = yaml.safe_load(federation_file.read_text())
     mesh = next(m for m in doc["spec"]["meshes"] if "gateway" in m)
     mesh["gateway"]["port"] += 1
     federation_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    scaffolded(federation_file, out)
+
+
+def scaffolded(federation_file: Path, out: Path) -> None:
+    """The application directories below `out`, with the parts of the Federation they read,
+    written again after a change of the Federation, as its author does (`meshfed check` and
+    `meshfed diff` refuse a part left stale)."""
+    subprocess.run([MESHFED, "federation", "scaffold", federation_file.name, "--out",
+                    os.path.relpath(out, federation_file.parent)], cwd=federation_file.parent, check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def diff_case(work: Path, runs: int, env: dict[str, str], out) -> None:
     """`meshfed diff --base HEAD~1 --head HEAD` (text, to /dev/null) on a change to the example
     repository and to the F section's generated federation, cold."""
     repos = [("`overlays/` (6 applications)", work / "diff-overlays",
-              lambda p: shutil.copytree(REPO / "overlays", p / "overlays"), "overlays/federation.yaml"),
+              lambda p: shutil.copytree(REPO / "overlays", p / "overlays"), "overlays/federation.yaml", "overlays"),
              (f"the F section's Federation ({federation.CLUSTERS} clusters)", work / "diff-generated",
-              lambda p: federation.generate(p, MESHFED), "federation.yaml")]
+              lambda p: federation.generate(p, MESHFED), "federation.yaml", "clusters")]
     out("## D: `meshfed diff` between two commits\n")
     out(f"A changed gateway port; median of {runs} runs (after one untimed run); target: at most "
         f"{DIFF_MAX_SECONDS:g} s on `overlays/`.\n")
     out("| repository | time | CPU | peak RSS | target |")
     out("|---|---:|---:|---:|---|")
-    for i, (label, path, write, changed) in enumerate(repos):
-        git_repo(path, write, lambda p, changed=changed: gateway_port(p / changed))
+    for i, (label, path, write, changed, out) in enumerate(repos):
+        git_repo(path, write, lambda p, changed=changed, out=out: gateway_port(p / changed, p / out))
         cmd = [MESHFED, "diff", "--base", "HEAD~1", "--head", "HEAD"]
         if run_once(cmd, env=env, cwd=str(path)).code:
             raise SystemExit(f"meshfed diff failed on {path}")
@@ -500,6 +511,7 @@ def moved(federation_file: Path) -> None:
     doc = yaml.safe_load(federation_file.read_text())
     doc["spec"]["meshes"][0]["locality"] = "region-moved"
     federation_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    scaffolded(federation_file, federation_file.parent / "clusters")
 
 
 def krm_list(config: Path, directory: Path) -> bytes:

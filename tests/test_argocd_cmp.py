@@ -210,8 +210,10 @@ def _broken_checkout(checkout: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("edit, expected", [
-    (("overlays/federation.yaml", "app: ratings", "app: 'no spaces allowed'"),
-     "overlays/federation.yaml: spec.services[1].exports[0].labelSelector.app: must be"),
+    # The application reads its part of the Federation alone: edited by hand, it is refused.
+    (("overlays/east/bookinfo/federation-part.yaml", "app: ratings", "app: 'no spaces allowed'"),
+     'overlays/east/bookinfo/federation-part.yaml: metadata.annotations["meshfed.io/digest"]: the part does not '
+     "match its digest: edited by hand? run `meshfed federation scaffold ../../federation.yaml --out ../..` again"),
     (("overlays/east/bookinfo/bookinfo.yaml", "  scope: namespace", "  scope: [namespace"),
      "overlays/east/bookinfo/bookinfo.yaml: invalid YAML"),
     (("overlays/base/mesh.yaml", "number: 9080", "number: 0"),

@@ -121,6 +121,9 @@ def pull_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     _git(tmp_path, "clone", "-q", str(upstream), str(clone))
     _git(clone, "checkout", "-q", "-b", "relabel-details")
     _edit(clone / "overlays/federation.yaml", "app: details\n", "app: details-v2\n")
+    # The parts of the Federation the applications read, written again (the pre-commit hook asks for it).
+    subprocess.run([str(MESHFED), "federation", "scaffold", "overlays/federation.yaml", "--out", "overlays"], cwd=clone,
+                   check=True, capture_output=True)
     _git(clone, "commit", "-q", "-am", "west: details pods relabelled")
     return clone
 

@@ -28,8 +28,11 @@ import yaml
 
 from conftest import MESHFED, REPO
 from meshfed.diff import run
+from meshfed.federation.scaffold import scaffold
+from meshfed.values.diagnostics import InputError
 
 CASES = REPO / "tests" / "diff"
+FEDERATION = "overlays/federation.yaml"
 UPDATE = os.environ.get("MESHFED_UPDATE_GOLDEN", "")
 OUTPUTS = {"text": "expected.txt", "markdown": "expected.md", "json": "expected.json"}
 # Fixed identities and dates: the same content always makes the same commits.
@@ -60,15 +63,35 @@ def commit(repo: Path, message: str) -> str:
 
 
 def apply_case(repo: Path, case_dir: Path) -> None:
-    """Make the case's edits in the repository's files, then its moves."""
+    """Make the case's edits in the repository's files, then its moves. The Federation's edits
+    come first, followed by the scaffold, as its author runs it (`meshfed check` refuses the parts
+    it would leave stale; a Federation with errors keeps the parts it had), then the others."""
     case = yaml.safe_load((case_dir / "case.yaml").read_text())
-    for edit in case.get("edit") or []:
-        path = repo / edit["file"]
-        text = path.read_text()
-        assert text.count(edit["old"]) == 1, f"{case_dir.name}: {edit['file']} must hold the old text once"
-        path.write_text(text.replace(edit["old"], edit["new"]))
+    edits = case.get("edit") or []
+    federation = [edit for edit in edits if edit["file"] == FEDERATION]
+    for edit in federation:
+        _apply(repo, edit, case_dir.name)
+    if federation:
+        scaffolded(repo)
+    for edit in edits:
+        if edit not in federation:
+            _apply(repo, edit, case_dir.name)
     for old, new in (case.get("move") or {}).items():
         git(repo, "mv", old, new)
+
+
+def scaffolded(repo: Path) -> None:
+    """The application directories and parts of overlays/ written again after a change of its
+    Federation (one with errors keeps the parts it had)."""
+    with contextlib.suppress(InputError):
+        scaffold(repo / FEDERATION, repo / "overlays", repo)
+
+
+def _apply(repo: Path, edit: dict, case: str) -> None:
+    path = repo / edit["file"]
+    text = path.read_text()
+    assert text.count(edit["old"]) == 1, f"{case}: {edit['file']} must hold the old text once"
+    path.write_text(text.replace(edit["old"], edit["new"]))
 
 
 def _edit(tmp_path: Path, file: str, old: str, new: str) -> Path:
@@ -160,8 +183,8 @@ def test_work_tree_index_and_stash_are_untouched(tmp_path: Path, monkeypatch: py
     (repo / ".gitignore").write_text("ignored/\n")
     commit(repo, "ignore")
     # A stash entry, a staged change, an unstaged one, an untracked app and an ignored one.
-    apply_case(repo, CASES / "added-remote")
-    git(repo, "stash", "-q")
+    apply_case(repo, CASES / "added-remote")  # with north's applications, untracked
+    git(repo, "stash", "-q", "--include-untracked")
     apply_case(repo, CASES / "removed-export")
     git(repo, "add", "overlays/federation.yaml")
     apply_case(repo, CASES / "changed-port")  # unstaged, in the same file
@@ -265,12 +288,14 @@ def test_a_directory_moved_to_another_cluster_is_not_a_rename(tmp_path: Path) ->
     git(repo, "mv", "overlays/east/bookinfo", "overlays/west/ratings")
     moved = repo / "overlays" / "west" / "ratings" / "bookinfo.yaml"
     moved.write_text(moved.read_text().replace("mesh: east-mesh", "mesh: west-mesh"))
+    shutil.copy(repo / "overlays" / "west" / "mesh" / "federation-part.yaml", moved.parent)  # west's part
     out, _, _ = diff(repo)
     assert "overlays/east/bookinfo (cluster east, application removed): 1 removed" in out
     assert "overlays/west/ratings (cluster west, new application): 2 added" in out
     git(repo, "mv", "overlays/west/ratings", "overlays/east/ratings")
     moved = repo / "overlays" / "east" / "ratings" / "bookinfo.yaml"
     moved.write_text(moved.read_text().replace("mesh: west-mesh", "mesh: east-mesh"))
+    shutil.copy(repo / "overlays" / "east" / "mesh" / "federation-part.yaml", moved.parent)
     out, _, _ = diff(repo)
     assert "overlays/east/ratings (cluster east, renamed from overlays/east/bookinfo): no object differs" in out
 
@@ -305,14 +330,14 @@ def test_markdown_fits_a_pull_request_comment(tmp_path: Path, monkeypatch: pytes
     """Object diffs past the comment limit are left out, in order, and counted; the summary stays."""
     from meshfed.diff import report
     repo = init_repo(tmp_path / "repo")
-    apply_case(repo, CASES / "added-remote")  # 4 object diffs
+    apply_case(repo, CASES / "added-remote")  # 6 object diffs (2 in north's new applications)
     full, _, _ = diff(repo, fmt="markdown")
-    assert full.count("<details>") == 4 and "left out" not in full
+    assert full.count("<details>") == 6 and "left out" not in full
     cut = full.index("</details>\n") + len("</details>\n\n")  # room for the first diff only
     monkeypatch.setattr(report, "COMMENT_LIMIT", cut + report.COMMENT_RESERVE)
     short, _, _ = diff(repo, fmt="markdown")
     assert short.count("<details>") == 1 and short.startswith(full[:cut])
-    assert short[cut:] == ("3 more object diffs left out: a pull-request comment holds at most "
+    assert short[cut:] == ("5 more object diffs left out: a pull-request comment holds at most "
                            f"{cut + report.COMMENT_RESERVE:,} characters. `meshfed diff` shows them all.\n")
 
 
@@ -334,7 +359,7 @@ def test_the_benchmark_repository_and_its_change_diff(tmp_path: Path, monkeypatc
     spec.loader.exec_module(bench)
     repo = tmp_path / "repo"
     bench.git_repo(repo, lambda p: bench.federation.generate(p, str(MESHFED), 8),
-                   lambda p: bench.gateway_port(p / "federation.yaml"))
+                   lambda p: bench.gateway_port(p / "federation.yaml", p / "clusters"))
     out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD", exit_code=True)
     assert (code, err) == (1, "")
     assert "not rendered" not in out and "changed ServiceEntry.networking.istio.io istio-system/ingress-mesh-00" in out
@@ -350,6 +375,7 @@ def test_the_graph_of_a_removed_cluster(tmp_path: Path) -> None:
     east = text[text.index("  - name: east-mesh\n"):text.index("  - name: west-mesh\n")]
     export = "    - mesh: east-mesh\n      namespace: bookinfo\n      labelSelector:\n        app: ratings\n"
     federation.write_text(text.replace(east, "").replace(export, ""))
+    scaffolded(repo)
     out, err, _ = diff(repo, fmt="markdown")
     assert err == ""
     graph = out[out.index("```mermaid"):]
@@ -427,7 +453,8 @@ def test_an_error_at_the_base_names_the_base(tmp_path: Path) -> None:
     git(repo, "checkout", "-q", "HEAD~1", "--", "overlays/west/bookinfo")
     out, err, code = diff(repo)
     assert code == 1
-    assert err.startswith("base HEAD (") and "): overlays/west/bookinfo/bookinfo.yaml: spec.federation.mesh: " in err
+    assert err.startswith("base HEAD (") and ("): overlays/west/bookinfo/federation-part.yaml: part.mesh: this part "
+                                              "is for mesh west-mesh, not nowhere-mesh") in err
     assert "overlays/west/bookinfo (cluster west, not rendered): 1 error, on stderr" in out
 
 
@@ -443,22 +470,26 @@ def test_symbolic_links_of_a_commit_are_kept(tmp_path: Path) -> None:
 
 
 def test_a_revision_reads_its_federation_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every application of overlays/ derives from overlays/federation.yaml: it is read once per
-    revision for the renders (and once for the clusters), not once per application."""
+    """Every application of overlays/ derives from overlays/federation.yaml: it is read whole once
+    per revision for the clusters (and at the head once for the parts' staleness), not once per
+    application."""
     from meshfed.values import meshfederation as document
     reads = []
     read_spec = document.Resolver.read_spec
 
-    def counted(self: document.Resolver, doc: dict, name: str, real: Path | None) -> object:
-        reads.append(name)
-        return read_spec(self, doc, name, real)
+    def counted(self: document.Resolver, doc: dict, name: str, real: Path | None, positions=None,
+                part=None) -> object:
+        reads.append(name if positions is None else "part")
+        return read_spec(self, doc, name, real, positions, part)
 
     monkeypatch.setattr(document.Resolver, "read_spec", counted)
     repo = init_repo(tmp_path / "repo")
     apply_case(repo, CASES / "changed-port")
+    reads.clear()  # the scaffold's
     out, _, code = diff(repo)
     assert code == 0 and "overlays/central/mesh" in out
-    assert reads == ["overlays/federation.yaml"] * 4  # base and head: the renders, the clusters
+    # Base and head: the clusters; the head: the parts' staleness. The renders read the parts.
+    assert [name for name in reads if name != "part"] == ["overlays/federation.yaml"] * 3
 
 
 def _script(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -512,9 +543,9 @@ def _renders(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, bool]]:
     calls: list[tuple[str, str, bool]] = []
     real = diff_package.render_app
 
-    def recorded(tree: Path, app, federations, objects: bool = True):
+    def recorded(tree: Path, app, federations, objects: bool = True, head: bool = False):
         calls.append((tree.name, app.path, objects))
-        return real(tree, app, federations, objects)
+        return real(tree, app, federations, objects, head)
 
     monkeypatch.setattr(diff_package, "render_app", recorded)
     return calls
@@ -528,8 +559,9 @@ def _renders(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, bool]]:
     ("overlays/base/mesh.yaml", "configNamespace: istio-system", "configNamespace: istio-config",
      {f"overlays/{c}/{t}" for c in ("central", "east", "west") for t in ("mesh", "bookinfo")}),
     # one application's own values: that application
-    ("overlays/central/bookinfo/bookinfo.yaml", "    mesh: central-mesh\n",
-     "    mesh: central-mesh\n  values: {global: {configNamespace: istio-config}}\n", {"overlays/central/bookinfo"}),
+    ("overlays/central/bookinfo/bookinfo.yaml", "    part: federation-part.yaml\n",
+     "    part: federation-part.yaml\n  values: {global: {configNamespace: istio-config}}\n",
+     {"overlays/central/bookinfo"}),
     # what no render reads (a label of the document): none
     ("overlays/central/bookinfo/bookinfo.yaml", "  name: bookinfo\n", "  name: bookinfo\n  labels: {team: a}\n", set()),
 ])
@@ -539,6 +571,8 @@ def test_diff_renders_only_the_applications_whose_inputs_changed(
     text = (repo / file).read_text()
     assert text.count(old) == 1, f"{file} must hold the old text once"
     (repo / file).write_text(text.replace(old, new))
+    if file == FEDERATION:
+        scaffolded(repo)
     commit(repo, "change")
     calls = _renders(monkeypatch)
     out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD", fmt="json")
@@ -566,3 +600,23 @@ def test_an_application_that_fails_with_unchanged_inputs_is_still_reported(tmp_p
     assert code == 1
     assert "overlays/west/mesh" in out and "configNamespace" in err
     assert "5 skipped" in out.splitlines()[-1]
+
+
+def test_a_part_the_change_leaves_stale_is_an_error_at_the_head(tmp_path: Path) -> None:
+    """The Federation edited without the scaffold run again: its renders read the parts, which
+    still render the old values, so each application whose part the edit changes is an error at
+    the head (the base, whose parts were current, is not)."""
+    repo = init_repo(tmp_path / "repo")
+    _apply(repo, {"file": FEDERATION, "old": "- 192.0.2.10\n", "new": "- 192.0.2.12\n"}, "stale")
+    out, err, code = diff(repo)
+    assert code == 1
+    assert err.splitlines() == [
+        f"head work tree: overlays/{app}/federation-part.yaml: stale part of the application overlays/{app}/{doc}.yaml: "
+        "the Federation's spec.meshes[1].gateway.addresses[0] differs from this part; run `meshfed federation "
+        "scaffold overlays/federation.yaml --out overlays` to write it again"
+        for app, doc in [("central/bookinfo", "bookinfo"), ("central/mesh", "mesh")]] + [
+        "meshfed diff: 2 of 6 applications do not render"]
+    assert "base" not in err
+    scaffolded(repo)
+    out, err, code = diff(repo)
+    assert (code, err) == (0, "") and "192.0.2.12" in out

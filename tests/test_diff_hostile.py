@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import MESHFED
+from meshfed.federation.scaffold import scaffold
 from test_diff import GIT_ENV, commit, diff, git, init_repo
 
 BOOKINFO = "overlays/east/bookinfo"
@@ -301,8 +303,16 @@ def test_what_a_document_named_link_leads_to_is_copied(repo: Path) -> None:
     text = (repo / "overlays" / "base" / "mesh.yaml").read_bytes()
     head = hostile(repo, "overlays/base", [("100644", blob(repo, text), b"mesh.values"),
                                            ("120000", blob(repo, b"mesh.values"), b"linked.yaml")])
-    head = with_file(repo, "overlays/federation.yaml", blob(repo, (repo / "overlays" / "federation.yaml").read_bytes()
-                                                             .replace(b"- base/mesh.yaml", b"- base/linked.yaml")),
-                     head)
+    federation = (repo / "overlays" / "federation.yaml").read_bytes().replace(b"- base/mesh.yaml", b"- base/linked.yaml")
+    head = with_file(repo, "overlays/federation.yaml", blob(repo, federation), head)
+    # The parts of the Federation, which hold its bases, as the scaffold writes them again.
+    scratch = repo.parent / "scaffolded"
+    shutil.copytree(repo / "overlays", scratch / "overlays")
+    (scratch / "overlays" / "federation.yaml").write_bytes(federation)
+    shutil.copy(scratch / "overlays" / "base" / "mesh.yaml", scratch / "overlays" / "base" / "linked.yaml")
+    (scratch / ".git").mkdir()
+    scaffold(scratch / "overlays" / "federation.yaml", scratch / "overlays", scratch)
+    for part in sorted(scratch.glob("overlays/*/*/federation-part.yaml")):
+        head = with_file(repo, part.relative_to(scratch).as_posix(), blob(repo, part.read_bytes()), head)
     out, err, code = diff(repo, "--base", "HEAD", "--head", head)
     assert (code, err) == (0, "") and out.endswith("no differences in 6 applications\n")

@@ -190,6 +190,9 @@ def assert_drop_in(top: Path, manifests: list[Path], applications: Path) -> int:
                 assert (new["spec"]["project"], new["spec"].get("syncPolicy")) == (
                     item["spec"]["project"], item["spec"].get("syncPolicy"))
                 assert new["spec"]["source"]["plugin"] == {"name": "meshfed"}
+                # Rendered again after a commit to its directory or to a base of the Federation.
+                paths = new["metadata"]["annotations"]["argocd.argoproj.io/manifest-generate-paths"].split(";")
+                assert paths[0] == "." and all((top / "gitops" / p[1:]).is_dir() for p in paths[1:]), paths
                 assert new["spec"]["source"]["repoURL"] == GITOPS_URL
                 before = _rendered(meshfed("render", *_plain_values(top, item, top / "plain"), cwd=top))
                 after = _rendered(meshfed("render", new["spec"]["source"]["path"], cwd=top / "gitops"))
@@ -431,3 +434,23 @@ def test_the_federation_and_the_applications_are_written_all_or_none(fleet):
     assert meshfed(*args, "--force", cwd=fleet).returncode == 0
     assert (fleet / "gitops" / "federation.yaml").is_file()
     assert (fleet / "gitops" / "applications.yaml").read_text().startswith("---\napiVersion: argoproj.io/v1alpha1\n")
+
+
+def test_the_replacing_applications_name_what_their_render_reads(tmp_path):
+    """manifest-generate-paths: the application's directory and, from the repository root, the
+    directory of each base of the Federation (once each)."""
+    from meshfed.federation.argocdapps import Application
+    from meshfed.federation.argocdout import replacements
+
+    top = tmp_path / "gitops"
+    (top / "fleet").mkdir(parents=True)
+    git(top, "init", "-q")
+    git(top, "remote", "add", "origin", GITOPS_URL)
+    app = Application({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "m"},
+                       "spec": {"destination": {"name": "east"}}}, "apps.yaml", "apps", "spec.source", "mesh")
+    app.cluster = "east"
+    text = "kind: Federation\nspec:\n  base: [base/a.yaml, base/b.yaml, ../common/c.yaml]\n"
+    [doc] = yaml.safe_load_all(replacements([app], top / "fleet" / "federation.yaml", text))
+    assert doc["metadata"]["annotations"] == {
+        "argocd.argoproj.io/manifest-generate-paths": ".;/fleet/base;/common"}
+    assert doc["spec"]["source"]["path"] == "fleet/east/mesh"

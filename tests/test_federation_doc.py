@@ -157,7 +157,7 @@ def test_scaffold_writes_once_and_a_second_run_changes_nothing(tmp_path: Path) -
     assert first.returncode == 0, first.stderr
     assert first.stdout.split() == [f"clusters/{c}/{a}/{f}" for c in ("central", "east", "west")
                                     for a in ("mesh", "bookinfo")
-                                    for f in (f"{a}.yaml", "kustomization.yaml")]
+                                    for f in ("federation-part.yaml", f"{a}.yaml", "kustomization.yaml")]
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (repo / "clusters").rglob("*") if p.is_file()}
     second = _meshfed("federation", "scaffold", "federation.yaml", "--out", "clusters", cwd=repo)
     assert (second.returncode, second.stdout, second.stderr) == (0, "", "")
@@ -290,10 +290,11 @@ def test_scaffold_writes_no_mesh_tier_that_renders_nothing(tmp_path: Path) -> No
     for app in ("a/mesh", "a/x", "b/x"):
         rendered = _meshfed("render", f"apps/{app}", cwd=tmp_path)
         assert rendered.returncode == 0 and rendered.stdout, rendered.stderr
-    # An application directory written by an older scaffold for it: reported, and check fails on it.
+    # An application directory written by an older scaffold for it (before parts): reported, and check fails on it.
     old = tmp_path / "apps/b/mesh"
     old.mkdir()
-    (old / "mesh.yaml").write_text((tmp_path / "apps/a/mesh/mesh.yaml").read_text().replace("a-mesh", "b-mesh"))
+    (old / "mesh.yaml").write_text((tmp_path / "apps/a/mesh/mesh.yaml").read_text().replace("a-mesh", "b-mesh")
+                                   .replace("    part: federation-part.yaml\n", ""))
     (old / "kustomization.yaml").write_text((tmp_path / "apps/a/mesh/kustomization.yaml").read_text())
     again = _meshfed("federation", "scaffold", "federation.yaml", "--out", "apps", cwd=tmp_path)
     assert "warning: apps/b/mesh: an application the Federation no longer has" in again.stderr

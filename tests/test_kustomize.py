@@ -101,13 +101,13 @@ def test_alpha_plugins_gate(tmp_path):
 
 def test_exec_plugin_failure_is_readable_and_prints_nothing(tmp_path):
     repo = copy_repo_part(tmp_path / "repo", "overlays")
-    federation = repo / "overlays/federation.yaml"
-    federation.write_text(federation.read_text().replace("app: ratings", "app: 'not a label value!'"))
+    part = repo / "overlays/east/bookinfo/federation-part.yaml"  # what the application reads of the Federation
+    part.write_text(part.read_text().replace("app: ratings", "app: 'not a label value!'"))
     built = kustomize(repo / "overlays/east/bookinfo", tmp_path / "scratch")
     assert built.returncode != 0
     assert built.stdout == ""
     assert "failure in plugin configured via" in built.stderr
-    assert "federation.yaml: spec.services[1].exports[0].labelSelector.app" in built.stderr
+    assert 'federation-part.yaml: metadata.annotations["meshfed.io/digest"]: the part does not match' in built.stderr
 
 
 def test_exec_plugin_base_outside_root_is_refused(tmp_path):

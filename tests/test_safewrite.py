@@ -35,7 +35,7 @@ BOOKINFO = REPO / "tests" / "federation" / "import" / "bookinfo"
 MESHFED = Path(sys.executable).with_name("meshfed")
 # What one scaffold of the example writes below --out.
 APPS = [f"{c}/{a}/{f}" for c in ("central", "east", "west") for a in ("mesh", "bookinfo")
-        for f in (f"{a}.yaml", "kustomization.yaml")]
+        for f in (f"{a}.yaml", "kustomization.yaml", "federation-part.yaml")]
 SECRET = "outside: do not touch\n"
 
 

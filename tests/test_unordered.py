@@ -213,6 +213,7 @@ def test_diff_of_a_migration_shows_no_semantic_change_with_ignore_order(migrated
 def test_diff_ignore_order_still_shows_what_a_cluster_sees(migrated):
     federation = migrated / "federation.yaml"
     federation.write_text(federation.read_text().replace("port: 15443", "port: 15444", 1))
+    assert meshfed("federation", "scaffold", "federation.yaml", "--out", ".", cwd=migrated).returncode == 0
     run = meshfed("diff", "--base", "HEAD", "--ignore-order", "--exit-code", cwd=migrated)
     assert run.returncode == 1
     assert run.stdout.splitlines()[-1] == ("1 of 6 applications differ: 0 objects added, 0 removed, 2 changed "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from .values.diagnostics import Diagnostic, InputError, concealed, error, failure, has_errors
-from .values.meshfederation import Resolver, load_paths
+from .values.meshfederation import Known, Resolver, load_paths
 from .values.merge import Layer, Merged, difference, merge_layers
 from .values.options import Options
 from .pipeline import Rendering, render_layers
@@ -22,7 +22,6 @@ from .values.source import STDIN_PATH, display, find_root, load_values_file
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and helmset cost start-up time: for type checkers only
     from typing import Any, Sequence
-    from .values.federation_spec import FederationSpec
     from .values.source import PathArg
     from .values.helmset import Assignment
 
@@ -69,16 +68,17 @@ def render(
     lazy: bool = False,
     assignments: Sequence[Assignment] = (),
     assigned_by: str = "--set",
-    federations: dict[str, FederationSpec] | None = None,
+    federations: Known | None = None,
 ) -> RenderResult:
     """Render MeshFederation documents (files, directories of them, or parsed `documents`) and
     plain values files, as `meshfed render` does. `options` (flags) beat what each document says;
     `default_namespace` (Argo CD's destination) applies to documents that name none. `root` is
     the directory bases may not leave (see `source.find_root`). `assignments` are Helm's `--set*`
     flags, applied after the values files as helm applies them; messages name them `assigned_by`.
-    `federations` keeps the Federation documents read, by path, for later calls below the same
-    root (`meshfed diff` renders every application of a revision with one: a large Federation is
-    read and checked once, not once per application). Never raises for any input."""
+    `federations` keeps the Federation documents (and the parts of them) read, for later calls
+    below the same root (`meshfed diff` renders every application of a revision with one: a large
+    Federation is read and checked once, not once per application, a mesh's part once for its
+    applications). Never raises for any input."""
     sets = _Sets(assignments, assigned_by)
     try:
         extra = _values_layers(values_files)
@@ -117,7 +117,7 @@ class _Sets:
 
 def _render(paths: Sequence[PathArg], documents: Sequence[Document], extra: list[Layer], sets: _Sets,
             options: Options, default_namespace: str | None, root: PathArg | None, lazy: bool,
-            federations: dict[str, FederationSpec] | None) -> RenderResult:
+            federations: Known | None) -> RenderResult:
     fallback = Options(namespace=default_namespace)
     if not paths and not documents:
         rendering = render_layers(sets(extra), [], options.over(fallback))
@@ -141,17 +141,32 @@ def _render(paths: Sequence[PathArg], documents: Sequence[Document], extra: list
 
 
 def _read(paths: Sequence[PathArg], documents: Sequence[Document], root: PathArg | None,
-          federations: dict[str, FederationSpec] | None) -> list[Any]:
+          federations: Known | None, resolver: Resolver | None = None) -> list[Any]:
     """The documents, their bases resolved (and the Federations they name, kept in `federations`)."""
-    resolver = Resolver(find_root(root, paths))
-    if federations is not None:
-        resolver.specs = federations
+    resolver = resolver or _resolver(paths, root, federations)
     feds = load_paths(list(paths), resolver) if paths else []
     return feds + [resolver.federation(d.data, d.source, d.base_dir) for d in documents]
 
 
+def _resolver(paths: Sequence[PathArg], root: PathArg | None, federations: Known | None) -> Resolver:
+    return Resolver(find_root(root, paths), known=federations)
+
+
+def stale_parts(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (), *, root: PathArg | None = None,
+                federations: Known | None = None) -> list[Diagnostic]:
+    """An error for each document of `render(paths, documents, root=root)` that reads a part of a
+    Federation (`spec.federation.part`) other than the one the Federation gives now: a render reads
+    only the part, so only this finds one left behind (`meshfed diff` asks it at the head
+    revision). A document that cannot be read is the render's to report. Never raises."""
+    try:
+        resolver = _resolver(paths, root, federations)
+        return [d for fed in _read(paths, documents, root, federations, resolver) for d in resolver.stale(fed)]
+    except Exception:  # noqa: BLE001 - whatever the input holds, a render reports it
+        return []
+
+
 def inputs_digest(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (), *,
-                  root: PathArg | None = None, federations: dict[str, FederationSpec] | None = None) -> str | None:
+                  root: PathArg | None = None, federations: Known | None = None) -> str | None:
     """A digest of everything `render(paths, documents, root=root)` reads: each document's source
     and options, its values layers in order (the file and field each names, its data, and for
     values derived from a Federation the field each value came from) and its patches. A render is

@@ -10,6 +10,7 @@ import os
 import posixpath
 
 from .values.diagnostics import Diagnostic, InputError, error, printable
+from .values.federation_part import is_part_text
 from .output.resources import has_function_annotation, is_meshfederation
 from .values.source import MAX_FILE_BYTES, document_files, mentions, read_file
 from .values.yamlio import parse_all
@@ -25,10 +26,12 @@ KUSTOMIZATION_KEYS = ("apiVersion", "kind", "generators")
 
 
 def _documents(path: str) -> list[Any] | None:
-    """The documents of a file; None when it cannot be read or parsed (generate reports why)."""
+    """The documents of a file; None when it cannot be read or parsed (generate reports why). A
+    part of a Federation holds none to render (the document that names it checks it)."""
     name = os.path.basename(path)
     try:
-        return parse_all(read_file(path, name, MAX_FILE_BYTES), name)
+        text = read_file(path, name, MAX_FILE_BYTES)
+        return [] if is_part_text(text) else parse_all(text, name)
     except InputError:
         return None
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..output.cleanup import removed_at_end
 from ..values.diagnostics import EXIT_INVALID, EXIT_OK, InputError, error, failure, printable
+from ..values.meshfederation import Known
 from ..values.source import working_directory
 from . import revisions
 from .apps import App, Rendered, app_digest, find_apps, lfs_pointer_errors, read_by_renders, render_app
@@ -93,7 +94,7 @@ def _report(dirs: list[Path], here: Path, base_ref: str | None, head_ref: str | 
     lfs_pointer_errors(found[0], found[1], base.lfs_pointers)
     lfs_pointer_errors(found[1], found[0], head.lfs_pointers)
     views = [read_federation(revision.tree, paths) for revision in (base, head)]
-    federations: tuple[dict, dict] = ({}, {})  # each Federation document read once per revision
+    federations = (Known(), Known())  # each Federation document read once per revision
     rendered: tuple[dict, dict] = ({}, {})
     skipped = reordered = 0
     diffs: list[AppDiff] = []
@@ -114,7 +115,7 @@ def _report(dirs: list[Path], here: Path, base_ref: str | None, head_ref: str | 
                 continue
             add(_sides(path, (errors, errors), (base, head), views))
             continue
-        pair = [render_app(revision.tree, app, feds) if app is not None else None
+        pair = [render_app(revision.tree, app, feds, head=revision is head) if app is not None else None
                 for revision, app, feds in zip((base, head), (before, after), federations)]
         if pair[0] is not None and pair[1] is not None:
             # Compared at once, so that only the differences are kept: memory grows with the
@@ -161,10 +162,10 @@ def _sides(path: str, pair: tuple[Rendered, Rendered], revisions_: tuple[revisio
 
 
 def _unchanged(base: revisions.Revision, head: revisions.Revision, apps: tuple[App, App],
-               federations: tuple[dict, dict]) -> bool:
+               federations: tuple[Known, Known]) -> bool:
     """Whether the application reads the same inputs at both revisions (`apps.app_digest`)."""
     before = app_digest(base.tree, apps[0], federations[0])
-    return before is not None and before == app_digest(head.tree, apps[1], federations[1])
+    return before is not None and before == app_digest(head.tree, apps[1], federations[1], head=True)
 
 
 def _repository_paths(dirs: list[Path], top: Path) -> list[str]:

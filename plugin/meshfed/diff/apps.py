@@ -16,7 +16,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from ..api import Document, inputs_digest, render
+from ..api import Document, inputs_digest, render, stale_parts
 from ..appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
 from ..values.diagnostics import Diagnostic, InputError, error, failure
 from ..output.serialize import yaml_documents
@@ -26,9 +26,8 @@ from ..values.yamlio import parse_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from ..output.resources import Key
+    from ..values.meshfederation import Known
 
 
 class App:
@@ -139,10 +138,12 @@ def _holds_meshfederation(path: Path) -> bool:
         return mentions(path, b"MeshFederation")
 
 
-def render_app(tree: Path, app: App, federations: dict[str, Any], objects: bool = True) -> Rendered:
+def render_app(tree: Path, app: App, federations: Known, objects: bool = True, head: bool = False) -> Rendered:
     """The application's objects (YAML from the one writer) or its errors, with files named from
     the repository root. `federations`: the Federation documents this revision's renders read.
-    Without `objects`, only the errors: no object is built or written."""
+    Without `objects`, only the errors: no object is built or written. At the `head` revision a
+    part of a Federation the application reads that the Federation no longer gives is an error
+    (`api.stale_parts`): the change left it behind."""
     if app.problems:
         return Rendered({}, app.problems)
     with contextlib.chdir(tree):  # messages name files from here: the repository root
@@ -152,6 +153,9 @@ def render_app(tree: Path, app: App, federations: dict[str, Any], objects: bool 
                 if problems:
                     return Rendered({}, problems)
             paths, documents = _inputs(tree, app)
+            stale = stale_parts(paths, documents, root=_root(tree), federations=federations) if head else []
+            if stale:
+                return Rendered({}, stale)
             result = render(paths, documents, root=_root(tree), federations=federations, lazy=not objects)
         except InputError as exc:
             return Rendered({}, exc.diagnostics)
@@ -164,9 +168,10 @@ def render_app(tree: Path, app: App, federations: dict[str, Any], objects: bool 
     return Rendered({object_key(obj): text.removeprefix("---\n") for obj, text in zip(built, texts)}, [])
 
 
-def app_digest(tree: Path, app: App, federations: dict[str, Any]) -> str | None:
+def app_digest(tree: Path, app: App, federations: Known, head: bool = False) -> str | None:
     """The digest of everything the application's render reads (`api.inputs_digest`), None when
-    only a render can tell (a problem reading it, a kustomization the plugin refuses)."""
+    only a render can tell (a problem reading it, a kustomization the plugin refuses; at the
+    `head` revision, a part of a Federation it reads that is stale, as `render_app` finds)."""
     if app.problems:
         return None
     with contextlib.chdir(tree):  # as `render_app` reads it
@@ -174,6 +179,8 @@ def app_digest(tree: Path, app: App, federations: dict[str, Any]) -> str | None:
             if app.generators is None and _kustomization_problems(tree / app.path):
                 return None
             paths, documents = _inputs(tree, app)
+            if head and stale_parts(paths, documents, root=_root(tree), federations=federations):
+                return None
             return inputs_digest(paths, documents, root=_root(tree), federations=federations)
         except InputError:
             return None

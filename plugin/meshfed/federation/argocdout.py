@@ -5,7 +5,10 @@ Each keeps its original's name, namespace, labels, destination, project, sync po
 other field of its spec but the source: that becomes the application directory `meshfed
 federation scaffold FEDERATION --out <its directory>` writes for it (`<cluster>/mesh`,
 `<cluster>/<namespace>`), in the git repository that holds the Federation (the URL of its
-`origin` remote, at `HEAD`), rendered by the plugin named `meshfed` (plugin.yaml). Applied with
+`origin` remote, at `HEAD`), rendered by the plugin named `meshfed` (plugin.yaml), and annotated
+`argocd.argoproj.io/manifest-generate-paths`: its own directory (its document and its part of the
+Federation) and the directories of the Federation's bases, so that Argo CD renders it again only
+after a commit that changes what its render reads. Applied with
 the same names, they change the existing Applications in place: Argo CD then compares the
 plugin's objects with the live ones, which the import has shown to be the same up to order, so
 a sync prunes nothing.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import os
+import posixpath
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,10 @@ from ..values.diagnostics import InputError, error
 from ..values.federation_spec import MESH_DIRECTORY
 from ..output.serialize import dump_yaml
 from ..values.source import display
+from ..values.yamlio import parse_all
 from .argocdapps import Application
+
+GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"  # what a commit must touch to render it again
 
 
 def _repository(federation: Path) -> tuple[str, Path]:
@@ -41,17 +48,21 @@ def _repository(federation: Path) -> tuple[str, Path]:
     return url, Path(top).resolve()
 
 
-def replacements(apps: list[Application], federation: Path) -> str:
+def replacements(apps: list[Application], federation: Path, text: str) -> str:
     """The YAML stream of the replacing Applications, by cluster, mesh tier first (the directories
-    follow from the Applications: the import has checked that the Federation scaffolds them)."""
+    follow from the Applications: the import has checked that the Federation scaffolds them).
+    `text`: the Federation written to `federation`."""
     url, top = _repository(federation)
     base = federation.resolve().parent.relative_to(top).as_posix()
+    bases = parse_all(text, display(federation))[0]["spec"].get("base") or []
+    read = [".", *dict.fromkeys("/" + posixpath.dirname(posixpath.normpath(posixpath.join(base, b))) for b in bases)]
     docs = []
     for app in sorted(apps, key=lambda a: (a.cluster, a.tier != MESH, a.namespace or "", a.name)):
         directory = f"{app.cluster}/{MESH_DIRECTORY if app.tier == MESH else app.namespace}"
         doc: dict[str, Any] = {"apiVersion": app.doc.get("apiVersion"), "kind": "Application"}
         meta = copy.deepcopy(app.doc.get("metadata") or {})
         meta.setdefault("labels", {})["meshfed.io/cluster"] = str(app.cluster)
+        meta.setdefault("annotations", {})[GENERATE_PATHS] = ";".join(read)
         doc["metadata"] = meta
         spec = {k: copy.deepcopy(v) for k, v in app.doc["spec"].items() if k not in ("source", "sources")}
         spec["source"] = {"repoURL": url, "targetRevision": "HEAD",

@@ -25,7 +25,9 @@ document without spec.mesh, a mesh with only namespace documents: warnings), per
   the documents for a host meshfed emits one for, in the same namespace (warning: Istio uses
   only one of them);
 * boundary authorization (`boundary`): a trust domain two meshes share, service accounts of a
-  namespace that does not import the host, a policy beside the documents that binds mesh-wide.
+  namespace that does not import the host, a policy beside the documents that binds mesh-wide;
+* the part of a Federation an application reads (`spec.federation.part`) that is not the one its
+  Federation gives now (error: stale, run the scaffold again).
 
 While any document does not render, the findings that something is missing (an external mesh, a
 host no cluster imports) are left out: what the broken document says is unknown. No document in
@@ -39,6 +41,7 @@ from ..values.checks import MESH, NAMESPACE
 from ..values.failover import NEAREST
 from ..values.defaults import DEFAULTS_NAME
 from ..values.merge import Path_
+from ..values.meshfederation import Resolver
 from ..values.model import Entry, Port, Remote, Values
 from ..values.source import display
 from . import boundary
@@ -345,6 +348,11 @@ def check_repo(repo: Repo) -> list[Diagnostic]:
                 ch.rules(d)
     for doc, finding in boundary.check(repo):
         ch.add(doc, finding)
+    resolvers: dict[object, Resolver] = {}  # one per root: each Federation read once
+    for d in repo.docs:
+        if d.fed is not None:
+            for finding in resolvers.setdefault(d.src.root, Resolver(d.src.root)).stale(d.fed):
+                ch.add(d, finding)
     if ch.complete and repo.docs and not any(d.cluster is not None for d in repo.docs):
         ch.out.append(error("no document belongs to a cluster: nothing was checked (set spec.mesh: {name, network} in "
                             "the mesh-tier documents, or name a Federation in spec.federation)",

@@ -1,6 +1,8 @@
 """`meshfed federation scaffold`: one application directory per cluster and tier or namespace,
-each a `kustomization.yaml` and a MeshFederation naming the Federation, the layout the
-ApplicationSet in `kustomize/argocd/` picks up (`<out>/<cluster>/<app>/`).
+each a `kustomization.yaml`, a MeshFederation naming the Federation and the part of it that the
+cluster's mesh reads (`federation-part.yaml`, see `values.federation_part`: what a render reads
+instead of the whole), the layout the ApplicationSet in `kustomize/argocd/` picks up
+(`<out>/<cluster>/<app>/`).
 
 Every file written starts with GENERATED. A run rewrites only files that start with it, refuses
 (before writing anything) to overwrite any other, and leaves identical files untouched, so a
@@ -14,6 +16,7 @@ import os
 from pathlib import Path
 
 from ..values.diagnostics import Diagnostic, InputError, error, has_errors, warning
+from ..values import federation_part
 from ..values.federation_spec import MESH_DIRECTORY, relative
 from .applications import application_documents, idle_mesh_tiers
 from ..output.serialize import dump_yaml
@@ -43,6 +46,7 @@ def plan(federation: Path, out: Path, root: Path | None) -> Plan:
         raise InputError(spec.diagnostics)
     # Every application directory is <out>/<cluster>/<app>: one relative path serves them all.
     path = relative(federation.resolve(), (out / "cluster" / "app").resolve())
+    parts: dict[str, str] = {}  # each mesh's part, the same in each of its application directories
     for app, doc in application_documents(spec, path):
         directory = out / app
         cluster, _, leaf = app.partition("/")
@@ -52,6 +56,12 @@ def plan(federation: Path, out: Path, root: Path | None) -> Plan:
                 f"mesh tier of mesh {doc['spec']['federation']['mesh']}", name, "spec.services"))
             continue
         document = f"{leaf}.yaml"
+        ref = doc["spec"]["federation"]
+        ref["part"] = federation_part.FILE
+        if ref["mesh"] not in parts:
+            part = federation_part.build(spec, spec.mesh(ref["mesh"]))  # type: ignore[arg-type]  # a mesh of spec
+            parts[ref["mesh"]] = GENERATED + dump_yaml([part]).removeprefix("---\n")
+        result.files[directory / federation_part.FILE] = parts[ref["mesh"]]
         result.files[directory / document] = GENERATED + dump_yaml([doc]).removeprefix("---\n")
         kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                          "generators": [document]}

@@ -428,10 +428,13 @@ def federation_scaffold(
     root: Optional[Path] = ROOT,
 ) -> None:
     """Write one application directory per cluster and tier or namespace (<cluster>/mesh,
-    <cluster>/<namespace>): a kustomization.yaml and a MeshFederation naming the Federation, the
-    layout the ApplicationSet in kustomize/argocd/ picks up. Prints the files it changed. Files
-    it wrote earlier are rewritten; any other file in the way stops the run before anything is
-    written. Applications the Federation no longer has are reported, not deleted."""
+    <cluster>/<namespace>): a kustomization.yaml, a MeshFederation naming the Federation and
+    federation-part.yaml, the part of the Federation the cluster's mesh reads (what a render
+    reads instead of the whole; run the scaffold again after every edit of the Federation:
+    check and diff fail on a stale part), the layout the ApplicationSet in kustomize/argocd/
+    picks up. Prints the files it changed. Files it wrote earlier are rewritten; any other file
+    in the way stops the run before anything is written. Applications the Federation no longer
+    has are reported, not deleted."""
     from ..values.diagnostics import InputError
     from ..federation.scaffold import scaffold
     from ..values.source import display
@@ -495,7 +498,7 @@ def federation_import(
             extra = {}
             if applications_out is not None:
                 from ..federation.argocdout import replacements
-                extra[applications_out] = replacements(apps, output)
+                extra[applications_out] = replacements(apps, output, text)
             write(text, output, force, extra)
     except InputError as exc:
         _print_diagnostics(exc.diagnostics)

@@ -43,6 +43,7 @@ import posixpath
 from ..values import options as opts
 from ..api import Document, render
 from ..values.diagnostics import Diagnostic, InputError, error
+from ..values.federation_part import is_federation_part
 from ..values.federation_spec import is_federation_spec
 from ..resourcelist import FUNCTION_CONFIG, SYNTHETIC, Request, execute
 from ..output.resources import (INDEX_ANNOTATIONS, LOCAL_CONFIG, OWNER, PATH_ANNOTATIONS, annotation,
@@ -95,7 +96,7 @@ def process(request: Request) -> tuple[list[dict[str, Any]], Problems]:
             if is_meshfederation(item):
                 sources.append((helm_item, len(kept)))
                 item = _as_local_config(item)
-            elif is_federation_spec(item):  # what the documents derive from: never for the cluster
+            elif is_federation_spec(item) or is_federation_part(item):  # what the documents derive from: never for the cluster
                 item = _as_local_config(item)
             kept.append(item)
         if not sources and not options.allow_empty:

@@ -19,6 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .federation_part import Positions
     from .merge import Path_
     from .source import PathArg
 
@@ -78,14 +79,18 @@ class ServiceSpec:
 
     __slots__ = ("index", "hostname", "ports", "exports", "imports", "failover", "_by_mesh")
 
-    def __init__(self, index: int, entry: dict[str, Any]) -> None:
+    def __init__(self, index: int, entry: dict[str, Any], at: tuple[list[int], list[int]] | None = None) -> None:
+        """`at`: of a part, the index of each export and import in the Federation's service."""
         self.index = index
         self.hostname: str = entry["hostname"]
         self.ports: list[dict[str, Any]] | None = entry.get("ports")
         self.failover: dict[str, Any] | None = entry.get("failover")  # over spec.failover
+        exports_at, imports_at = at or (None, None)
         # Entries the schema check refused (null, missing keys) are left out: their errors say why.
-        self.exports = [Side(j, e) for j, e in enumerate(entry.get("exports") or []) if _complete(e)]
-        self.imports = [Side(j, e) for j, e in enumerate(entry.get("imports") or []) if _complete(e)]
+        self.exports = [Side(exports_at[j] if exports_at else j, e)
+                        for j, e in enumerate(entry.get("exports") or []) if _complete(e)]
+        self.imports = [Side(imports_at[j] if imports_at else j, e)
+                        for j, e in enumerate(entry.get("imports") or []) if _complete(e)]
         # ("exports"|"imports", mesh) -> the sides of that mesh, in order: asked once per mesh deriving.
         self._by_mesh: dict[tuple[str, str], list[Side]] = {}
         for key, sides in (("exports", self.exports), ("imports", self.imports)):
@@ -150,6 +155,7 @@ class FederationSpec:
         self.diagnostics = diagnostics
         self.patches: list[Any] = []  # `spec.patches` of MeshFederation bases, applied after all merging
         self.file: str | None = None  # the resolved file it was read from
+        self.raw: dict[str, Any] = {}  # `spec` as written (what a part copies)
         self._by_name = {m.name: m for m in meshes}
         self._index: _Index | None = None
 
@@ -316,21 +322,26 @@ def _envelope(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "spec": out}
 
 
-def read(doc: dict[str, Any], source: str, base_layers: list[Layer], problems: list[Diagnostic]) -> FederationSpec:
+def read(doc: dict[str, Any], source: str, base_layers: list[Layer], problems: list[Diagnostic],
+         positions: Positions | None = None, part: str | None = None) -> FederationSpec:
     """A Federation document read into a FederationSpec (`base_layers`: its `spec.base` already
     resolved; `problems`: those found resolving them). Every problem of the document itself is
-    found here, so that a render that names it fails before anything is derived."""
+    found here, so that a render that names it fails before anything is derived. `positions`:
+    for the part of a Federation (its file `part`, which schema problems name), where its entries
+    stand in the whole, which every index and field name then follows."""
     diagnostics = list(problems)
     cleaned, schema_problems = validate(_envelope(doc), "federation")
-    diagnostics += [error(p.message, source, format_path(p.path)) for p in schema_problems]
+    diagnostics += [error(p.message, part or source, format_path(p.path)) for p in schema_problems]
     spec = (cleaned or {}).get("spec") or {}
     raw_spec = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
     meshes = []
     for i, entry in enumerate(spec.get("meshes") or []):
         if entry is not None and "name" in entry and "network" in entry:
             raw = raw_spec["meshes"][i]
-            meshes.append(MeshSpec(i, {**entry, "values": raw.get("values")}))
-    services = [ServiceSpec(i, e) for i, e in enumerate(spec.get("services") or []) if e is not None and "hostname" in e]
+            meshes.append(MeshSpec(positions.meshes[i] if positions else i, {**entry, "values": raw.get("values")}))
+    services = [ServiceSpec(i, e) if positions is None else
+                ServiceSpec(positions.services[i][0], e, positions.services[i][1:])
+                for i, e in enumerate(spec.get("services") or []) if e is not None and "hostname" in e]
     layers = list(base_layers)
     if isinstance(raw_spec.get("values"), dict):
         layers.append(Layer(source, raw_spec["values"], "spec.values"))
@@ -340,8 +351,10 @@ def read(doc: dict[str, Any], source: str, base_layers: list[Layer], problems: l
     diagnostics += _structure(meshes, services, source, named)
     diagnostics += [error(msg, source, field)
                     for msg, field in authorization.federation_problems(spec.get("authorization"), meshes)]
-    return FederationSpec(source, spec.get("layout"), layers, meshes, services, diagnostics, spec.get("failover"),
-                          spec.get("authorization"))
+    out = FederationSpec(source, spec.get("layout"), layers, meshes, services, diagnostics, spec.get("failover"),
+                         spec.get("authorization"))
+    out.raw = raw_spec
+    return out
 
 
 def _structure(meshes: list[MeshSpec], services: list[ServiceSpec], source: str, named: set[str]) -> list[Diagnostic]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from . import federation_spec
+from . import federation_part, federation_spec
 from .diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors
 from .federation_spec import FederationSpec, MeshSpec
 from .merge import Layer, format_path
@@ -20,6 +20,7 @@ from .yamlio import parse_all, type_name
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+    from .federation_part import Positions
     from .source import PathArg
 
 API_VERSION = "meshfed.io/v1alpha1"
@@ -37,14 +38,30 @@ class Patch:
         self.op = op
 
 
+class Part:
+    """The part of a Federation a document reads instead of the whole (`spec.federation.part`):
+    the part file as messages name it, its document (its digest checked), the Federation it
+    stands for, and the command that writes it again."""
+
+    __slots__ = ("name", "doc", "federation", "hint")
+
+    def __init__(self, name: str, doc: dict[str, Any], federation: str, hint: str) -> None:
+        self.name = name
+        self.doc = doc
+        self.federation = federation
+        self.hint = hint
+
+
 class Derivation:
-    """A document's `spec.federation`: the Federation it names, read, and the mesh it renders."""
+    """A document's `spec.federation`: the Federation it names, read (whole, or the part of it
+    the document's mesh reads), and the mesh it renders."""
 
-    __slots__ = ("spec", "mesh")
+    __slots__ = ("spec", "mesh", "part")
 
-    def __init__(self, spec: FederationSpec, mesh: MeshSpec) -> None:
+    def __init__(self, spec: FederationSpec, mesh: MeshSpec, part: Part | None = None) -> None:
         self.spec = spec
         self.mesh = mesh
+        self.part = part
 
 
 class MeshFederation:
@@ -86,6 +103,11 @@ class MeshFederation:
         return spec.layers_for(mesh, ns, lists) + self.layers, []
 
 
+def scaffold_command(federation: str, out: str) -> str:
+    """The command that writes the application directories (and parts) below `out` again."""
+    return f"meshfed federation scaffold {federation} --out {display(out)}"
+
+
 def is_meshfederation(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == KIND
 
@@ -96,6 +118,8 @@ def read_documents(path: PathArg, name: str) -> list[Any]:
     MeshFederation nor Federation (a Helm template is not meshfed's to report); an InputError
     when it cannot be read, or cannot be parsed and mentions them (most likely a broken document)."""
     text = read_file(path, name)
+    if federation_part.is_part_text(text):  # one FederationPart: no document to find, nothing to parse
+        return []
     try:
         return parse_all(text, name)
     except InputError:
@@ -114,13 +138,40 @@ def _envelope_problems(doc: dict[str, Any], source: str) -> list[Diagnostic]:
     return [error(p.message, source, format_path(p.path)) for p in problems]
 
 
+class Recent(dict):
+    """A dict that keeps only its last RECENT entries: the applications of one mesh, which share
+    a part, are read one after another, and a run need not hold every part of a repository."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > RECENT:
+            del self[next(iter(self))]
+
+
+RECENT = 16
+
+
+class Known:
+    """What the renders of one revision share (`api.render(..., federations=)`): each Federation
+    read whole (by resolved path, read once), the parts read lately (by text, Federation and
+    mesh) and the parts the Federations give their meshes lately (by id of the spec and mesh)."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, FederationSpec] = {}
+        self.parts: dict[tuple[str, str, str], tuple[FederationSpec, dict[str, Any]]] = Recent()
+        self.expected: dict[tuple[int, str], dict[str, Any] | None] = Recent()
+
+
 class Resolver:
     """Resolves documents and their bases below one root, reading each base file once."""
 
-    def __init__(self, root: PathArg, files: Files | None = None):
+    def __init__(self, root: PathArg, files: Files | None = None, known: Known | None = None):
         self.root = os.fspath(root)
         self.files = files if files is not None else Files(self.root)
-        self.specs: dict[str, FederationSpec] = {}  # each Federation read once per run, by resolved path
+        known = known if known is not None else Known()
+        self.specs = known.specs  # each Federation read once per run, by resolved path
+        self.parts = known.parts
+        self.expected = known.expected
 
     def federation(self, doc: dict[str, Any], source: str, base_dir: PathArg, index: int = 0,
                    file: PathArg | None = None) -> MeshFederation:
@@ -139,14 +190,21 @@ class Resolver:
         self._collect(doc, source, base_dir, chain, fed)
         ref = spec.get("federation")
         if isinstance(ref, dict) and isinstance(ref.get("path"), str) and ref["path"] and isinstance(ref.get("mesh"), str):
-            self._derive(fed, ref["path"], ref["mesh"], spec, base_dir)
+            self._derive(fed, ref, spec, base_dir)
         return fed
 
-    def _derive(self, fed: MeshFederation, path: str, mesh_name: str, doc_spec: dict[str, Any], base_dir: str) -> None:
-        """Attach the Federation a document names (see `federation_spec`)."""
+    def _derive(self, fed: MeshFederation, ref: dict[str, Any], doc_spec: dict[str, Any], base_dir: str) -> None:
+        """Attach the Federation a document names (see `federation_spec`), or its part (see
+        `federation_part`): with a part, the Federation's file is never opened."""
         fed.derivation = "broken"
+        mesh_name, target, part = ref["mesh"], os.path.join(base_dir, ref["path"]), None
         try:
-            spec = self.federation_spec(os.path.join(base_dir, path), fed.source, "spec.federation.path")
+            if "part" not in ref:
+                spec = self.federation_spec(target, fed.source, "spec.federation.path")
+            elif isinstance(ref["part"], str) and ref["part"]:
+                spec, part = self.federation_part(os.path.join(base_dir, ref["part"]), target, mesh_name, fed.source)
+            else:  # the schema check says why
+                return
         except InputError as exc:
             fed.diagnostics.extend(exc.diagnostics)
             return
@@ -167,7 +225,7 @@ class Resolver:
                                          fed.source, "spec.layout"))
         if mesh is None or has_errors(fed.diagnostics):
             return
-        fed.derivation = Derivation(spec, mesh)
+        fed.derivation = Derivation(spec, mesh, part)
         fed.mesh = {"name": mesh.name, "network": mesh.network}
         fed.options = fed.options.over(Options(layout=spec.layout))
         fed.patches[:0] = spec.patches
@@ -192,8 +250,57 @@ class Resolver:
         self.specs[real] = spec
         return spec
 
-    def read_spec(self, doc: dict[str, Any], name: str, real: PathArg | None) -> FederationSpec:
-        """A Federation document read, its bases resolved against its own directory."""
+    def federation_part(self, target: str, federation: str, mesh: str, source: str) -> tuple[FederationSpec, Part]:
+        """The part at `target` of the Federation at `federation` (named by the document `source`)
+        for `mesh`, read as the Federation it stands for reads: its file's name, its bases resolved
+        against its directory. Confined and limited as every input; an InputError naming the
+        part's file and field when it is not what the scaffold wrote for `mesh`. Every application
+        of a mesh holds the same part: one text is read into a FederationSpec once per run."""
+        file_name = os.path.basename(os.path.normpath(target))
+        real = confine(target, self.root, f"part {file_name}", source, "spec.federation.part")
+        fed_real = confine(federation, self.root, f"federation {os.path.basename(os.path.normpath(federation))}",
+                           source, "spec.federation.path")
+        name, fed_name = display(target), display(federation)
+        hint = scaffold_command(fed_name, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(target)))))
+        try:
+            text = read_file(real, name)
+            cached = self.parts.get((text, fed_real, mesh))
+            if cached is not None:
+                return cached[0], Part(name, cached[1], federation, hint)
+            docs = parse_all(text, name)
+        except InputError as exc:
+            raise InputError([error(f"part {file_name}: {d.message}", source, "spec.federation.part")
+                              if d.file == name and not d.message.startswith("invalid YAML") else d
+                              for d in exc.diagnostics]) from None
+        doc, positions = federation_part.load(docs, name, mesh, hint)
+        spec = self.read_spec(doc, fed_name, fed_real, positions, name)
+        self.parts[(text, fed_real, mesh)] = (spec, docs[0])
+        return spec, Part(name, docs[0], federation, hint)
+
+    def stale(self, fed: MeshFederation) -> list[Diagnostic]:
+        """An error when the part a document reads is not the one its Federation gives now: the
+        Federation read whole and the part derived again (`meshfed check`, `meshfed diff`)."""
+        derivation = fed.derivation
+        if not isinstance(derivation, Derivation) or derivation.part is None:
+            return []
+        part = derivation.part
+        try:
+            spec = self.federation_spec(part.federation, fed.source, "spec.federation.path")
+        except InputError as exc:
+            return exc.diagnostics
+        if has_errors(spec.diagnostics):
+            return spec.diagnostics
+        key = (id(spec), derivation.mesh.name)
+        if key not in self.expected:  # the same for every application of the mesh
+            mesh = spec.mesh(derivation.mesh.name)
+            self.expected[key] = federation_part.build(spec, mesh) if mesh is not None else None
+        why = federation_part.staleness(self.expected[key], part.doc)
+        return [] if why is None else [federation_part.stale_error(why, part.name, fed.source, part.hint)]
+
+    def read_spec(self, doc: dict[str, Any], name: str, real: PathArg | None,
+                  positions: Positions | None = None, part: str | None = None) -> FederationSpec:
+        """A Federation document read, its bases resolved against its own directory (`positions`
+        and `part`, the file of a part: see `federation_spec.read`)."""
         scratch = MeshFederation(name, None, Options(), None)
         raw = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
         bases = raw["base"] if isinstance(raw.get("base"), list) else []
@@ -205,7 +312,7 @@ class Resolver:
                     self._base(entry, name, f"spec.base[{i}]", directory, [real] if real else [], scratch)
         except InputError as exc:
             scratch.diagnostics.extend(exc.diagnostics)
-        spec = federation_spec.read(doc, name, scratch.layers, scratch.diagnostics)
+        spec = federation_spec.read(doc, name, scratch.layers, scratch.diagnostics, positions, part)
         spec.patches = scratch.patches
         spec.file = real
         return spec
@@ -274,7 +381,9 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[MeshFederation]
             for f in files:
                 try:
                     within(f, path, resolver.root)
-                    docs = parse_all(read_file(f, display(f)), display(f))
+                    text = read_file(f, display(f))
+                    # A part of a Federation holds no document to render: its reader checks it.
+                    docs = [] if federation_part.is_part_text(text) else parse_all(text, display(f))
                 except InputError as exc:
                     problems.extend(exc.diagnostics)
                     continue
