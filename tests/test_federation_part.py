@@ -76,15 +76,36 @@ def test_a_part_holds_only_what_its_mesh_reads() -> None:
     central = federation_part.build(whole, whole.mesh("central-mesh"))
     assert central["part"] == {"mesh": "central-mesh", "meshes": [0, 1, 2], "services": [
         {"at": 0, "exports": [0], "imports": [0]}, {"at": 1, "exports": [0, 1], "imports": [0]}]}
-    # central's own entry without its gateway; the others without their values, cluster and aliases.
+    # central's own entry without its gateway; the others without their values and aliases.
     assert [sorted(m) for m in central["spec"]["meshes"]] == [
-        sorted(set(whole.raw["meshes"][0]) - {"gateway"}), *(sorted(set(m) - {"values", "cluster"})
+        sorted(set(whole.raw["meshes"][0]) - {"gateway"}), *(sorted(set(m) - {"values", "trustDomainAliases"})
                                                              for m in whole.raw["meshes"][1:])]
     east = federation_part.build(whole, whole.mesh("east-mesh"))
     assert east["part"] == {"mesh": "east-mesh", "meshes": [1], "services": [{"at": 1, "exports": [0], "imports": []}]}
     assert [m["name"] for m in east["spec"]["meshes"]] == ["east-mesh"]
     assert "imports" not in east["spec"]["services"][0]
 
+
+
+def test_a_part_reads_where_a_cluster_is_named_after_another_mesh(tmp_path: Path) -> None:
+    """central's cluster is called west-mesh, the name of a mesh it imports from (whose own
+    cluster is west): the part keeps west's cluster, else it would default to west-mesh and the
+    part would refuse two meshes in one cluster that the Federation does not have."""
+    fed = yaml.safe_load((EXAMPLE / "federation.yaml").read_text())
+    central = next(m for m in fed["spec"]["meshes"] if m["name"] == "central-mesh")
+    central["cluster"] = "west-mesh"
+    shutil.copytree(EXAMPLE, tmp_path / "repo")
+    directory = (tmp_path / "repo").resolve()
+    (directory / "federation.yaml").write_text(dump_yaml([fed]), "utf-8")
+    whole = Resolver(directory).federation_spec(str(directory / "federation.yaml"), "doc.yaml", "")
+    assert not whole.diagnostics
+    mesh = whole.mesh("central-mesh")
+    part = _part_spec(directory, whole, mesh)
+    assert not part.diagnostics, [str(d) for d in part.diagnostics]
+    assert [m.cluster for m in part.meshes] == ["west-mesh", "east", "west"]
+    for namespace, lists in [(None, False), *((ns, True) for ns in whole.namespaces(mesh.name))]:
+        assert (_layers(part.layers_for(part.mesh(mesh.name), namespace, lists))
+                == _layers(whole.layers_for(mesh, namespace, lists)))
 
 # --- the example repository, scaffolded: byte for byte, and through every route ----------------------
 

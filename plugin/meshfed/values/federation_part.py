@@ -7,7 +7,7 @@ costs the same whatever the size of the federation.
 the subset of the Federation's `spec` that M's derivation reads: the spec-level fields (layout,
 bases as written, shared values, failover, authorization), M itself (but its gateway), the
 exporters of what M imports and (with authorization importers-only) the importers of what M
-exports (but their own values, cluster and aliases), the services M
+exports (but their own values and aliases), the services M
 exports or imports with the sides derivation asks about, all in their original order; `part`
 records where each kept mesh, service and side stood in the Federation, so the same derivation
 (`federation_spec.FederationSpec`) gives the same values and names the same fields.
@@ -42,9 +42,11 @@ _SEPARATOR = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)  # where a YAML stream
 
 
 # What derivation never reads of a mesh entry: of the mesh itself, its gateway (the others reach
-# it there); of the others, what only their own applications read. A change there leaves the part alone.
+# it there); of the others, what only their own applications read. A change there leaves the part
+# alone. `cluster` stays although derivation does not read it: without it a mesh's cluster would
+# default to its name, which may be another kept mesh's cluster, and the part would not read.
 OWN_UNREAD = ("gateway",)
-UNREAD = ("values", "cluster", "trustDomainAliases")
+UNREAD = ("values", "trustDomainAliases")
 
 
 def is_federation_part(doc: Any) -> bool:
