@@ -347,3 +347,17 @@ def test_only_a_lone_part_is_skipped_unparsed(app: Path) -> None:
     assert not federation_part.is_part_text(text + "...\n" + doc)
     assert not federation_part.is_part_text(text.replace("kind: FederationPart", "kind: MeshFederation"))
     assert not federation_part.is_part_text(doc)
+
+
+def test_a_repository_of_parts_knows_every_mesh_locality(tmp_path: Path) -> None:
+    """Each document derives from its own mesh's part, which lists only some meshes: the
+    repository still answers every mesh's locality as the Federation says it (failover's nearest
+    orders by it), also for a mesh whose part names it nowhere but its own."""
+    from meshfed.federation import load_repo
+
+    repo = _scaffolded(tmp_path)
+    fed = yaml.safe_load((repo / "overlays" / "federation.yaml").read_text())
+    loaded = load_repo([repo / "overlays"], repo)
+    assert {m["name"]: loaded.locality(m["name"]) for m in fed["spec"]["meshes"]} == {
+        m["name"]: m.get("locality") for m in fed["spec"]["meshes"]}
+    assert loaded.locality("no-such-mesh") is None

@@ -213,6 +213,7 @@ class Repo:
     rules: list[ForeignRule] = field(default_factory=list)  # DestinationRules, AuthorizationPolicies beside the documents
     unexpanded: list[str] = field(default_factory=list)  # Federations found whose errors hide their applications
     _by_mesh: dict[str, Cluster] | None = field(default=None, repr=False)
+    _localities: tuple[dict[str | None, str | None], dict[str | None, str]] | None = field(default=None, repr=False)
 
     def cluster_of_mesh(self, mesh: str | None) -> Cluster | None:
         if self._by_mesh is None:
@@ -226,16 +227,31 @@ class Repo:
     def locality(self, mesh: str | None) -> str | None:
         """A mesh's locality (the caller's locality for failover's nearest): what the Federation
         says of it, else how the other clusters list it in their remotes."""
+        if self._localities is None:
+            self._localities = self._known_localities()
+        said, listed = self._localities
+        return said[mesh] if mesh in said else listed.get(mesh)
+
+    def _known_localities(self) -> tuple[dict[str | None, str | None], dict[str | None, str]]:
+        """Every mesh's locality, found once: the first Federation (or part of one) the documents
+        derive from that lists the mesh says it, else the first remote entry that gives one. Each
+        Federation read is asked once, however many documents share it: with per-application
+        parts, asking every document for every mesh would cost documents times meshes."""
+        said: dict[str | None, str | None] = {}
+        seen: set[int] = set()
         for d in self.docs:
             derivation = d.fed.derivation if d.fed is not None else None
-            if derivation is not None and derivation.spec.mesh(mesh or "") is not None:
-                return derivation.spec.mesh(mesh or "").locality
+            if isinstance(derivation, Derivation) and id(derivation.spec) not in seen:
+                seen.add(id(derivation.spec))
+                for m in derivation.spec.meshes:
+                    said.setdefault(m.name, m.locality)
+        listed: dict[str | None, str] = {}
         for d in self.docs:
             if d.ok:
                 for r in d.values.remotes:
-                    if r.mesh == mesh and r.locality is not None:
-                        return r.locality
-        return None
+                    if r.locality is not None:
+                        listed.setdefault(r.mesh, r.locality)
+        return said, listed
 
     def note(self, out: list[Diagnostic], doc: Doc | None, d: Diagnostic) -> None:
         out.append(d)
