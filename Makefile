@@ -33,14 +33,14 @@ test-fast: $(STAMP)
 # by git); `bench-record` also writes bench/RESULTS.md, the committed figures the README quotes.
 # `make bench BENCH_ARGS='--sizes S'`: only the cold start of the four hot routes (about a minute).
 # `make bench BENCH_ARGS='--sizes D'`: only `meshfed diff` between two commits (overlays/, 50 clusters).
-# `make bench BENCH_ARGS='--sizes N'`: the federation tools and one application's render from 100 to
+# `make bench BENCH_ARGS='--sizes N'`: the federation tools and one application's render from 50 to
 # 1,600 meshes, with the growth ratios (not in the default run; about 15 minutes on 2 shared cores;
-# `--meshes 100,200` for fewer).
+# `--meshes 100,200` for fewer). `make bench-record BENCH_ARGS='--sizes S,M,L,XL,F,D,N'` records all.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-record: $(STAMP)
-	$(BIN)/python bench/run.py --record
+	$(BIN)/python bench/run.py --record $(BENCH_ARGS)
 
 # The image's hash-locked requirements (tests/test_image_lock.py fails when they are stale):
 # requirements/image.txt, meshfed's runtime dependencies (not the validate extra: the image does
