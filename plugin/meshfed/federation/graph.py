@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import subprocess
 from dataclasses import dataclass, field
 
@@ -54,8 +55,11 @@ class Drawn:
         # A mesh tier with its egress gateway on routes every host its remotes serve; else only its imports.
         by_host = v.meshes_by_host
         hosts = by_host if MESH in doc.tiers and self.egress else dict.fromkeys(self.imports)
-        self.routes: dict[str, tuple[tuple[Remote, ...], Failover | None]] = {
-            h: (_shared_remotes(by_host.get(h, []), shared), v.failover_for(h)) for h in hosts}
+        # A host's failover is read only where more than one remote serves it.
+        self.routes: dict[str, tuple[tuple[Remote, ...], Failover | None]] = {}
+        for h in hosts:
+            remotes = _shared_remotes(by_host.get(h, []), shared)
+            self.routes[h] = remotes, v.failover_for(h) if len(remotes) > 1 else None
         given = isinstance((v.raw.get("global") or {}).get("authorization"), dict)
         self.authorization: Authorization | None = v.authorization if given else None
         self.ingress_gateway = _gateway_ref(doc, INGRESS_IDS)
@@ -90,7 +94,7 @@ class Box:
         self.name, self.mesh, self.network = name, mesh, network
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     key: tuple
     id: str
@@ -103,26 +107,27 @@ class Node:
 @dataclass
 class Graph:
     nodes: dict[tuple, Node] = field(default_factory=dict)
-    edges: list[tuple[tuple, tuple, str]] = field(default_factory=list)
+    # In the order drawn, each once (a dict: asked in constant time); an edge's ends are the keys of its nodes.
+    edges: dict[tuple[tuple, tuple, str], None] = field(default_factory=dict)
     clusters: list[Box] = field(default_factory=list)  # in the repository's order of clusters
     _ids: set[str] = field(default_factory=set)
-    _edges: set[tuple[tuple, tuple, str]] = field(default_factory=set)  # `edges`, to ask in constant time
 
     def node(self, key: tuple, lines: list[str], shape: str, cluster: Box | None, order: tuple) -> tuple:
-        if key not in self.nodes:
+        """The node's key, the one object every edge to the node holds (a large federation draws
+        100,000s of edges)."""
+        found = self.nodes.get(key)
+        if found is None:
             raw = "_".join(str(k) for k in key)
             base = re.sub(r"[^A-Za-z0-9_]", "_", raw)
             ident, n = base, 2
             while ident in self._ids:
                 ident, n = f"{base}_{n}", n + 1
             self._ids.add(ident)
-            self.nodes[key] = Node(key, ident, lines, shape, cluster, order)
-        return key
+            found = self.nodes[key] = Node(key, ident, lines, shape, cluster, order)
+        return found.key
 
     def edge(self, src: tuple, dst: tuple, label: str) -> None:
-        if (src, dst, label) not in self._edges:
-            self._edges.add((src, dst, label))
-            self.edges.append((src, dst, label))
+        self.edges[(src, dst, sys.intern(label))] = None
 
 
 def _ref(obj: dict) -> str:
