@@ -77,7 +77,7 @@ class MeshDecl:
 class Source:
     """A MeshFederation document found on disk (or in a ResourceList), before resolution."""
 
-    doc: dict[str, Any]
+    doc: dict[str, Any]  # emptied once resolved (`_resolve`)
     source: str  # how messages name it
     file: Path | None  # resolved path of its file, when known
     base_dir: Path  # where its relative `spec.base` entries resolve
@@ -496,6 +496,7 @@ def _resolve(src: Source, chains: _Chains) -> Doc:
         m = fed.derivation.mesh
         own = MeshDecl(m.name, m.network, fed.derivation.spec.source, m.field)
         src.cluster = src.cluster or m.cluster  # the Federation names the cluster
+    src.doc = {}  # read: what the views need of it is in `fed` (thousands of documents are loaded at once)
     return Doc(src, fed, problems, own, own or mesh, files, _tiers(doc, fed))
 
 
