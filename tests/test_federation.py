@@ -263,6 +263,31 @@ def test_a_load_for_one_view_keeps_what_it_looks_at(monkeypatch):
     assert beside.given([ForeignRule({}, "rule.yaml", 0, REPO)]) == Keep(frozenset({"DestinationRule"}), merged=False)
 
 
+def test_a_load_for_a_graph_lets_each_render_go_once_taken(monkeypatch):
+    """A load for a graph (`graph.KEEP`, also the diff's) takes of each document what the graph
+    draws as soon as it renders and lets the render go: while the repository is alive, no
+    document's values or objects are, and the graph is the one drawn from them."""
+    import dataclasses
+    import gc
+    import weakref
+
+    from meshfed.federation import load_repo
+    from meshfed.federation.graph import KEEP, Drawn, build_graph, render, to_mermaid
+
+    monkeypatch.chdir(REPO)
+    values: list[weakref.ref] = []
+
+    def take(doc, shared):
+        values.append(weakref.ref(doc.values))
+        return Drawn(doc, shared)
+
+    repo = load_repo([Path("overlays")], keep=dataclasses.replace(KEEP, take=take))
+    gc.collect()
+    assert len(values) == len(repo.docs) > 5 and not [ref for ref in values if ref() is not None]
+    assert all(d.ok and d.values is None is d.rendering and isinstance(d.taken, Drawn) for d in repo.docs)
+    assert to_mermaid(build_graph(repo)) == render(load_repo([Path("overlays")], keep=KEEP), "mermaid")
+
+
 def test_grouping_rules(monkeypatch):
     from meshfed.federation import load_repo
 

@@ -4,7 +4,8 @@ can be grouped by cluster and draw the edges that a change adds or removes.
 
 Only these are kept (clusters as the graph's `Box`es, which hold no documents): the repository
 read for them is let go before the other revision is read and before any application is
-rendered, so that the diff holds one revision's documents at a time, never two."""
+rendered, so that the diff holds one revision's documents at a time, never two; and of each
+document the read keeps only what the graph draws (`graph.KEEP`), one render at a time."""
 from __future__ import annotations
 
 import contextlib

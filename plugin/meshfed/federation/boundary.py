@@ -142,30 +142,20 @@ def _mapping(doc: dict[str, Any], key: str) -> dict[str, Any]:
 def admission(exporter: Doc, host: str, caller: Cluster, namespace: str) -> str | None:
     """Whether the exporting document's policy for `host` admits `namespace` of cluster `caller`,
     in words (None: authorization is off there)."""
-    a = exporter.values.authorization  # type: ignore[union-attr]
-    if not a.enabled:
-        return None
     found = settings(caller)
     td = found[1].trust_domain if found is not None else TRUST_DOMAIN
+    return verdict(exporter.values.authorization, host, caller.mesh, td, namespace)  # type: ignore[union-attr]
+
+
+def verdict(a: Settings, host: str, mesh: str, td: str, namespace: str) -> str | None:
+    """Whether the exporter's authorization `a` admits `namespace` of `mesh` (trust domain `td`)
+    to `host`, in words (None: authorization is off there)."""
+    if not a.enabled:
+        return None
     accounts = [i.service_accounts for i in a.importers(host) if i.trust_domain == td and i.namespace == namespace]
     why = admitted(a, host, td, namespace, accounts[0][0] if accounts and accounts[0] else "default")
     if why is None:
-        return (f"denied: namespace {namespace} of mesh {caller.mesh} (trust domain {td}) is not an importer of "
+        return (f"denied: namespace {namespace} of mesh {mesh} (trust domain {td}) is not an importer of "
                 f"{host} there")
     return f"admitted: {why}"
 
-
-def mark(repo: Repo, exporter: str | None, host: str, caller: Cluster, namespaces: list[str]) -> str:
-    """How `graph` marks an edge from `namespaces` of `caller` to mesh `exporter` for `host`:
-    `admitted`, `denied`, both by namespace, or "" when authorization is off there."""
-    target = repo.cluster_of_mesh(exporter)
-    found = target.exporters(host) if target is not None else []
-    verdicts = {ns: admission(found[0][0], host, caller, ns) for ns in namespaces} if found else {}
-    if not verdicts or None in verdicts.values():
-        return ""
-    admitted = [ns for ns, v in verdicts.items() if v is not None and v.startswith("admitted")]
-    if len(admitted) == len(verdicts):
-        return "admitted"
-    if not admitted:
-        return "denied"
-    return "admitted " + ", ".join(admitted) + "; denied " + ", ".join(ns for ns in verdicts if ns not in admitted)

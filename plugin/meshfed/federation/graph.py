@@ -6,16 +6,26 @@ through it) -> the exporting cluster's ingress gateway -> the exported service. 
 gateway's arrows carry the VirtualService weights (F1) when a host is load-balanced; with
 failover, an arrow to an exporter says `preferred` or `failover` (mode nearest) or its weight
 (mode weighted); with boundary authorization on at the exporter, `admitted` or `denied`
-(`boundary.mark`; through the egress gateway, by importing namespace where they differ).
+(`boundary.verdict`; through the egress gateway, by importing namespace where they differ).
+
+Of each document the graph reads only what it draws (`Drawn`), taken as the repository is read
+(`KEEP.take`), so that a federation of thousands of documents is drawn from hostnames, meshes
+and references, never from every document's render at once.
 """
 from __future__ import annotations
 
 import re
 import shutil
+import sys
 import subprocess
 from dataclasses import dataclass, field
 
+from ..values.authorization import TRUST_DOMAIN, Settings as Authorization
+from ..values.checks import MESH
 from ..values.diagnostics import InputError, error
+from ..values.failover import Failover
+from ..values.meshfederation import Derivation
+from ..values.model import Remote
 from . import boundary
 from .repo import Cluster, Doc, Keep, Repo
 from .serving import roles
@@ -23,7 +33,54 @@ from .serving import roles
 INGRESS_IDS = ("cross-network-gateway", "federation-ingress-gateway")
 EGRESS_IDS = ("cross-network-egress-gateway", "federation-egress-gateway")
 ADDED, REMOVED = "added", "removed"  # edges of a change (see `changes`)
-KEEP = Keep(frozenset({"Gateway"}), provenance=False, merged=False)  # what `build_graph` looks at of the renders
+
+
+class Drawn:
+    """What the graph reads of one rendered document: its layout, whether its egress gateway is
+    on, the hosts it exports locally, exports and imports, the remotes serving each host it
+    routes (mesh and locality only, one object for each across the documents) with the host's
+    failover, its authorization when it sets one, its Gateways' references, and the localities
+    its remotes list."""
+
+    __slots__ = ("layout", "egress", "local_exports", "exports", "imports", "routes", "authorization",
+                 "ingress_gateway", "egress_gateway", "localities")
+
+    def __init__(self, doc: Doc, shared: dict) -> None:
+        v = doc.values
+        assert v is not None  # taken only of a document that rendered
+        self.layout, self.egress = v.layout, v.egress.enabled
+        self.local_exports = tuple(e.hostname for e in v.local_exports)
+        self.exports = tuple(e.hostname for e in v.exports)
+        self.imports = tuple(e.hostname for e in v.imports)
+        # A mesh tier with its egress gateway on routes every host its remotes serve; else only its imports.
+        by_host = v.meshes_by_host
+        hosts = by_host if MESH in doc.tiers and self.egress else dict.fromkeys(self.imports)
+        # A host's failover is read only where more than one remote serves it.
+        self.routes: dict[str, tuple[tuple[Remote, ...], Failover | None]] = {}
+        for h in hosts:
+            remotes = _shared_remotes(by_host.get(h, []), shared)
+            self.routes[h] = remotes, v.failover_for(h) if len(remotes) > 1 else None
+        given = isinstance((v.raw.get("global") or {}).get("authorization"), dict)
+        self.authorization: Authorization | None = v.authorization if given else None
+        self.ingress_gateway = _gateway_ref(doc, INGRESS_IDS)
+        self.egress_gateway = _gateway_ref(doc, EGRESS_IDS)
+        self.localities = tuple((r.mesh, r.locality) for r in v.remotes if r.mesh is not None and r.locality is not None)
+
+
+def _shared_remotes(remotes: list[Remote], shared: dict) -> tuple[Remote, ...]:
+    """The remotes as their mesh and locality, one object for each across the documents."""
+    out = []
+    for r in remotes:
+        key = ("graph remote", r.mesh, r.locality)
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = Remote((), 0, r.mesh, None, (), None, r.locality, ())
+        out.append(found)
+    return shared.setdefault(("graph remotes", *out), tuple(out))
+
+
+# What `build_graph` looks at of the renders: their Gateways, taken as `Drawn` as each renders.
+KEEP = Keep(frozenset({"Gateway"}), provenance=False, merged=False, take=Drawn)
 
 
 class Box:
@@ -37,7 +94,7 @@ class Box:
         self.name, self.mesh, self.network = name, mesh, network
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     key: tuple
     id: str
@@ -50,26 +107,27 @@ class Node:
 @dataclass
 class Graph:
     nodes: dict[tuple, Node] = field(default_factory=dict)
-    edges: list[tuple[tuple, tuple, str]] = field(default_factory=list)
+    # In the order drawn, each once (a dict: asked in constant time); an edge's ends are the keys of its nodes.
+    edges: dict[tuple[tuple, tuple, str], None] = field(default_factory=dict)
     clusters: list[Box] = field(default_factory=list)  # in the repository's order of clusters
     _ids: set[str] = field(default_factory=set)
-    _edges: set[tuple[tuple, tuple, str]] = field(default_factory=set)  # `edges`, to ask in constant time
 
     def node(self, key: tuple, lines: list[str], shape: str, cluster: Box | None, order: tuple) -> tuple:
-        if key not in self.nodes:
+        """The node's key, the one object every edge to the node holds (a large federation draws
+        100,000s of edges)."""
+        found = self.nodes.get(key)
+        if found is None:
             raw = "_".join(str(k) for k in key)
             base = re.sub(r"[^A-Za-z0-9_]", "_", raw)
             ident, n = base, 2
             while ident in self._ids:
                 ident, n = f"{base}_{n}", n + 1
             self._ids.add(ident)
-            self.nodes[key] = Node(key, ident, lines, shape, cluster, order)
-        return key
+            found = self.nodes[key] = Node(key, ident, lines, shape, cluster, order)
+        return found.key
 
     def edge(self, src: tuple, dst: tuple, label: str) -> None:
-        if (src, dst, label) not in self._edges:
-            self._edges.add((src, dst, label))
-            self.edges.append((src, dst, label))
+        self.edges[(src, dst, sys.intern(label))] = None
 
 
 def _ref(obj: dict) -> str:
@@ -78,79 +136,134 @@ def _ref(obj: dict) -> str:
     return f"{obj['kind']} {ns}/{meta['name']}" if ns else f"{obj['kind']} {meta['name']}"
 
 
-def _gateway(doc: Doc | None, identities: tuple[str, ...]) -> dict | None:
-    if doc is None or not doc.ok:
-        return None
+def _gateway_ref(doc: Doc, identities: tuple[str, ...]) -> str | None:
+    """The reference of the document's first Gateway of these identities (None: it renders none)."""
     for _, _, obj in (o for i in identities for o in doc.find("Gateway", i)):
-        return obj
+        return _ref(obj)
     return None
 
 
-def _egress_used(c: Cluster, d: Doc) -> bool:
+def _drawn(doc: Doc | None) -> Drawn | None:
+    """What was taken of a document that rendered (None for one that did not)."""
+    if doc is None or not doc.ok:
+        return None
+    assert isinstance(doc.taken, Drawn), "a graph is drawn from a repository loaded with graph.KEEP"
+    return doc.taken
+
+
+def _egress_used(c: Cluster, d: Drawn) -> bool:
     """Whether a namespace's imports go through its cluster's egress gateway."""
-    if d.values.layout == "v1":
-        return d.values.egress.enabled
-    m = c.mesh_doc
-    return m is not None and m.ok and m.values.egress.enabled
+    if d.layout == "v1":
+        return d.egress
+    m = _drawn(c.mesh_doc)
+    return m is not None and m.egress
+
+
+def _localities(repo: Repo) -> dict[str, str | None]:
+    """Each cluster's locality (the caller's locality for failover's nearest), as `Repo.locality`
+    tells it: what the Federation says of the mesh, else how the documents' remotes list it."""
+    specs = list({id(s): s for s in (d.fed.derivation.spec for d in repo.docs
+                                     if d.fed is not None and isinstance(d.fed.derivation, Derivation))}.values())
+    listed: dict[str, str] = {}
+    for d in repo.docs:
+        drawn = _drawn(d)
+        for mesh, locality in drawn.localities if drawn is not None else ():
+            listed.setdefault(mesh, locality)
+    out: dict[str, str | None] = {}
+    for c in repo.clusters:
+        said = next((m for m in (s.mesh(c.mesh) for s in specs) if m is not None), None)
+        out[c.mesh] = said.locality if said is not None else listed.get(c.mesh)
+    return out
+
+
+def _trust_domain(c: Cluster) -> str:
+    """A cluster's trust domain, from its first rendered document that sets authorization."""
+    for d in c.docs:
+        drawn = _drawn(d)
+        if drawn is not None and drawn.authorization is not None:
+            return drawn.authorization.trust_domain
+    return TRUST_DOMAIN
+
+
+def _mark(repo: Repo, exporter: str | None, host: str, caller: Cluster, namespaces: list[str]) -> str:
+    """How an edge from `namespaces` of `caller` to mesh `exporter` for `host` is marked:
+    `admitted`, `denied`, both by namespace, or "" when authorization is off there."""
+    target = repo.cluster_of_mesh(exporter)
+    found = None if target is None else next(
+        (x for x in map(_drawn, target.ns_docs) if x is not None and host in x.exports), None)
+    if found is None or not namespaces:
+        return ""
+    authorization = found.authorization or Authorization(None)
+    td = _trust_domain(caller)
+    verdicts = {ns: boundary.verdict(authorization, host, caller.mesh, td, ns) for ns in namespaces}
+    if None in verdicts.values():
+        return ""
+    admitted = [ns for ns, v in verdicts.items() if v is not None and v.startswith("admitted")]
+    if len(admitted) == len(verdicts):
+        return "admitted"
+    if not admitted:
+        return "denied"
+    return "admitted " + ", ".join(admitted) + "; denied " + ", ".join(ns for ns in verdicts if ns not in admitted)
 
 
 def build_graph(repo: Repo) -> Graph:
+    """The graph of a repository loaded with `KEEP`."""
     g = Graph(clusters=[Box(c.name, c.mesh, c.network) for c in repo.clusters])
     box = {c.mesh: b for c, b in zip(repo.clusters, g.clusters)}
     rank = {c.mesh: i for i, c in enumerate(repo.clusters)}
+    locality = _localities(repo)
 
     def ingress(mesh: str | None) -> tuple:
         c = repo.cluster_of_mesh(mesh)
         if c is None:
             return g.node(("ext", mesh), [f"mesh {mesh}", "not in this repository"], "external", None,
                           (len(rank), 0, str(mesh)))
-        obj = _gateway(c.mesh_doc, INGRESS_IDS)
-        lines = ["ingress gateway", _ref(obj) if obj else "none rendered"]
-        return g.node((c.name, "ingress"), lines, "gateway", box[c.mesh], (rank[c.mesh], 0, ""))
+        m = _drawn(c.mesh_doc)
+        ref = m.ingress_gateway if m is not None else None
+        return g.node((c.name, "ingress"), ["ingress gateway", ref or "none rendered"], "gateway", box[c.mesh],
+                      (rank[c.mesh], 0, ""))
 
     def egress(c: Cluster) -> tuple:
-        obj = _gateway(c.mesh_doc, EGRESS_IDS)
-        lines = ["egress gateway", _ref(obj) if obj else "none rendered"]
-        return g.node((c.name, "egress"), lines, "gateway", box[c.mesh], (rank[c.mesh], 1, ""))
+        m = _drawn(c.mesh_doc)
+        ref = m.egress_gateway if m is not None else None
+        return g.node((c.name, "egress"), ["egress gateway", ref or "none rendered"], "gateway", box[c.mesh],
+                      (rank[c.mesh], 1, ""))
 
     for c in repo.clusters:
-        m = c.mesh_doc
-        if m is not None and m.ok:
-            if m.values.local_exports:
+        m = _drawn(c.mesh_doc)
+        docs = [(d, x) for d, x in ((d, _drawn(d)) for d in c.ns_docs) if x is not None]
+        if m is not None:
+            if m.local_exports:
                 ingress(c.mesh)
-            if m.values.egress.enabled and _gateway(m, EGRESS_IDS) is not None:
+            if m.egress and m.egress_gateway is not None:
                 eg = egress(c)
-                for h, remotes in sorted(m.values.meshes_by_host.items()):
-                    callers = [d.namespace for d in c.ns_docs if d.ok and d.namespace
-                               and any(e.hostname == h for e in d.values.imports)]
-                    for r, role in zip(remotes, roles(m.values.failover_for(h), remotes, repo.locality(c.mesh))):
+                for h, (remotes, f) in sorted(m.routes.items()):
+                    callers = [d.namespace for d, x in docs if d.namespace and h in x.imports]
+                    for r, role in zip(remotes, roles(f, list(remotes), locality[c.mesh])):
                         g.edge(eg, ingress(r.mesh), _label(h, role if len(remotes) > 1 else "",
-                                                           boundary.mark(repo, r.mesh, h, c, callers)))
-        local = {e.hostname for e in m.values.local_exports} if m is not None and m.ok else set()
-        for d in c.ns_docs:
-            if not d.ok:
-                continue
-            for x in d.values.exports:
-                svc = g.node((c.name, "svc", d.label, x.hostname), [x.hostname, f"namespace {d.label}"],
-                             "service", box[c.mesh], (rank[c.mesh], 3, d.label, x.hostname))
-                if x.hostname in local:
+                                                           _mark(repo, r.mesh, h, c, callers)))
+        local = set(m.local_exports) if m is not None else set()
+        for d, x in docs:
+            for host in x.exports:
+                svc = g.node((c.name, "svc", d.label, host), [host, f"namespace {d.label}"],
+                             "service", box[c.mesh], (rank[c.mesh], 3, d.label, host))
+                if host in local:
                     g.edge(ingress(c.mesh), svc, "")
-            if not d.values.imports:
+            if not x.imports:
                 continue
             ns = g.node((c.name, "ns", d.label), [f"namespace {d.label}"], "namespace", box[c.mesh],
                         (rank[c.mesh], 2, d.label))
-            through_egress = _egress_used(c, d)
-            routes = d.values.meshes_by_host
-            for e in d.values.imports:
+            through_egress = _egress_used(c, x)
+            for host in x.imports:
                 if through_egress:
-                    g.edge(ns, egress(c), e.hostname)
+                    g.edge(ns, egress(c), host)
                     continue
-                remotes = [r for r in routes.get(e.hostname, []) if r.mesh != c.mesh]
-                f = d.values.failover_for(e.hostname)
-                marks = roles(f, remotes, repo.locality(c.mesh)) if f is not None and len(remotes) > 1 else []
-                for r, role in zip(remotes, marks or [""] * len(remotes)):
-                    admitted = boundary.mark(repo, r.mesh, e.hostname, c, [d.namespace] if d.namespace else [])
-                    g.edge(ns, ingress(r.mesh), _label(e.hostname, role, admitted))
+                served, f = x.routes[host]
+                others = [r for r in served if r.mesh != c.mesh]
+                marks = roles(f, others, locality[c.mesh]) if f is not None and len(others) > 1 else []
+                for r, role in zip(others, marks or [""] * len(others)):
+                    admitted = _mark(repo, r.mesh, host, c, [d.namespace] if d.namespace else [])
+                    g.edge(ns, ingress(r.mesh), _label(host, role, admitted))
     drawn = {id(n.cluster) for n in g.nodes.values()}
     for c in repo.clusters:  # every cluster is drawn, also one with nothing to show
         if id(box[c.mesh]) not in drawn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..values.checks import MESH, NAMESPACE
 from ..values.diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors, warning
@@ -41,18 +41,22 @@ class Keep:
     (`Repo.rules`, which a view compares them with); with `provenance`, where each value came
     from (`Doc.at`); with `merged`, the merged values the typed ones were cleaned from
     (`Doc.merged`). A large federation renders 100,000s of objects and values: each view keeps
-    only what it looks at."""
+    only what it looks at. With `take`, a document's render is reduced to what `take` returns
+    (`Doc.taken`; `shared` is one dict per load, for what documents have in common) as soon as
+    it is rendered, and its values and objects are let go: the load then holds one render at a
+    time, not every document's."""
 
     kinds: frozenset[str] | None = None
     provenance: bool = True
     merged: bool = True
     beside_rules: frozenset[str] = frozenset()
+    take: Callable[[Doc, dict[Any, Any]], object] | None = None
 
     def given(self, rules: list[ForeignRule]) -> Keep:
         """What to keep with these rules found beside the documents."""
         if self.kinds is None or not rules or self.beside_rules <= self.kinds:
             return self
-        return Keep(self.kinds | self.beside_rules, self.provenance, self.merged)
+        return Keep(self.kinds | self.beside_rules, self.provenance, self.merged, take=self.take)
 
 
 EVERYTHING = Keep()
@@ -73,7 +77,7 @@ class MeshDecl:
 class Source:
     """A MeshFederation document found on disk (or in a ResourceList), before resolution."""
 
-    doc: dict[str, Any]
+    doc: dict[str, Any]  # emptied once resolved (`_resolve`)
     source: str  # how messages name it
     file: Path | None  # resolved path of its file, when known
     base_dir: Path  # where its relative `spec.base` entries resolve
@@ -103,6 +107,7 @@ class Doc:
     values: Values | None = None
     cluster: "Cluster | None" = None
     keep: Keep = EVERYTHING  # what was kept of its render
+    taken: object = None  # what `keep.take` took of its render (its values and objects then let go)
     _built: list[tuple[Planned, str, dict[str, Any]]] | None = field(default=None, repr=False)
 
     @property
@@ -111,8 +116,8 @@ class Doc:
 
     @property
     def ok(self) -> bool:
-        """Rendered without error: its values and objects can be used."""
-        return self.values is not None and not has_errors(self.problems)
+        """Rendered without error: its values and objects (or what was taken of them) can be used."""
+        return (self.values is not None or self.taken is not None) and not has_errors(self.problems)
 
     @property
     def namespace(self) -> str | None:
@@ -507,6 +512,7 @@ def _resolve(src: Source, chains: _Chains) -> Doc:
         m = fed.derivation.mesh
         own = MeshDecl(m.name, m.network, fed.derivation.spec.source, m.field)
         src.cluster = src.cluster or m.cluster  # the Federation names the cluster
+    src.doc = {}  # read: what the views need of it is in `fed` (thousands of documents are loaded at once)
     return Doc(src, fed, problems, own, own or mesh, files, _tiers(doc, fed))
 
 
@@ -536,12 +542,17 @@ def _render(doc: Doc, keep: Keep, shared: dict[Any, Any]) -> None:
     doc.problems += [d if d.file else Diagnostic(d.severity, d.message, doc.source, d.path)
                      for d in rendering.diagnostics if d.severity == "error"]
     if has_errors(doc.problems):
+        if keep.take is not None:
+            doc.rendering = None
         return
     doc.layout, doc.values = rendering.layout, rendering.values
     if merged is not None and keep.merged:
         doc.merged = merged
     if merged is not None and keep.provenance:
         doc.provenance = _provenance(merged, keep.merged, shared)
+    if keep.take is not None:
+        doc.taken = keep.take(doc, shared)
+        doc.values = doc.rendering = doc._built = None
 
 
 def _provenance(merged: Merged, whole: bool, shared: dict[Any, Any]) -> Merged:
