@@ -435,7 +435,7 @@ def growth_case(work: Path, meshes: list[int], runs: int, env: dict[str, str], o
         git_repo(repo, write, lambda p: moved(p / "federation.yaml"))
         app = apps[1]  # a namespace tier: cluster-00's first namespace
         rel = app.relative_to(repo).as_posix()
-        config = next(f.name for f in app.glob("*.yaml") if f.name != "kustomization.yaml")
+        config = kustomization_generator(app)
         krm_input = krm_list(app / config, app.relative_to(repo))
         root_env = {**env, "MESHFED_ROOT": str(repo)}
         expanded = work / f"growth-{n}-documents"  # the same federation as per-cluster documents
@@ -502,6 +502,13 @@ def growth_case(work: Path, meshes: list[int], runs: int, env: dict[str, str], o
         out(f"| {k} | " + " | ".join(f"{x:.2f}" for x in steps) + f" | {whole:.2f} | {rss:.2f} | "
             f"{verdict(whole <= limit and rss <= last / first)} (<= {limit:g}x) |")
     out()
+
+
+def kustomization_generator(app: Path) -> str:
+    """The application's MeshFederation file: the generator its kustomization names (beside it
+    lie the kustomization and the Federation part, which are no generator config)."""
+    import yaml
+    return yaml.safe_load((app / "kustomization.yaml").read_text())["generators"][0]
 
 
 def moved(federation_file: Path) -> None:

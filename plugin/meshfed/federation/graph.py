@@ -169,11 +169,11 @@ def _localities(repo: Repo) -> dict[str, str | None]:
         drawn = _drawn(d)
         for mesh, locality in drawn.localities if drawn is not None else ():
             listed.setdefault(mesh, locality)
-    out: dict[str, str | None] = {}
-    for c in repo.clusters:
-        said = next((m for m in (s.mesh(c.mesh) for s in specs) if m is not None), None)
-        out[c.mesh] = said.locality if said is not None else listed.get(c.mesh)
-    return out
+    said: dict[str, str | None] = {}  # the first Federation (or part) listing a mesh says it
+    for spec in specs:
+        for m in spec.meshes:
+            said.setdefault(m.name, m.locality)
+    return {c.mesh: said[c.mesh] if c.mesh in said else listed.get(c.mesh) for c in repo.clusters}
 
 
 def _trust_domain(c: Cluster) -> str:
