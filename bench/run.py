@@ -406,8 +406,8 @@ def diff_case(work: Path, runs: int, env: dict[str, str], out) -> None:
         f"{DIFF_MAX_SECONDS:g} s on `overlays/`.\n")
     out("| repository | time | CPU | peak RSS | target |")
     out("|---|---:|---:|---:|---|")
-    for i, (label, path, write, changed, out) in enumerate(repos):
-        git_repo(path, write, lambda p, changed=changed, out=out: gateway_port(p / changed, p / out))
+    for i, (label, path, write, changed, apps) in enumerate(repos):
+        git_repo(path, write, lambda p, changed=changed, apps=apps: gateway_port(p / changed, p / apps))
         cmd = [MESHFED, "diff", "--base", "HEAD~1", "--head", "HEAD"]
         if run_once(cmd, env=env, cwd=str(path)).code:
             raise SystemExit(f"meshfed diff failed on {path}")
