@@ -354,8 +354,8 @@ def federation_case(work: Path, runs: int, env: dict[str, str], out) -> None:
         out(f"| {label} | {fmt_s(statistics.median(s.seconds for s in samples))} | "
             f"{fmt_s(statistics.median(s.cpu for s in samples))} | {max(s.rss_mb for s in samples):.0f} MB |")
     out(f"\nThe {len(apps)} applications render {rendered.stat().st_size / 2**20:.1f} MiB of YAML: "
-        f"{fmt_ms(whole / len(apps))} an application in one process, each reading the Federation again, as "
-        "every Argo CD render does.\n")
+        f"{fmt_ms(whole / len(apps))} an application in one process, each reading its mesh's part of the "
+        "Federation, as every Argo CD render does.\n")
 
 
 def git_repo(path: Path, write, change) -> None:
