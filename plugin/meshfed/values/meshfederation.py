@@ -138,6 +138,15 @@ def _envelope_problems(doc: dict[str, Any], source: str) -> list[Diagnostic]:
     return [error(p.message, source, format_path(p.path)) for p in problems]
 
 
+def _named_by(exc: InputError, what: str, name: str, source: str, where: str) -> InputError:
+    """The problems of reading the file `name` that `source` names at `where` (`what`: "base
+    ../base.yaml", "federation federation.yaml"), as the naming document's: a file that cannot be
+    read is the reference's problem; invalid YAML keeps its place in the file itself."""
+    return InputError([error(f"{what}: {d.message}", source, where)
+                       if d.file == name and not d.message.startswith("invalid YAML") else d
+                       for d in exc.diagnostics])
+
+
 class Recent(dict):
     """A dict that keeps only its last RECENT entries: the applications of one mesh, which share
     a part, are read one after another, and a run need not hold every part of a repository."""
@@ -241,9 +250,7 @@ class Resolver:
         try:
             docs = [d for d in self.files.documents(real, name) if d is not None]
         except InputError as exc:
-            raise InputError([error(f"federation {file_name}: {d.message}", source, where)
-                              if d.file == name and not d.message.startswith("invalid YAML") else d
-                              for d in exc.diagnostics]) from None
+            raise _named_by(exc, f"federation {file_name}", name, source, where) from None
         if len(docs) != 1 or not federation_spec.is_federation_spec(docs[0]):
             raise InputError([error(f"{name} must hold one Federation document (kind: Federation)", source, where)])
         spec = self.read_spec(docs[0], name, real)
@@ -269,9 +276,7 @@ class Resolver:
                 return cached[0], Part(name, cached[1], federation, hint)
             docs = parse_all(text, name)
         except InputError as exc:
-            raise InputError([error(f"part {file_name}: {d.message}", source, "spec.federation.part")
-                              if d.file == name and not d.message.startswith("invalid YAML") else d
-                              for d in exc.diagnostics]) from None
+            raise _named_by(exc, f"part {file_name}", name, source, "spec.federation.part") from None
         doc, positions = federation_part.load(docs, name, mesh, hint)
         spec = self.read_spec(doc, fed_name, fed_real, positions, name)
         self.parts[(text, fed_real, mesh)] = (spec, docs[0])
@@ -341,9 +346,7 @@ class Resolver:
         try:
             docs = self.files.documents(real, name)
         except InputError as exc:  # a base that cannot be read is the listing document's problem
-            raise InputError([error(f"base {entry}: {d.message}", source, where)
-                              if d.file == name and not d.message.startswith("invalid YAML") else d
-                              for d in exc.diagnostics]) from None
+            raise _named_by(exc, f"base {entry}", name, source, where) from None
         if len(docs) == 1 and is_meshfederation(docs[0]):
             base = docs[0]
             fed.diagnostics.extend(_envelope_problems(base, name))
