@@ -24,10 +24,9 @@ from ..values.authorization import TRUST_DOMAIN, Settings as Authorization
 from ..values.checks import MESH
 from ..values.diagnostics import InputError, error
 from ..values.failover import Failover
-from ..values.meshfederation import Derivation
 from ..values.model import Remote
 from . import boundary
-from .repo import Cluster, Doc, Keep, Repo
+from .repo import Cluster, Doc, Keep, Repo, federation_localities
 from .serving import roles
 
 INGRESS_IDS = ("cross-network-gateway", "federation-ingress-gateway")
@@ -161,18 +160,14 @@ def _egress_used(c: Cluster, d: Drawn) -> bool:
 
 def _localities(repo: Repo) -> dict[str, str | None]:
     """Each cluster's locality (the caller's locality for failover's nearest), as `Repo.locality`
-    tells it: what the Federation says of the mesh, else how the documents' remotes list it."""
-    specs = list({id(s): s for s in (d.fed.derivation.spec for d in repo.docs
-                                     if d.fed is not None and isinstance(d.fed.derivation, Derivation))}.values())
+    tells it: what the Federation says of the mesh, else how the documents' remotes list it
+    (here from what each document's drawing kept of them, its values being let go)."""
+    said = federation_localities(repo.docs)
     listed: dict[str, str] = {}
     for d in repo.docs:
         drawn = _drawn(d)
         for mesh, locality in drawn.localities if drawn is not None else ():
             listed.setdefault(mesh, locality)
-    said: dict[str, str | None] = {}  # the first Federation (or part) listing a mesh says it
-    for spec in specs:
-        for m in spec.meshes:
-            said.setdefault(m.name, m.locality)
     return {c.mesh: said[c.mesh] if c.mesh in said else listed.get(c.mesh) for c in repo.clusters}
 
 

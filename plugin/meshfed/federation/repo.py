@@ -208,6 +208,21 @@ class Cluster:
         return next((e for e in doc.values.local_exports if e.hostname == host), None)
 
 
+def federation_localities(docs: Iterable[Doc]) -> dict[str | None, str | None]:
+    """Each mesh's locality as the Federations (or parts of one) the documents derive from say
+    it: the first that lists the mesh, in the documents' order. Each Federation read is asked
+    once, however many documents share it: with per-application parts, asking every document for
+    every mesh would cost documents times meshes."""
+    said: dict[str | None, str | None] = {}
+    seen: set[int] = set()
+    for d in docs:
+        derivation = d.fed.derivation if d.fed is not None else None
+        if isinstance(derivation, Derivation) and id(derivation.spec) not in seen:
+            seen.add(id(derivation.spec))
+            for m in derivation.spec.meshes:
+                said.setdefault(m.name, m.locality)
+    return said
+
 @dataclass
 class Repo:
     docs: list[Doc]  # the member documents, in discovery order
@@ -238,18 +253,9 @@ class Repo:
         return said[mesh] if mesh in said else listed.get(mesh)
 
     def _known_localities(self) -> tuple[dict[str | None, str | None], dict[str | None, str]]:
-        """Every mesh's locality, found once: the first Federation (or part of one) the documents
-        derive from that lists the mesh says it, else the first remote entry that gives one. Each
-        Federation read is asked once, however many documents share it: with per-application
-        parts, asking every document for every mesh would cost documents times meshes."""
-        said: dict[str | None, str | None] = {}
-        seen: set[int] = set()
-        for d in self.docs:
-            derivation = d.fed.derivation if d.fed is not None else None
-            if isinstance(derivation, Derivation) and id(derivation.spec) not in seen:
-                seen.add(id(derivation.spec))
-                for m in derivation.spec.meshes:
-                    said.setdefault(m.name, m.locality)
+        """Every mesh's locality, found once: what the Federations say (`federation_localities`),
+        else the first remote entry that gives one."""
+        said = federation_localities(self.docs)
         listed: dict[str | None, str] = {}
         for d in self.docs:
             if d.ok:
