@@ -223,6 +223,7 @@ def federation_localities(docs: Iterable[Doc]) -> dict[str | None, str | None]:
                 said.setdefault(m.name, m.locality)
     return said
 
+
 @dataclass
 class Repo:
     docs: list[Doc]  # the member documents, in discovery order
