@@ -166,20 +166,23 @@ def stale_parts(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (
 
 
 def inputs_digest(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (), *,
-                  root: PathArg | None = None, federations: Known | None = None) -> str | None:
+                  root: PathArg | None = None, federations: Known | None = None, fresh: bool = False) -> str | None:
     """A digest of everything `render(paths, documents, root=root)` reads: each document's source
     and options, its values layers in order (the file and field each names, its data, and for
     values derived from a Federation the field each value came from) and its patches. A render is
     a function of these alone, so two revisions with one digest render the same objects and the
     same messages (`meshfed diff` renders only the applications whose digest differs). None when
-    the documents cannot be read without a problem: then only a render says what it is."""
+    the documents cannot be read without a problem: then only a render says what it is; with
+    `fresh`, also when a document reads a part of a Federation that `stale_parts` finds stale (in
+    the same read: `meshfed diff` asks it of every application at the head revision)."""
     import hashlib
 
     try:
         parts: list[Any] = []
-        for fed in _read(paths, documents, root, federations):
+        resolver = _resolver(paths, root, federations)
+        for fed in _read(paths, documents, root, federations, resolver):
             layers, why = fed.values_layers(fed.options)
-            if fed.diagnostics or why or layers is None:
+            if fed.diagnostics or why or layers is None or (fresh and resolver.stale(fed)):
                 return None
             parts.append((fed.source, [getattr(fed.options, dest) for dest in fed.options.__slots__],
                           [(layer.name, layer.prefix, layer.via, layer.data,

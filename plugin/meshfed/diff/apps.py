@@ -179,9 +179,7 @@ def app_digest(tree: Path, app: App, federations: Known, head: bool = False) -> 
             if app.generators is None and _kustomization_problems(tree / app.path):
                 return None
             paths, documents = _inputs(tree, app)
-            if head and stale_parts(paths, documents, root=_root(tree), federations=federations):
-                return None
-            return inputs_digest(paths, documents, root=_root(tree), federations=federations)
+            return inputs_digest(paths, documents, root=_root(tree), federations=federations, fresh=head)
         except InputError:
             return None
 
