@@ -361,3 +361,57 @@ def test_a_repository_of_parts_knows_every_mesh_locality(tmp_path: Path) -> None
     assert {m["name"]: loaded.locality(m["name"]) for m in fed["spec"]["meshes"]} == {
         m["name"]: m.get("locality") for m in fed["spec"]["meshes"]}
     assert loaded.locality("no-such-mesh") is None
+
+
+def _ring(meshes: int) -> dict[str, Any]:
+    """A Federation of `meshes` meshes, each exporting one service that the next two import."""
+    names = [f"m{i}" for i in range(meshes)]
+    return {"apiVersion": "meshfed.io/v1alpha1", "kind": "Federation", "metadata": {"name": "ring"},
+            "spec": {"layout": "v2",
+                     "values": {"global": {"gateways": {"ingress": {"selector": {"istio": "eastwestgateway"}}}}},
+                     "meshes": [{"name": m, "network": f"n{i}", "cluster": f"c{i}", "locality": f"r{i % 3}",
+                                 "gateway": {"addresses": [f"192.0.2.{i + 1}"], "port": 15443}}
+                                for i, m in enumerate(names)],
+                     "services": [{"hostname": f"s{i}.global", "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+                                   "exports": [{"mesh": m, "namespace": "app", "labelSelector": {"app": f"s{i}"}}],
+                                   "imports": [{"mesh": names[(i + d) % meshes], "namespace": "app"} for d in (1, 2)]}
+                                  for i, m in enumerate(names)]}}
+
+
+def test_a_graph_load_holds_one_part_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The views that keep only what they draw (`meshfed graph`, `meshfed diff`) render each
+    document as soon as it is read and let its part go: at most the part being read (the cache of
+    recent parts set to one) and the whole Federation are alive at once, however many meshes; and
+    the repository still knows every mesh's locality and cluster."""
+    import weakref
+
+    from meshfed.federation import load_repo
+    from meshfed.federation.graph import KEEP, build_graph
+    from meshfed.federation.repo import federation_localities
+    from meshfed.values import meshfederation
+
+    (tmp_path / ".git").mkdir()
+    fed = _ring(8)
+    (tmp_path / "federation.yaml").write_text(yaml.safe_dump(fed))
+    scaffold(tmp_path / "federation.yaml", tmp_path / "clusters", tmp_path)
+    monkeypatch.setattr(meshfederation, "RECENT", 1)
+    alive: weakref.WeakSet[Any] = weakref.WeakSet()
+    most = 0
+    read_spec = Resolver.read_spec
+
+    def counted(self: Resolver, *args: Any, **kwargs: Any) -> Any:
+        nonlocal most
+        spec = read_spec(self, *args, **kwargs)
+        alive.add(spec)
+        most = max(most, len(alive))
+        return spec
+
+    monkeypatch.setattr(Resolver, "read_spec", counted)
+    with contextlib.chdir(tmp_path):
+        repo = load_repo([tmp_path], tmp_path, KEEP)
+    assert most <= 3, most  # the part just read, the one before it until its cache entry goes, the Federation
+    assert len(repo.docs) == 16 and all(d.ok for d in repo.docs)
+    assert federation_localities(repo.docs) == {m["name"]: m["locality"] for m in fed["spec"]["meshes"]}
+    assert [c.name for c in repo.clusters] == [f"c{i}" for i in range(8)]
+    graph = build_graph(repo)
+    assert len(graph.edges) >= 16  # each mesh's two imports

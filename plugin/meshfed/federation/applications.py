@@ -45,16 +45,23 @@ def idle_mesh_tiers(spec: FederationSpec) -> list[MeshSpec]:
     """The meshes that import but export nothing and whose mesh tier renders no object (layout v2
     without an egress gateway, v1 without egress): only their namespace tiers have an application.
     A mesh tier whose values have errors is not idle: its application reports them."""
-    exporting = {side.mesh for svc in spec.services for side in svc.exports}
+    exporting = exporting_meshes(spec)
+    return [mesh for mesh in spec.meshes if idle_mesh_tier(spec, mesh, exporting)]
+
+
+def exporting_meshes(spec: FederationSpec) -> set[str]:
+    """The meshes that export a service of the Federation."""
+    return {side.mesh for svc in spec.services for side in svc.exports}
+
+
+def idle_mesh_tier(spec: FederationSpec, mesh: MeshSpec, exporting: set[str]) -> bool:
+    """Whether `mesh`'s tier is idle (`idle_mesh_tiers`); `exporting`: `exporting_meshes(spec)`.
+    Only a mesh that exports nothing is rendered to tell."""
+    if mesh.name in exporting or not spec.namespaces(mesh.name):
+        return False
     opts = Options(scope="mesh", layout=spec.layout, allow_empty=True)
-    out = []
-    for mesh in spec.meshes:
-        if mesh.name in exporting or not spec.namespaces(mesh.name):
-            continue
-        rendering = render_layers(spec.layers_for(mesh, None, False), spec.patches, opts)
-        if not rendering.planned and not any(d.severity == "error" for d in rendering.diagnostics):
-            out.append(mesh)
-    return out
+    rendering = render_layers(spec.layers_for(mesh, None, False), spec.patches, opts)
+    return not rendering.planned and not any(d.severity == "error" for d in rendering.diagnostics)
 
 
 def _document(meta: dict[str, Any], scope: str, ref: dict[str, str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from ..values.checks import MESH, NAMESPACE
 from ..values.diagnostics import Diagnostic, InputError, did_you_mean, error, has_errors, warning
 from ..values.meshfederation import Derivation, MeshFederation, Resolver, is_meshfederation, read_documents
 from ..values.federation_spec import DerivedLayer, is_federation_spec
-from .applications import application_documents, idle_mesh_tiers
+from .applications import application_documents, exporting_meshes, idle_mesh_tier
 from ..values.merge import Layer, Merged, Path_, format_path
 from ..values.model import Entry, Port, Values
 from ..values.options import Options
@@ -89,6 +89,23 @@ class Source:
     layers: list[Layer] | None = None  # its values, when they come from elsewhere (an Argo CD Application)
 
 
+class Derived:
+    """What the load and its views ask, after a document's render, of the Federation (or part of
+    one) it derives from: the Federation's file and the document's mesh (which applications of a
+    Federation found documents already render), each mesh's locality as the Federation says it
+    (shared by the documents read from one Federation or part), and whether the mesh's tier is
+    idle (`applications.idle_mesh_tiers`). Kept instead of the Federation, so that a load can let
+    each part go once its documents are rendered."""
+
+    __slots__ = ("file", "mesh", "localities", "idle")
+
+    def __init__(self, file: str | None, mesh: str, localities: dict[str, str | None], idle: bool) -> None:
+        self.file = file
+        self.mesh = mesh
+        self.localities = localities
+        self.idle = idle
+
+
 @dataclass
 class Doc:
     """One document: resolved, grouped, and (when it is a member) rendered."""
@@ -106,6 +123,7 @@ class Doc:
     provenance: Merged | None = None  # where each merged value came from (`merged` itself when kept)
     values: Values | None = None
     cluster: "Cluster | None" = None
+    derived: Derived | None = None  # what the load asks of the Federation it derives from, once rendered
     keep: Keep = EVERYTHING  # what was kept of its render
     taken: object = None  # what `keep.take` took of its render (its values and objects then let go)
     _built: list[tuple[Planned, str, dict[str, Any]]] | None = field(default=None, repr=False)
@@ -216,11 +234,10 @@ def federation_localities(docs: Iterable[Doc]) -> dict[str | None, str | None]:
     said: dict[str | None, str | None] = {}
     seen: set[int] = set()
     for d in docs:
-        derivation = d.fed.derivation if d.fed is not None else None
-        if isinstance(derivation, Derivation) and id(derivation.spec) not in seen:
-            seen.add(id(derivation.spec))
-            for m in derivation.spec.meshes:
-                said.setdefault(m.name, m.locality)
+        if d.derived is not None and id(d.derived.localities) not in seen:
+            seen.add(id(d.derived.localities))
+            for mesh, locality in d.derived.localities.items():
+                said.setdefault(mesh, locality)
     return said
 
 
@@ -440,10 +457,9 @@ def _covered(docs: list[Doc]) -> set[tuple[Any, ...]]:
     """The applications of Federations that documents render: (Federation file, mesh, tier, namespace)."""
     out: set[tuple[Any, ...]] = set()
     for d in docs:
-        if d.fed is not None and isinstance(d.fed.derivation, Derivation):
-            derivation = d.fed.derivation
+        if d.derived is not None:
             for tier in d.tiers:
-                out.add((derivation.spec.file, derivation.mesh.name, tier, d.namespace if tier == NAMESPACE else None))
+                out.add((d.derived.file, d.derived.mesh, tier, d.namespace if tier == NAMESPACE else None))
     return out
 
 
@@ -454,6 +470,23 @@ class _Chains:
     def __init__(self) -> None:
         self.cache: dict[Path, Any] = {}
         self.resolvers: dict[PathArg, Resolver] = {}  # one per root, so each base file is read once
+        # The Federation (or part) the last document derived from, with what `derived` found of
+        # it: a mesh's documents, which share one, are read one after another.
+        self._last: tuple[object, dict[str, str | None], set[str], dict[str, bool]] | None = None
+
+    def derived(self, derivation: Derivation) -> Derived:
+        """What the load asks of the Federation a document derives from (`Derived`), found once
+        for the documents that share it."""
+        spec, mesh = derivation.spec, derivation.mesh
+        if self._last is None or self._last[0] is not spec:
+            localities: dict[str, str | None] = {}
+            for m in spec.meshes:
+                localities.setdefault(m.name, m.locality)
+            self._last = (spec, localities, exporting_meshes(spec), {})
+        _, localities, exporting, idle = self._last
+        if mesh.name not in idle:
+            idle[mesh.name] = idle_mesh_tier(spec, mesh, exporting)
+        return Derived(spec.file, mesh.name, localities, idle[mesh.name])
 
     def resolver(self, root: PathArg) -> Resolver:
         return self.resolvers.setdefault(root, Resolver(root))
@@ -504,9 +537,15 @@ def _tiers(doc: dict[str, Any], fed: MeshFederation | None) -> frozenset[str]:
     return frozenset({MESH, NAMESPACE}) if scope == "all" else frozenset({scope})
 
 
-def _resolve(src: Source, chains: _Chains) -> Doc:
+def _walked(src: Source, chains: _Chains) -> tuple[dict[str, Any], list[Path], MeshDecl | None]:
+    """The document without kustomize's bookkeeping, its bases' files and the mesh they give."""
     doc = strip_bookkeeping(src.doc)
     files, mesh = chains.walk(doc, src.source, src.base_dir, src.root, (src.file,) if src.file else ())
+    return doc, files, mesh
+
+
+def _resolve(src: Source, chains: _Chains, walked: tuple[dict[str, Any], list[Path], MeshDecl | None]) -> Doc:
+    doc, files, mesh = walked
     try:
         fed = chains.resolver(src.root).federation(doc, src.source, src.base_dir, src.index, src.file)
         problems = list(fed.diagnostics)
@@ -515,12 +554,14 @@ def _resolve(src: Source, chains: _Chains) -> Doc:
     if fed is not None and src.layers is not None:
         fed.layers = list(src.layers)
     own = _own_mesh(doc, src.source)
+    derived = None
     if fed is not None and isinstance(fed.derivation, Derivation):
         m = fed.derivation.mesh
         own = MeshDecl(m.name, m.network, fed.derivation.spec.source, m.field)
         src.cluster = src.cluster or m.cluster  # the Federation names the cluster
+        derived = chains.derived(fed.derivation)
     src.doc = {}  # read: what the views need of it is in `fed` (thousands of documents are loaded at once)
-    return Doc(src, fed, problems, own, own or mesh, files, _tiers(doc, fed))
+    return Doc(src, fed, problems, own, own or mesh, files, _tiers(doc, fed), derived=derived)
 
 
 def _render(doc: Doc, keep: Keep, shared: dict[Any, Any]) -> None:
@@ -636,9 +677,8 @@ def _name_clusters(clusters: list[Cluster]) -> None:
 def _idle(c: Cluster) -> bool:
     """A cluster whose Federation gives its mesh no mesh-tier application: it only imports, and
     its mesh tier would render nothing (`applications.idle_mesh_tiers`)."""
-    derivation = next((d.fed.derivation for d in c.ns_docs
-                       if d.fed is not None and isinstance(d.fed.derivation, Derivation)), None)
-    return derivation is not None and any(m.name == c.mesh for m in idle_mesh_tiers(derivation.spec))
+    derived = next((d.derived for d in c.ns_docs if d.derived is not None), None)
+    return derived is not None and derived.mesh == c.mesh and derived.idle
 
 
 def group(repo: Repo, candidates: list[Doc]) -> None:
@@ -733,16 +773,34 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
     """The repository of these documents, keeping of each render what `keep` says."""
     chains = _Chains()
     problems = list(problems)
-    candidates = [_resolve(s, chains) for s in sources]
+    walked = [_walked(s, chains) for s in sources]
+    # A document no other document builds on is a member. With `keep.take`, it is rendered as
+    # soon as it is resolved and let go of what its render read (its bases' values, the part of
+    # a Federation it derives from): the load then holds one part at a time, not every mesh's.
+    bases = {f for _, files, _ in walked for f in files}
+    shared: dict[Any, Any] = {}
+    rendered: set[int] = set()
+
+    def resolved(src: Source, walk: tuple[dict[str, Any], list[Path], MeshDecl | None]) -> Doc:
+        d = _resolve(src, chains, walk)
+        if keep.take is not None and (d.src.file is None or d.src.file not in bases):
+            _render(d, keep, shared)
+            rendered.add(id(d))
+            if d.fed is not None:
+                d.fed = d.fed.settled()
+        return d
+
+    candidates = [resolved(s, w) for s, w in zip(sources, walked)]
+    del walked
     covered = _covered(candidates)
     unexpanded: list[str] = []
     for found in federations or []:  # after the documents, which may render some of its applications
-        candidates += [_resolve(s, chains) for s in _expand(found, chains, covered, problems, unexpanded)]
+        candidates += [resolved(s, _walked(s, chains)) for s in _expand(found, chains, covered, problems, unexpanded)]
     members = _members(candidates)
     repo = Repo(members, [], list(problems), tops=tops, unexpanded=unexpanded)
-    shared: dict[Any, Any] = {}
     for d in members:
-        _render(d, keep, shared)
+        if id(d) not in rendered:
+            _render(d, keep, shared)
         for p in d.problems:
             if p not in repo.owners:  # documents that name one Federation share its problems
                 repo.note(repo.diagnostics, d, p)

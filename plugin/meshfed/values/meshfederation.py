@@ -82,6 +82,13 @@ class MeshFederation:
         # Set when the document names a Federation; `broken` when that Federation cannot be used.
         self.derivation: Derivation | str | None = None
 
+    def settled(self) -> MeshFederation:
+        """The document without what its render read (its bases' values and patches, the
+        Federation or part it derives from): what a view of thousands of rendered documents keeps."""
+        out = MeshFederation(self.source, self.name, self.options, self.mesh, self.index)
+        out.diagnostics = self.diagnostics
+        return out
+
     def values_layers(self, opts: Options) -> tuple[list[Layer] | None, list[Diagnostic]]:
         """The layers of the document's values as rendered with `opts` (the options in effect:
         flags over the document over defaults): a Federation's derived layers come first. None
