@@ -41,7 +41,6 @@ from ..values.checks import MESH, NAMESPACE
 from ..values.failover import NEAREST
 from ..values.defaults import DEFAULTS_NAME
 from ..values.merge import Path_
-from ..values.meshfederation import Resolver
 from ..values.model import Entry, Port, Remote, Values
 from ..values.source import display
 from . import boundary
@@ -322,7 +321,8 @@ def _first_listing(v: Values, host: str) -> Path_:
     return (*r.path, "importedServices", r.imported.index(host))
 
 
-KEEP = Keep(frozenset(), merged=False, beside_rules=frozenset({"DestinationRule"}))  # what `check_repo` looks at (`rules`)
+# What `check_repo` looks at: values, where they came from, the rules beside the documents, stale parts.
+KEEP = Keep(frozenset(), merged=False, beside_rules=frozenset({"DestinationRule"}), inputs=False, stale=True)
 
 
 def check_repo(repo: Repo) -> list[Diagnostic]:
@@ -348,11 +348,9 @@ def check_repo(repo: Repo) -> list[Diagnostic]:
                 ch.rules(d)
     for doc, finding in boundary.check(repo):
         ch.add(doc, finding)
-    resolvers: dict[object, Resolver] = {}  # one per root: each Federation read once
     for d in repo.docs:
-        if d.fed is not None:
-            for finding in resolvers.setdefault(d.src.root, Resolver(d.src.root)).stale(d.fed):
-                ch.add(d, finding)
+        for finding in d.stale:
+            ch.add(d, finding)
     if ch.complete and repo.docs and not any(d.cluster is not None for d in repo.docs):
         ch.out.append(error("no document belongs to a cluster: nothing was checked (set spec.mesh: {name, network} in "
                             "the mesh-tier documents, or name a Federation in spec.federation)",

@@ -79,7 +79,7 @@ def _shared_remotes(remotes: list[Remote], shared: dict) -> tuple[Remote, ...]:
 
 
 # What `build_graph` looks at of the renders: their Gateways, taken as `Drawn` as each renders.
-KEEP = Keep(frozenset({"Gateway"}), provenance=False, merged=False, take=Drawn)
+KEEP = Keep(frozenset({"Gateway"}), provenance=False, merged=False, take=Drawn, inputs=False)
 
 
 class Box:

@@ -7,7 +7,7 @@ See the package docstring for the rules (which documents count, how they are gro
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -44,19 +44,25 @@ class Keep:
     only what it looks at. With `take`, a document's render is reduced to what `take` returns
     (`Doc.taken`; `shared` is one dict per load, for what documents have in common) as soon as
     it is rendered, and its values and objects are let go: the load then holds one render at a
-    time, not every document's."""
+    time, not every document's. Without `inputs`, a document is rendered as soon as it is read
+    (when no other document builds on it) and lets go of what its render read (`Doc.fed` keeps
+    its name and options only): the load holds one part of a Federation at a time, not every
+    mesh's. With `stale`, each document that reads a part is checked against its Federation,
+    read whole (`Doc.stale`), before its part is let go."""
 
     kinds: frozenset[str] | None = None
     provenance: bool = True
     merged: bool = True
     beside_rules: frozenset[str] = frozenset()
     take: Callable[[Doc, dict[Any, Any]], object] | None = None
+    inputs: bool = True
+    stale: bool = False
 
     def given(self, rules: list[ForeignRule]) -> Keep:
         """What to keep with these rules found beside the documents."""
         if self.kinds is None or not rules or self.beside_rules <= self.kinds:
             return self
-        return Keep(self.kinds | self.beside_rules, self.provenance, self.merged, take=self.take)
+        return replace(self, kinds=self.kinds | self.beside_rules, beside_rules=frozenset())
 
 
 EVERYTHING = Keep()
@@ -124,6 +130,7 @@ class Doc:
     values: Values | None = None
     cluster: "Cluster | None" = None
     derived: Derived | None = None  # what the load asks of the Federation it derives from, once rendered
+    stale: list[Diagnostic] = field(default_factory=list)  # its part is not the one its Federation gives (`Keep.stale`)
     keep: Keep = EVERYTHING  # what was kept of its render
     taken: object = None  # what `keep.take` took of its render (its values and objects then let go)
     _built: list[tuple[Planned, str, dict[str, Any]]] | None = field(default=None, repr=False)
@@ -774,20 +781,25 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
     chains = _Chains()
     problems = list(problems)
     walked = [_walked(s, chains) for s in sources]
-    # A document no other document builds on is a member. With `keep.take`, it is rendered as
-    # soon as it is resolved and let go of what its render read (its bases' values, the part of
-    # a Federation it derives from): the load then holds one part at a time, not every mesh's.
     bases = {f for _, files, _ in walked for f in files}
     shared: dict[Any, Any] = {}
+    judges: dict[PathArg, Resolver] = {}  # read each Federation whole, once per root (`Keep.stale`)
     rendered: set[int] = set()
+
+    def render(d: Doc) -> None:
+        """Check a member's part against its Federation, render it, and (without `keep.inputs`)
+        let go of what the render read."""
+        if keep.stale and d.fed is not None:
+            d.stale = judges.setdefault(d.src.root, Resolver(d.src.root)).stale(d.fed)
+        _render(d, keep, shared)
+        rendered.add(id(d))
+        if not keep.inputs and d.fed is not None:
+            d.fed = d.fed.settled()
 
     def resolved(src: Source, walk: tuple[dict[str, Any], list[Path], MeshDecl | None]) -> Doc:
         d = _resolve(src, chains, walk)
-        if keep.take is not None and (d.src.file is None or d.src.file not in bases):
-            _render(d, keep, shared)
-            rendered.add(id(d))
-            if d.fed is not None:
-                d.fed = d.fed.settled()
+        if not keep.inputs and (d.src.file is None or d.src.file not in bases):
+            render(d)  # a document no other document builds on is a member: rendered now
         return d
 
     candidates = [resolved(s, w) for s, w in zip(sources, walked)]
@@ -800,7 +812,7 @@ def load(sources: list[Source], problems: list[Diagnostic], tops: list[Path],
     repo = Repo(members, [], list(problems), tops=tops, unexpanded=unexpanded)
     for d in members:
         if id(d) not in rendered:
-            _render(d, keep, shared)
+            render(d)
         for p in d.problems:
             if p not in repo.owners:  # documents that name one Federation share its problems
                 repo.note(repo.diagnostics, d, p)
