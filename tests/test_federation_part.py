@@ -378,15 +378,18 @@ def _ring(meshes: int) -> dict[str, Any]:
                                   for i, m in enumerate(names)]}}
 
 
-def test_a_graph_load_holds_one_part_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The views that keep only what they draw (`meshfed graph`, `meshfed diff`) render each
-    document as soon as it is read and let its part go: at most the part being read (the cache of
-    recent parts set to one) and the whole Federation are alive at once, however many meshes; and
-    the repository still knows every mesh's locality and cluster."""
+@pytest.mark.parametrize("view", ["graph", "check"])
+def test_a_load_holds_one_part_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view: str) -> None:
+    """The views of a whole repository (`meshfed graph` and `meshfed diff`, `meshfed check`)
+    render each document as soon as it is read and let its part go: at most the part being read
+    (the cache of recent parts set to one), the one before it, and the whole Federation (check
+    reads it a second time, to find stale parts) are alive at once, however many meshes; and the
+    repository still knows every mesh's locality and cluster."""
     import weakref
 
     from meshfed.federation import load_repo
-    from meshfed.federation.graph import KEEP, build_graph
+    from meshfed.federation.consistency import KEEP as CHECKED, check_repo
+    from meshfed.federation.graph import KEEP as DRAWN, build_graph
     from meshfed.federation.repo import federation_localities
     from meshfed.values import meshfederation
 
@@ -408,10 +411,12 @@ def test_a_graph_load_holds_one_part_at_a_time(tmp_path: Path, monkeypatch: pyte
 
     monkeypatch.setattr(Resolver, "read_spec", counted)
     with contextlib.chdir(tmp_path):
-        repo = load_repo([tmp_path], tmp_path, KEEP)
-    assert most <= 3, most  # the part just read, the one before it until its cache entry goes, the Federation
-    assert len(repo.docs) == 16 and all(d.ok for d in repo.docs)
+        repo = load_repo([tmp_path], tmp_path, DRAWN if view == "graph" else CHECKED)
+    assert most <= (3 if view == "graph" else 4), most
+    assert len(repo.docs) == 16 and all(d.ok and not d.stale for d in repo.docs)
     assert federation_localities(repo.docs) == {m["name"]: m["locality"] for m in fed["spec"]["meshes"]}
     assert [c.name for c in repo.clusters] == [f"c{i}" for i in range(8)]
-    graph = build_graph(repo)
-    assert len(graph.edges) >= 16  # each mesh's two imports
+    if view == "graph":
+        assert len(build_graph(repo).edges) >= 16  # each mesh's two imports
+    else:
+        assert [d.message for d in check_repo(repo) if d.severity != "info"] == []
