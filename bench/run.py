@@ -444,6 +444,7 @@ def growth_case(work: Path, meshes: list[int], runs: int, env: dict[str, str], o
             ("scaffold", [MESHFED, "federation", "scaffold", "federation.yaml", "--out", "fresh", "--root", "."],
              None, env, repo),
             ("check", [MESHFED, "check", "--root", ".", "federation.yaml"], None, env, repo),
+            ("check .", [MESHFED, "check", "--root", ".", "."], None, env, repo),
             ("graph", [MESHFED, "graph", "--root", ".", "federation.yaml"], None, env, repo),
             ("import", [MESHFED, "federation", "import", "--root", ".", "expanded", "-o", "imported.yaml"],
              None, env, expanded),
@@ -473,8 +474,9 @@ def growth_case(work: Path, meshes: list[int], runs: int, env: dict[str, str], o
     out(f"Generated Federations (`bench/federation.py`: each mesh exports {federation.EXPORTS_PER_CLUSTER} "
         f"services, each imported by the next {federation.IMPORTERS} meshes, every other mesh through an egress "
         "gateway), scaffolded and committed, then the first mesh moved to another locality. `scaffold` writes "
-        "every application afresh; `check`, `graph` take the Federation; `import` the same federation written as per-cluster "
-        "documents (`federation.expand`); `diff` the two "
+        "every application afresh; `check`, `graph` take the Federation; `check .` the whole repository (the "
+        "Federation and every application's document and part, as a pre-commit hook or CI checks it); `import` the same "
+        "federation written as per-cluster documents (`federation.expand`); `diff` the two "
         "commits; the last four render one namespace-tier application cold, as Argo CD and kustomize run it. "
         f"Median of {runs} run(s): time (CPU) and peak RSS; `load` is the 1-minute load average as the size "
         "started (on a shared machine wall time waits for the cores, CPU time does not).\n")
