@@ -588,6 +588,35 @@ def test_diff_renders_only_the_applications_whose_inputs_changed(
     assert summary["applications"] == 6 and summary["skipped"] == 6 - len(rendered)
 
 
+def test_each_application_is_read_once_per_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What decides whether an application is rendered (its digest) is what it is rendered from:
+    its documents are read once at each revision, whether it is rendered whole, only asked whether
+    it renders, or found stale."""
+    import meshfed.diff.apps as apps
+
+    repo = init_repo(tmp_path / "repo")
+    _apply(repo, {"file": FEDERATION, "old": "- 192.0.2.10\n", "new": "- 192.0.2.12\n"}, "stale")
+    (repo / "overlays/west/bookinfo/bookinfo.yaml").write_text(
+        (repo / "overlays/west/bookinfo/bookinfo.yaml").read_text() + "  values: {global: {configNamespace: x}}\n")
+    commit(repo, "stale parts, one changed application")
+    reads: list[tuple[str, str]] = []
+    real = apps.read_inputs
+
+    def counted(paths, documents, **kwargs):
+        reads.append((Path(os.getcwd()).name, ([*map(str, paths)] or [d.source for d in documents])[0]))
+        return real(paths, documents, **kwargs)
+
+    monkeypatch.setattr(apps, "read_inputs", counted)
+    calls = _renders(monkeypatch)
+    out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD")
+    assert code == 1 and "stale part" in err and "3 skipped" in out
+    assert {(side, path) for side, path, objects in calls if objects} == {
+        ("base", "overlays/west/bookinfo"), ("head", "overlays/west/bookinfo"),
+        ("base", "overlays/central/bookinfo"), ("head", "overlays/central/bookinfo"),
+        ("base", "overlays/central/mesh"), ("head", "overlays/central/mesh")}
+    assert sorted(reads) == sorted({*reads}) and len(reads) == 12, reads
+
+
 def test_an_application_that_fails_with_unchanged_inputs_is_still_reported(tmp_path: Path) -> None:
     """Skipping never hides an error: the same broken inputs at both revisions are reported."""
     repo = init_repo(tmp_path / "repo")
