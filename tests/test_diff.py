@@ -617,6 +617,42 @@ def test_each_application_is_read_once_per_revision(tmp_path: Path, monkeypatch:
     assert sorted(reads) == sorted({*reads}) and len(reads) == 12, reads
 
 
+def test_a_part_the_change_leaves_as_it_was_is_checked_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The applications' renders parse and check a part (schema, digest) once for both revisions
+    when its text is the same at both, and at each revision when it differs."""
+    import meshfed.diff.apps as apps
+    from meshfed.values import federation_part
+
+    repo = init_repo(tmp_path / "repo")
+    apply_case(repo, _edit(tmp_path, FEDERATION, "- 192.0.2.10\n", "- 192.0.2.12\n"))
+    commit(repo, "east's gateway address: the part of central's applications")
+    loads: list[str] = []
+    reading = []
+    real_load, real_read = federation_part.load, apps.read_inputs
+
+    def load(docs, name, mesh, hint):
+        if reading:  # an application's read, not the clusters' and graph's
+            loads.append(name)
+        return real_load(docs, name, mesh, hint)
+
+    def read_inputs(*args, **kwargs):
+        reading.append(True)
+        try:
+            return real_read(*args, **kwargs)
+        finally:
+            reading.pop()
+
+    monkeypatch.setattr(federation_part, "load", load)
+    monkeypatch.setattr(apps, "read_inputs", read_inputs)
+    out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD", fmt="json")
+    assert code == 0, err
+    # A mesh's applications share one part text: each is read once per revision, and checked once
+    # for both unless the change rewrote it.
+    assert sorted(loads) == [*["overlays/central/bookinfo/federation-part.yaml"] * 2,
+                             "overlays/east/bookinfo/federation-part.yaml", "overlays/west/bookinfo/federation-part.yaml"]
+    assert json.loads(out)["summary"]["skipped"] == 4
+
+
 def test_an_application_that_fails_with_unchanged_inputs_is_still_reported(tmp_path: Path) -> None:
     """Skipping never hides an error: the same broken inputs at both revisions are reported."""
     repo = init_repo(tmp_path / "repo")

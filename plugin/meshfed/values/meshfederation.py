@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from .federation_part import Positions
     from .source import PathArg
 
+    # A part parsed and checked, by text, file name, mesh and command: its first document, the
+    # Federation document it stands for and where its entries stand in the whole.
+    Checked = dict[tuple[str, str, str, str], tuple[Any, dict[str, Any], Positions]]
+
 API_VERSION = "meshfed.io/v1alpha1"
 KIND = "MeshFederation"
 
@@ -163,12 +167,17 @@ RECENT = 16
 class Known:
     """What the renders of one revision share (`api.render(..., federations=)`): each Federation
     read whole (by resolved path, read once), the parts read lately (by text, Federation and
-    mesh) and the parts the Federations give their meshes lately (by id of the spec and mesh)."""
+    mesh) and the parts the Federations give their meshes lately (by id of the spec and mesh).
+    `checked`, the parts lately parsed and checked against their schema and digest (by text, file
+    name, mesh and command), may be another revision's (`Known(other.checked)`): that much of a
+    part depends on its text alone, so `meshfed diff` does it once for the part a change leaves as
+    it was, not once per revision."""
 
-    def __init__(self) -> None:
+    def __init__(self, checked: Checked | None = None) -> None:
         self.specs: dict[str, FederationSpec] = {}
         self.parts: dict[tuple[str, str, str], tuple[FederationSpec, dict[str, Any]]] = Recent()
         self.expected: dict[tuple[int, str], dict[str, Any] | None] = Recent()
+        self.checked: Checked = checked if checked is not None else Recent()
 
 
 class Resolver:
@@ -181,6 +190,7 @@ class Resolver:
         self.specs = known.specs  # each Federation read once per run, by resolved path
         self.parts = known.parts
         self.expected = known.expected
+        self.checked = known.checked
 
     def federation(self, doc: dict[str, Any], source: str, base_dir: PathArg, index: int = 0,
                    file: PathArg | None = None) -> MeshFederation:
@@ -274,13 +284,18 @@ class Resolver:
             cached = self.parts.get((text, fed_real, mesh))
             if cached is not None:
                 return cached[0], Part(name, cached[1], federation, hint)
-            docs = parse_all(text, name)
+            checked = self.checked.get((text, name, mesh, hint))
+            if checked is None:
+                docs = parse_all(text, name)
         except InputError as exc:
             raise _named_by(exc, f"part {file_name}", name, source, "spec.federation.part") from None
-        doc, positions = federation_part.load(docs, name, mesh, hint)
+        if checked is None:
+            checked = (docs[0], *federation_part.load(docs, name, mesh, hint))
+            self.checked[(text, name, mesh, hint)] = checked
+        found, doc, positions = checked
         spec = self.read_spec(doc, fed_name, fed_real, positions, name)
-        self.parts[(text, fed_real, mesh)] = (spec, docs[0])
-        return spec, Part(name, docs[0], federation, hint)
+        self.parts[(text, fed_real, mesh)] = (spec, found)
+        return spec, Part(name, found, federation, hint)
 
     def stale(self, fed: MeshFederation) -> list[Diagnostic]:
         """An error when the part a document reads is not the one its Federation gives now: the
