@@ -617,23 +617,40 @@ def test_each_application_is_read_once_per_revision(tmp_path: Path, monkeypatch:
     assert sorted(reads) == sorted({*reads}) and len(reads) == 12, reads
 
 
-def test_a_part_the_change_leaves_as_it_was_is_checked_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("bases", [True, False], ids=["with-bases", "without-bases"])
+def test_a_part_the_change_leaves_as_it_was_is_checked_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bases: bool) -> None:
     """The applications' renders parse and check a part (schema, digest) once for both revisions
-    when its text is the same at both, and at each revision when it differs."""
+    when its text is the same at both, and at each revision when it differs; a part that names no
+    base is also read into the Federation it stands for once, while one that names bases is read
+    at each revision, whose bases may differ."""
     import meshfed.diff.apps as apps
-    from meshfed.values import federation_part
+    from meshfed.values import federation_part, federation_spec
 
     repo = init_repo(tmp_path / "repo")
+    if not bases:  # the base's values said in the Federation itself
+        values = "".join(f"    {line}\n" for line in (repo / "overlays/base/mesh.yaml").read_text().splitlines()
+                         if line.strip() and not line.lstrip().startswith("#"))
+        _apply(repo, {"file": FEDERATION, "old": "  base:\n  - base/mesh.yaml\n", "new": f"  values:\n{values}"},
+               "inline")
+        scaffolded(repo)
+        commit(repo, "no base")
     apply_case(repo, _edit(tmp_path, FEDERATION, "- 192.0.2.10\n", "- 192.0.2.12\n"))
     commit(repo, "east's gateway address: the part of central's applications")
     loads: list[str] = []
+    reads: list[str] = []
     reading = []
-    real_load, real_read = federation_part.load, apps.read_inputs
+    real_load, real_spec, real_read = federation_part.load, federation_spec.read, apps.read_inputs
 
-    def load(docs, name, mesh, hint):
+    def load(docs, name, *args):
         if reading:  # an application's read, not the clusters' and graph's
             loads.append(name)
-        return real_load(docs, name, mesh, hint)
+        return real_load(docs, name, *args)
+
+    def read_spec(doc, source, *args):
+        if reading:
+            reads.append(args[-1])  # the part's file
+        return real_spec(doc, source, *args)
 
     def read_inputs(*args, **kwargs):
         reading.append(True)
@@ -643,14 +660,19 @@ def test_a_part_the_change_leaves_as_it_was_is_checked_once(tmp_path: Path, monk
             reading.pop()
 
     monkeypatch.setattr(federation_part, "load", load)
+    monkeypatch.setattr(federation_spec, "read", read_spec)
     monkeypatch.setattr(apps, "read_inputs", read_inputs)
     out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD", fmt="json")
     assert code == 0, err
     # A mesh's applications share one part text: each is read once per revision, and checked once
     # for both unless the change rewrote it.
-    assert sorted(loads) == [*["overlays/central/bookinfo/federation-part.yaml"] * 2,
-                             "overlays/east/bookinfo/federation-part.yaml", "overlays/west/bookinfo/federation-part.yaml"]
-    assert json.loads(out)["summary"]["skipped"] == 4
+    once = [*["overlays/central/bookinfo/federation-part.yaml"] * 2,
+            "overlays/east/bookinfo/federation-part.yaml", "overlays/west/bookinfo/federation-part.yaml"]
+    assert sorted(loads) == once
+    assert sorted(reads) == (sorted(once + once[2:]) if bases else once)
+    summary = json.loads(out)["summary"]
+    assert summary["skipped"] == 4 and summary["applications"] == 6
+    assert [(d["path"], d["status"]) for d in json.loads(out)["applications"]] == [("overlays/central/mesh", "changed")]
 
 
 def test_an_application_that_fails_with_unchanged_inputs_is_still_reported(tmp_path: Path) -> None:
