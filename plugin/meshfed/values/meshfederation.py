@@ -410,18 +410,19 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[MeshFederation]
                 continue
             found = 0
             for f in files:
+                shown = display(f)
                 try:
                     within(f, path, resolver.root)
-                    text = read_file(f, display(f))
+                    text = read_file(f, shown)
                     # A part of a Federation holds no document to render: its reader checks it.
-                    docs = [] if federation_part.is_part_text(text) else parse_all(text, display(f))
+                    docs = [] if federation_part.is_part_text(text) else parse_all(text, shown)
                 except InputError as exc:
                     problems.extend(exc.diagnostics)
                     continue
                 for i, doc in enumerate(docs):
                     if is_meshfederation(doc):
                         found += 1
-                        feds.append(resolver.federation(doc, display(f), path, i, f))
+                        feds.append(resolver.federation(doc, shown, path, i, f))
             if not found and not problems:
                 problems.append(error("no MeshFederation documents in this directory", display(path)))
             continue
