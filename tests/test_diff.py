@@ -588,6 +588,93 @@ def test_diff_renders_only_the_applications_whose_inputs_changed(
     assert summary["applications"] == 6 and summary["skipped"] == 6 - len(rendered)
 
 
+def test_each_application_is_read_once_per_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What decides whether an application is rendered (its digest) is what it is rendered from:
+    its documents are read once at each revision, whether it is rendered whole, only asked whether
+    it renders, or found stale."""
+    import meshfed.diff.apps as apps
+
+    repo = init_repo(tmp_path / "repo")
+    _apply(repo, {"file": FEDERATION, "old": "- 192.0.2.10\n", "new": "- 192.0.2.12\n"}, "stale")
+    (repo / "overlays/west/bookinfo/bookinfo.yaml").write_text(
+        (repo / "overlays/west/bookinfo/bookinfo.yaml").read_text() + "  values: {global: {configNamespace: x}}\n")
+    commit(repo, "stale parts, one changed application")
+    reads: list[tuple[str, str]] = []
+    real = apps.read_inputs
+
+    def counted(paths, documents, **kwargs):
+        reads.append((Path(os.getcwd()).name, ([*map(str, paths)] or [d.source for d in documents])[0]))
+        return real(paths, documents, **kwargs)
+
+    monkeypatch.setattr(apps, "read_inputs", counted)
+    calls = _renders(monkeypatch)
+    out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD")
+    assert code == 1 and "stale part" in err and "3 skipped" in out
+    assert {(side, path) for side, path, objects in calls if objects} == {
+        ("base", "overlays/west/bookinfo"), ("head", "overlays/west/bookinfo"),
+        ("base", "overlays/central/bookinfo"), ("head", "overlays/central/bookinfo"),
+        ("base", "overlays/central/mesh"), ("head", "overlays/central/mesh")}
+    assert sorted(reads) == sorted({*reads}) and len(reads) == 12, reads
+
+
+@pytest.mark.parametrize("bases", [True, False], ids=["with-bases", "without-bases"])
+def test_a_part_the_change_leaves_as_it_was_is_checked_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bases: bool) -> None:
+    """The applications' renders parse and check a part (schema, digest) once for both revisions
+    when its text is the same at both, and at each revision when it differs; a part that names no
+    base is also read into the Federation it stands for once, while one that names bases is read
+    at each revision, whose bases may differ."""
+    import meshfed.diff.apps as apps
+    from meshfed.values import federation_part, federation_spec
+
+    repo = init_repo(tmp_path / "repo")
+    if not bases:  # the base's values said in the Federation itself
+        values = "".join(f"    {line}\n" for line in (repo / "overlays/base/mesh.yaml").read_text().splitlines()
+                         if line.strip() and not line.lstrip().startswith("#"))
+        _apply(repo, {"file": FEDERATION, "old": "  base:\n  - base/mesh.yaml\n", "new": f"  values:\n{values}"},
+               "inline")
+        scaffolded(repo)
+        commit(repo, "no base")
+    apply_case(repo, _edit(tmp_path, FEDERATION, "- 192.0.2.10\n", "- 192.0.2.12\n"))
+    commit(repo, "east's gateway address: the part of central's applications")
+    loads: list[str] = []
+    reads: list[str] = []
+    reading = []
+    real_load, real_spec, real_read = federation_part.load, federation_spec.read, apps.read_inputs
+
+    def load(docs, name, *args):
+        if reading:  # an application's read, not the clusters' and graph's
+            loads.append(name)
+        return real_load(docs, name, *args)
+
+    def read_spec(doc, source, *args):
+        if reading:
+            reads.append(args[-1])  # the part's file
+        return real_spec(doc, source, *args)
+
+    def read_inputs(*args, **kwargs):
+        reading.append(True)
+        try:
+            return real_read(*args, **kwargs)
+        finally:
+            reading.pop()
+
+    monkeypatch.setattr(federation_part, "load", load)
+    monkeypatch.setattr(federation_spec, "read", read_spec)
+    monkeypatch.setattr(apps, "read_inputs", read_inputs)
+    out, err, code = diff(repo, "--base", "HEAD~1", "--head", "HEAD", fmt="json")
+    assert code == 0, err
+    # A mesh's applications share one part text: each is read once per revision, and checked once
+    # for both unless the change rewrote it.
+    once = [*["overlays/central/bookinfo/federation-part.yaml"] * 2,
+            "overlays/east/bookinfo/federation-part.yaml", "overlays/west/bookinfo/federation-part.yaml"]
+    assert sorted(loads) == once
+    assert sorted(reads) == (sorted(once + once[2:]) if bases else once)
+    summary = json.loads(out)["summary"]
+    assert summary["skipped"] == 4 and summary["applications"] == 6
+    assert [(d["path"], d["status"]) for d in json.loads(out)["applications"]] == [("overlays/central/mesh", "changed")]
+
+
 def test_an_application_that_fails_with_unchanged_inputs_is_still_reported(tmp_path: Path) -> None:
     """Skipping never hides an error: the same broken inputs at both revisions are reported."""
     repo = init_repo(tmp_path / "repo")

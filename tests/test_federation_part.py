@@ -345,6 +345,8 @@ def test_only_a_lone_part_is_skipped_unparsed(app: Path) -> None:
     doc = (app / "doc.yaml").read_text()
     assert not federation_part.is_part_text(text + "---\n" + doc)
     assert not federation_part.is_part_text(text + "...\n" + doc)
+    assert not federation_part.is_part_text("---\n" + text)
+    assert federation_part.is_part_text(text + "# --- and ... inside a line start no document\n")
     assert not federation_part.is_part_text(text.replace("kind: FederationPart", "kind: MeshFederation"))
     assert not federation_part.is_part_text(doc)
 

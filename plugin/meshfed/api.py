@@ -21,7 +21,7 @@ from .values.source import STDIN_PATH, display, find_root, load_values_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and helmset cost start-up time: for type checkers only
-    from typing import Any, Sequence
+    from typing import Any, Callable, Sequence
     from .values.source import PathArg
     from .values.helmset import Assignment
 
@@ -80,10 +80,15 @@ def render(
     Federation is read and checked once, not once per application, a mesh's part once for its
     applications). Never raises for any input."""
     sets = _Sets(assignments, assigned_by)
+    return _guarded(sets, lambda: _render(paths, documents, _values_layers(values_files), sets, options or Options(),
+                                          default_namespace, root, lazy, federations))
+
+
+def _guarded(sets: _Sets, build: Callable[[], RenderResult]) -> RenderResult:
+    """The result `build` returns, or the diagnostics of what it raised; no message shows a
+    --set-file file's text."""
     try:
-        extra = _values_layers(values_files)
-        result = _render(paths, documents, extra, sets, options or Options(), default_namespace, root, lazy,
-                         federations)
+        result = build()
     except Exception as exc:  # InputError, and any other: diagnostics, never a traceback  # noqa: BLE001
         result = RenderResult(diagnostics=failure(exc))
     result.diagnostics = concealed(_unquoted(result.diagnostics, sets.name), sets.files_read)
@@ -122,7 +127,12 @@ def _render(paths: Sequence[PathArg], documents: Sequence[Document], extra: list
     if not paths and not documents:
         rendering = render_layers(sets(extra), [], options.over(fallback))
         return _result([(rendering, "the values")], [], lazy)
-    feds = _read(paths, documents, root, federations)
+    return _rendered(_read(paths, documents, root, federations), extra, sets, options, fallback, lazy)
+
+
+def _rendered(feds: list[Any], extra: list[Layer], sets: _Sets, options: Options, fallback: Options,
+              lazy: bool) -> RenderResult:
+    """The documents read (`_read`) rendered, each with the options in effect for it."""
     renderings = []
     problems: list[Diagnostic] = []
     for fed in feds:
@@ -152,46 +162,81 @@ def _resolver(paths: Sequence[PathArg], root: PathArg | None, federations: Known
     return Resolver(find_root(root, paths), known=federations)
 
 
-def stale_parts(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (), *, root: PathArg | None = None,
-                federations: Known | None = None) -> list[Diagnostic]:
-    """An error for each document of `render(paths, documents, root=root)` that reads a part of a
-    Federation (`spec.federation.part`) other than the one the Federation gives now: a render reads
-    only the part, so only this finds one left behind (`meshfed diff` asks it at the head
-    revision). A document that cannot be read is the render's to report. Never raises."""
+class Inputs:
+    """The documents of one render, read once (`read_inputs`): the parts of Federations they read
+    that are stale, a digest of what they render from, and their render all come from that one
+    read (`meshfed diff` digests every application at both revisions, then renders the ones it
+    must from what the digest read)."""
+
+    __slots__ = ("_feds", "_failure", "_resolver", "_stale")
+
+    def __init__(self, feds: list[Any], resolver: Resolver | None, failure: Exception | None = None) -> None:
+        self._feds = feds
+        self._resolver = resolver
+        self._failure = failure  # what reading raised: the render's to report
+        self._stale: list[Diagnostic] | None = None
+
+    def stale(self) -> list[Diagnostic]:
+        """An error for each document that reads a part of a Federation (`spec.federation.part`)
+        other than the one the Federation gives now: a render reads only the part, so only this
+        finds one left behind (`meshfed diff` asks it at the head revision). A document that
+        cannot be read is the render's to report. Never raises."""
+        if self._stale is None:
+            try:
+                resolver = self._resolver
+                self._stale = [d for fed in self._feds for d in resolver.stale(fed)] if resolver else []
+            except Exception:  # noqa: BLE001 - whatever the input holds, a render reports it
+                self._stale = []
+        return self._stale
+
+    def digest(self, fresh: bool = False) -> str | None:
+        """A digest of everything the render reads: each document's source and options, its values
+        layers in order (the file and field each names, its data, and for values derived from a
+        Federation the field each value came from) and its patches. A render is a function of
+        these alone, so two revisions with one digest render the same objects and the same
+        messages (`meshfed diff` renders only the applications whose digest differs). None when
+        the documents cannot be read without a problem: then only a render says what it is; with
+        `fresh`, also when a document reads a part that `stale` finds stale."""
+        import hashlib
+
+        if self._failure is not None or (fresh and self.stale()):
+            return None
+        try:
+            parts: list[Any] = []
+            for fed in self._feds:
+                layers, why = fed.values_layers(fed.options)
+                if fed.diagnostics or why or layers is None:
+                    return None
+                parts.append((fed.source, [getattr(fed.options, dest) for dest in fed.options.__slots__],
+                              [(layer.name, layer.prefix, layer.via, layer.data,
+                                list(getattr(layer, "fields", {}).items())) for layer in layers],
+                              [(patch.source, patch.index, patch.op) for patch in fed.patches]))
+            # repr, not marshal: marshal's bytes depend on which objects are shared, repr's only on the values.
+            return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest() if parts else None
+        except Exception:  # noqa: BLE001 - whatever the input holds, a render reports it
+            return None
+
+    def render(self, lazy: bool = False) -> RenderResult:
+        """What `render(paths, documents, root=root, federations=federations, lazy=lazy)` returns."""
+        sets = _Sets((), "--set")
+        return _guarded(sets, lambda: _rendered(self._read(), [], sets, Options(), Options(), lazy))
+
+    def _read(self) -> list[Any]:
+        if self._failure is not None:
+            raise self._failure
+        return self._feds
+
+
+def read_inputs(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (), *, root: PathArg | None = None,
+                federations: Known | None = None) -> Inputs:
+    """The MeshFederation documents `render(paths, documents, root=root, federations=federations)`
+    renders (at least one path or document), read once for their digest, staleness and render.
+    Never raises: what reading raised, the render reports."""
     try:
         resolver = _resolver(paths, root, federations)
-        return [d for fed in _read(paths, documents, root, federations, resolver) for d in resolver.stale(fed)]
-    except Exception:  # noqa: BLE001 - whatever the input holds, a render reports it
-        return []
-
-
-def inputs_digest(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (), *,
-                  root: PathArg | None = None, federations: Known | None = None, fresh: bool = False) -> str | None:
-    """A digest of everything `render(paths, documents, root=root)` reads: each document's source
-    and options, its values layers in order (the file and field each names, its data, and for
-    values derived from a Federation the field each value came from) and its patches. A render is
-    a function of these alone, so two revisions with one digest render the same objects and the
-    same messages (`meshfed diff` renders only the applications whose digest differs). None when
-    the documents cannot be read without a problem: then only a render says what it is; with
-    `fresh`, also when a document reads a part of a Federation that `stale_parts` finds stale (in
-    the same read: `meshfed diff` asks it of every application at the head revision)."""
-    import hashlib
-
-    try:
-        parts: list[Any] = []
-        resolver = _resolver(paths, root, federations)
-        for fed in _read(paths, documents, root, federations, resolver):
-            layers, why = fed.values_layers(fed.options)
-            if fed.diagnostics or why or layers is None or (fresh and resolver.stale(fed)):
-                return None
-            parts.append((fed.source, [getattr(fed.options, dest) for dest in fed.options.__slots__],
-                          [(layer.name, layer.prefix, layer.via, layer.data,
-                            list(getattr(layer, "fields", {}).items())) for layer in layers],
-                          [(patch.source, patch.index, patch.op) for patch in fed.patches]))
-        # repr, not marshal: marshal's bytes depend on which objects are shared, repr's only on the values.
-        return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest() if parts else None
-    except Exception:  # noqa: BLE001 - whatever the input holds, a render reports it
-        return None
+        return Inputs(_read(paths, documents, root, federations, resolver), resolver)
+    except Exception as exc:  # noqa: BLE001 - whatever the input holds, a render reports it
+        return Inputs([], None, exc)
 
 
 def declared_options(directory: PathArg, root: PathArg | None = None) -> list[Options]:

@@ -16,7 +16,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from ..api import Document, inputs_digest, render, stale_parts
+from ..api import Document, Inputs, read_inputs
 from ..appdir import KUSTOMIZATIONS, discovered, in_repository, kustomization_problems
 from ..values.diagnostics import Diagnostic, InputError, error, failure
 from ..output.serialize import yaml_documents
@@ -31,16 +31,19 @@ if TYPE_CHECKING:
 
 
 class App:
-    """An application directory: `generators` are its kustomization's MeshFederation files when
-    kustomize is its route, None when the Argo CD plugin renders it; `problems` make it an error
-    without a render (a generator outside the repository, a document that is an LFS pointer)."""
+    """An application directory at one revision: `generators` are its kustomization's
+    MeshFederation files when kustomize is its route, None when the Argo CD plugin renders it;
+    `problems` make it an error without a render (a generator outside the repository, a document
+    that is an LFS pointer). `read` is what `app_digest` read of it, kept for the render that
+    follows (`render_app` takes it): each application is read once per revision."""
 
-    __slots__ = ("path", "generators", "problems")
+    __slots__ = ("path", "generators", "problems", "read")
 
     def __init__(self, path: str, generators: list[str] | None, problems: list[Diagnostic] | None = None) -> None:
         self.path = path
         self.generators = generators
         self.problems = problems or []
+        self.read: Read | None = None
 
 
 def read_by_renders(path: bytes) -> bool:
@@ -138,27 +141,47 @@ def _holds_meshfederation(path: Path) -> bool:
         return mentions(path, b"MeshFederation")
 
 
-def render_app(tree: Path, app: App, federations: Known, objects: bool = True, head: bool = False) -> Rendered:
-    """The application's objects (YAML from the one writer) or its errors, with files named from
-    the repository root. `federations`: the Federation documents this revision's renders read.
-    Without `objects`, only the errors: no object is built or written. At the `head` revision a
-    part of a Federation the application reads that the Federation no longer gives is an error
-    (`api.stale_parts`): the change left it behind."""
+class Read:
+    """An application read at one revision: the problems that make it an error without a render
+    (a kustomization the plugin refuses, generators that cannot be read), else its `inputs`."""
+
+    __slots__ = ("problems", "inputs")
+
+    def __init__(self, problems: list[Diagnostic], inputs: Inputs | None = None) -> None:
+        self.problems = problems
+        self.inputs = inputs
+
+
+def _read(tree: Path, app: App, federations: Known) -> Read:
+    """What the application's render reads, read once (`api.read_inputs`)."""
     if app.problems:
-        return Rendered({}, app.problems)
+        return Read(app.problems)
     with contextlib.chdir(tree):  # messages name files from here: the repository root
         try:
             if app.generators is None:
                 problems = [in_repository(d, app.path) for d in _kustomization_problems(tree / app.path)]
                 if problems:
-                    return Rendered({}, problems)
+                    return Read(problems)
             paths, documents = _inputs(tree, app)
-            stale = stale_parts(paths, documents, root=_root(tree), federations=federations) if head else []
-            if stale:
-                return Rendered({}, stale)
-            result = render(paths, documents, root=_root(tree), federations=federations, lazy=not objects)
         except InputError as exc:
-            return Rendered({}, exc.diagnostics)
+            return Read(exc.diagnostics)
+        return Read([], read_inputs(paths, documents, root=_root(tree), federations=federations))
+
+
+def render_app(tree: Path, app: App, federations: Known, objects: bool = True, head: bool = False) -> Rendered:
+    """The application's objects (YAML from the one writer) or its errors, with files named from
+    the repository root. `federations`: the Federation documents this revision's renders read.
+    Without `objects`, only the errors: no object is built or written. At the `head` revision a
+    part of a Federation the application reads that the Federation no longer gives is an error
+    (`api.Inputs.stale`): the change left it behind. Renders what `app_digest` read, if it did."""
+    read, app.read = app.read or _read(tree, app, federations), None
+    if read.inputs is None:
+        return Rendered({}, read.problems)
+    with contextlib.chdir(tree):  # as it was read
+        stale = read.inputs.stale() if head else []
+        if stale:
+            return Rendered({}, stale)
+        result = read.inputs.render(lazy=not objects)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors or not objects:
         return Rendered({}, errors)
@@ -169,19 +192,15 @@ def render_app(tree: Path, app: App, federations: Known, objects: bool = True, h
 
 
 def app_digest(tree: Path, app: App, federations: Known, head: bool = False) -> str | None:
-    """The digest of everything the application's render reads (`api.inputs_digest`), None when
+    """The digest of everything the application's render reads (`api.Inputs.digest`), None when
     only a render can tell (a problem reading it, a kustomization the plugin refuses; at the
-    `head` revision, a part of a Federation it reads that is stale, as `render_app` finds)."""
-    if app.problems:
+    `head` revision, a part of a Federation it reads that is stale, as `render_app` finds). What
+    it read is kept in `app.read` for `render_app`."""
+    app.read = _read(tree, app, federations)
+    if app.read.inputs is None:
         return None
-    with contextlib.chdir(tree):  # as `render_app` reads it
-        try:
-            if app.generators is None and _kustomization_problems(tree / app.path):
-                return None
-            paths, documents = _inputs(tree, app)
-            return inputs_digest(paths, documents, root=_root(tree), federations=federations, fresh=head)
-        except InputError:
-            return None
+    with contextlib.chdir(tree):  # as it was read
+        return app.read.inputs.digest(fresh=head)
 
 
 def _root(tree: Path) -> Root:

@@ -19,8 +19,6 @@ Federation has moved away from (stale) is found by deriving it again (`staleness
 """
 from __future__ import annotations
 
-import re
-
 from .authorization import IMPORTERS_ONLY
 from .diagnostics import Diagnostic, InputError, error
 from .federation_spec import KIND as FEDERATION_KIND, FederationSpec, MeshSpec
@@ -38,7 +36,6 @@ KIND = "FederationPart"
 FILE = "federation-part.yaml"  # in every application directory the scaffold writes
 DIGEST = "meshfed.io/digest"
 LOCAL_CONFIG = "config.kubernetes.io/local-config"  # kpt and kustomize: not an object for a cluster
-_SEPARATOR = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)  # where a YAML stream may start another document
 
 
 # What derivation never reads of a mesh entry: of the mesh itself, its gateway (the others reach
@@ -182,8 +179,11 @@ def is_part_text(text: str) -> bool:
     """Whether a file's text is one FederationPart document (as the scaffold writes it): what a
     search for MeshFederation and Federation documents may skip without parsing it."""
     head = text[:300]
+    # `---` or `...` at the start of a line may start another document (found as substrings: the
+    # multiline regular expression `^(?:---|\.\.\.)` takes four times as long, and every
+    # application's directory search meets its part).
     return ("\nkind: FederationPart\n" in head and "MeshFederation" not in text
-            and _SEPARATOR.search(text) is None)
+            and not text.startswith(("---", "...")) and "\n---" not in text and "\n..." not in text)
 
 
 def staleness(expected: dict[str, Any] | None, found: dict[str, Any]) -> str | None:

@@ -159,6 +159,13 @@ class FederationSpec:
         self._by_name = {m.name: m for m in meshes}
         self._index: _Index | None = None
 
+    def copy(self) -> FederationSpec:
+        """Another FederationSpec of the same reading, sharing its parts (none of which changes
+        once read), for another copy of the same file (`file` set apart)."""
+        out = FederationSpec.__new__(FederationSpec)
+        out.__dict__.update(self.__dict__)
+        return out
+
     def mesh(self, name: str) -> MeshSpec | None:
         return self._by_name.get(name)
 

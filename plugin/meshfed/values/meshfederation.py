@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from .federation_part import Positions
     from .source import PathArg
 
+    # A part parsed and checked, by text, file name, Federation's name, mesh and command: its first
+    # document, the Federation document it stands for, where its entries stand in the whole and,
+    # when it names no base, the FederationSpec read from it.
+    Checked = dict[tuple[str, str, str, str, str], tuple[Any, dict[str, Any], Positions, FederationSpec | None]]
+
 API_VERSION = "meshfed.io/v1alpha1"
 KIND = "MeshFederation"
 
@@ -170,12 +175,17 @@ RECENT = 16
 class Known:
     """What the renders of one revision share (`api.render(..., federations=)`): each Federation
     read whole (by resolved path, read once), the parts read lately (by text, Federation and
-    mesh) and the parts the Federations give their meshes lately (by id of the spec and mesh)."""
+    mesh) and the parts the Federations give their meshes lately (by id of the spec and mesh).
+    `checked`, the parts lately parsed and checked against their schema and digest (by text, the
+    names of the part and its Federation, mesh and command) and, without bases, read, may be
+    another revision's (`Known(other.checked)`): that much of a part depends on its text alone, so
+    `meshfed diff` does it once for the part a change leaves as it was, not once per revision."""
 
-    def __init__(self) -> None:
+    def __init__(self, checked: Checked | None = None) -> None:
         self.specs: dict[str, FederationSpec] = {}
         self.parts: dict[tuple[str, str, str], tuple[FederationSpec, dict[str, Any]]] = Recent()
         self.expected: dict[tuple[int, str], dict[str, Any] | None] = Recent()
+        self.checked: Checked = checked if checked is not None else Recent()
 
 
 class Resolver:
@@ -188,6 +198,7 @@ class Resolver:
         self.specs = known.specs  # each Federation read once per run, by resolved path
         self.parts = known.parts
         self.expected = known.expected
+        self.checked = known.checked
 
     def federation(self, doc: dict[str, Any], source: str, base_dir: PathArg, index: int = 0,
                    file: PathArg | None = None) -> MeshFederation:
@@ -281,13 +292,25 @@ class Resolver:
             cached = self.parts.get((text, fed_real, mesh))
             if cached is not None:
                 return cached[0], Part(name, cached[1], federation, hint)
-            docs = parse_all(text, name)
+            checked = self.checked.get((text, name, fed_name, mesh, hint))
+            if checked is None:
+                docs = parse_all(text, name)
         except InputError as exc:
             raise _named_by(exc, f"part {file_name}", name, source, "spec.federation.part") from None
-        doc, positions = federation_part.load(docs, name, mesh, hint)
-        spec = self.read_spec(doc, fed_name, fed_real, positions, name)
-        self.parts[(text, fed_real, mesh)] = (spec, docs[0])
-        return spec, Part(name, docs[0], federation, hint)
+        if checked is None:
+            doc, positions = federation_part.load(docs, name, mesh, hint)
+            spec = self.read_spec(doc, fed_name, fed_real, positions, name)
+            # Without bases, the spec read is a function of the text alone: another revision copies it.
+            checked = (docs[0], doc, positions, None if _bases(doc) else spec)
+            self.checked[(text, name, fed_name, mesh, hint)] = checked
+        elif checked[3] is None:
+            spec = self.read_spec(checked[1], fed_name, fed_real, checked[2], name)
+        else:
+            spec = checked[3].copy()
+            spec.file = fed_real
+        found = checked[0]
+        self.parts[(text, fed_real, mesh)] = (spec, found)
+        return spec, Part(name, found, federation, hint)
 
     def stale(self, fed: MeshFederation) -> list[Diagnostic]:
         """An error when the part a document reads is not the one its Federation gives now: the
@@ -314,14 +337,11 @@ class Resolver:
         """A Federation document read, its bases resolved against its own directory (`positions`
         and `part`, the file of a part: see `federation_spec.read`)."""
         scratch = MeshFederation(name, None, Options(), None)
-        raw = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
-        bases = raw["base"] if isinstance(raw.get("base"), list) else []
         real = os.fspath(real) if real is not None else None
         directory = os.path.dirname(real) if real is not None else self.root
         try:
-            for i, entry in enumerate(bases):
-                if isinstance(entry, str) and entry:
-                    self._base(entry, name, f"spec.base[{i}]", directory, [real] if real else [], scratch)
+            for i, entry in _bases(doc):
+                self._base(entry, name, f"spec.base[{i}]", directory, [real] if real else [], scratch)
         except InputError as exc:
             scratch.diagnostics.extend(exc.diagnostics)
         spec = federation_spec.read(doc, name, scratch.layers, scratch.diagnostics, positions, part)
@@ -374,6 +394,14 @@ class Resolver:
             raise InputError([error("a base must hold one YAML document", name)])
 
 
+def _bases(doc: dict[str, Any]) -> list[tuple[int, str]]:
+    """The files a Federation document names in `spec.base`, by position (others are the
+    schema's to report)."""
+    raw = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
+    bases = raw["base"] if isinstance(raw.get("base"), list) else []
+    return [(i, entry) for i, entry in enumerate(bases) if isinstance(entry, str) and entry]
+
+
 def load_paths(paths: list[PathArg], resolver: Resolver) -> list[MeshFederation]:
     """The MeshFederation documents in files and directories (a directory: the documents directly
     in it, files sorted by name; other YAML such as kustomization.yaml is skipped). The files
@@ -389,18 +417,19 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[MeshFederation]
                 continue
             found = 0
             for f in files:
+                shown = display(f)
                 try:
                     within(f, path, resolver.root)
-                    text = read_file(f, display(f))
+                    text = read_file(f, shown)
                     # A part of a Federation holds no document to render: its reader checks it.
-                    docs = [] if federation_part.is_part_text(text) else parse_all(text, display(f))
+                    docs = [] if federation_part.is_part_text(text) else parse_all(text, shown)
                 except InputError as exc:
                     problems.extend(exc.diagnostics)
                     continue
                 for i, doc in enumerate(docs):
                     if is_meshfederation(doc):
                         found += 1
-                        feds.append(resolver.federation(doc, display(f), path, i, f))
+                        feds.append(resolver.federation(doc, shown, path, i, f))
             if not found and not problems:
                 problems.append(error("no MeshFederation documents in this directory", display(path)))
             continue
