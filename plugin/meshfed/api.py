@@ -127,7 +127,8 @@ def _render(paths: Sequence[PathArg], documents: Sequence[Document], extra: list
     if not paths and not documents:
         rendering = render_layers(sets(extra), [], options.over(fallback))
         return _result([(rendering, "the values")], [], lazy)
-    return _rendered(_read(paths, documents, root, federations), extra, sets, options, fallback, lazy)
+    return _rendered(_read(paths, documents, _resolver(paths, root, federations)), extra, sets, options, fallback,
+                     lazy)
 
 
 def _rendered(feds: list[Any], extra: list[Layer], sets: _Sets, options: Options, fallback: Options,
@@ -150,10 +151,9 @@ def _rendered(feds: list[Any], extra: list[Layer], sets: _Sets, options: Options
     return _result(renderings, problems, lazy)
 
 
-def _read(paths: Sequence[PathArg], documents: Sequence[Document], root: PathArg | None,
-          federations: Known | None, resolver: Resolver | None = None) -> list[Any]:
-    """The documents, their bases resolved (and the Federations they name, kept in `federations`)."""
-    resolver = resolver or _resolver(paths, root, federations)
+def _read(paths: Sequence[PathArg], documents: Sequence[Document], resolver: Resolver) -> list[Any]:
+    """The documents, their bases resolved (and the Federations they name, kept in the resolver's
+    `Known`)."""
     feds = load_paths(list(paths), resolver) if paths else []
     return feds + [resolver.federation(d.data, d.source, d.base_dir) for d in documents]
 
@@ -234,7 +234,7 @@ def read_inputs(paths: Sequence[PathArg] = (), documents: Sequence[Document] = (
     Never raises: what reading raised, the render reports."""
     try:
         resolver = _resolver(paths, root, federations)
-        return Inputs(_read(paths, documents, root, federations, resolver), resolver)
+        return Inputs(_read(paths, documents, resolver), resolver)
     except Exception as exc:  # noqa: BLE001 - whatever the input holds, a render reports it
         return Inputs([], None, exc)
 

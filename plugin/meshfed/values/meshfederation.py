@@ -350,11 +350,9 @@ class Resolver:
         return spec
 
     def _collect(self, doc: dict[str, Any], source: str, base_dir: str, chain: list[str], fed: MeshFederation) -> None:
+        for i, entry in _bases(doc):
+            self._base(entry, source, f"spec.base[{i}]", base_dir, chain, fed)
         spec = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
-        bases = spec["base"] if isinstance(spec.get("base"), list) else []
-        for i, entry in enumerate(bases):
-            if isinstance(entry, str) and entry:
-                self._base(entry, source, f"spec.base[{i}]", base_dir, chain, fed)
         values = spec.get("values")
         if isinstance(values, dict):
             fed.layers.append(Layer(source, values, "spec.values"))
@@ -395,8 +393,8 @@ class Resolver:
 
 
 def _bases(doc: dict[str, Any]) -> list[tuple[int, str]]:
-    """The files a Federation document names in `spec.base`, by position (others are the
-    schema's to report)."""
+    """The files a document (a Federation, a MeshFederation) names in `spec.base`, by position
+    (others are the schema's to report)."""
     raw = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
     bases = raw["base"] if isinstance(raw.get("base"), list) else []
     return [(i, entry) for i, entry in enumerate(bases) if isinstance(entry, str) and entry]
