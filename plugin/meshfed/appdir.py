@@ -10,7 +10,7 @@ import os
 import posixpath
 
 from .values.diagnostics import Diagnostic, InputError, error, printable
-from .values.federation_part import is_part_text
+from .values import federation_part
 from .output.resources import has_function_annotation, is_meshfederation
 from .values.source import MAX_FILE_BYTES, document_files, mentions, read_file
 from .values.yamlio import parse_all
@@ -30,8 +30,7 @@ def _documents(path: str) -> list[Any] | None:
     part of a Federation holds none to render (the document that names it checks it)."""
     name = os.path.basename(path)
     try:
-        text = read_file(path, name, MAX_FILE_BYTES)
-        return [] if is_part_text(text) else parse_all(text, name)
+        return federation_part.documents(read_file(path, name, MAX_FILE_BYTES), name)
     except InputError:
         return None
 

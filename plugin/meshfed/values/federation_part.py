@@ -24,6 +24,7 @@ from .diagnostics import Diagnostic, InputError, error
 from .federation_spec import KIND as FEDERATION_KIND, FederationSpec, MeshSpec
 from .merge import format_path
 from .schema import validate
+from .yamlio import parse_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -173,6 +174,13 @@ def load(docs: list[Any], name: str, mesh: str, hint: str) -> tuple[dict[str, An
 def _count(entries: Any) -> int:
     """How many entries a list of the part's `spec` has (none when it is no list: its schema says why)."""
     return len(entries) if isinstance(entries, list) else 0
+
+
+def documents(text: str, name: str) -> list[Any]:
+    """The documents of the text of file `name` that a search for documents to render looks at:
+    none in a lone FederationPart (`is_part_text`: the document that names it checks it), else all
+    of them, parsed."""
+    return [] if is_part_text(text) else parse_all(text, name)
 
 
 def is_part_text(text: str) -> bool:

@@ -130,10 +130,8 @@ def read_documents(path: PathArg, name: str) -> list[Any]:
     MeshFederation nor Federation (a Helm template is not meshfed's to report); an InputError
     when it cannot be read, or cannot be parsed and mentions them (most likely a broken document)."""
     text = read_file(path, name)
-    if federation_part.is_part_text(text):  # one FederationPart: no document to find, nothing to parse
-        return []
     try:
-        return parse_all(text, name)
+        return federation_part.documents(text, name)
     except InputError:
         if "Federation" in text:  # also in MeshFederation
             raise
@@ -418,9 +416,7 @@ def load_paths(paths: list[PathArg], resolver: Resolver) -> list[MeshFederation]
                 shown = display(f)
                 try:
                     within(f, path, resolver.root)
-                    text = read_file(f, shown)
-                    # A part of a Federation holds no document to render: its reader checks it.
-                    docs = [] if federation_part.is_part_text(text) else parse_all(text, shown)
+                    docs = federation_part.documents(read_file(f, shown), shown)
                 except InputError as exc:
                     problems.extend(exc.diagnostics)
                     continue
